@@ -1,0 +1,22 @@
+# Two entry points for a fresh machine (see README.md): `make run` and `make test`.
+# `make setup` is what both call first; it is cheap when nothing changed.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test contracts bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(VENV)/bin/notary demo
+
+test: setup
+	@$(PY) -m pytest
+
+contracts: setup
+	@$(PY) -m contracts.build
+
+clean:
+	rm -rf $(VENV) node_modules .setup-stamp*

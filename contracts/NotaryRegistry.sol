@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title NotaryRegistry
+/// @notice Shared ledger of the notarial authorities. Records which office anchored which
+///         Merkle root (RFC 9162 tree of certificate leaves), which leaves were revoked or
+///         superseded, and each office's signing-certificate fingerprints with validity
+///         windows, so that anyone can verify a certificate without trusting its issuer.
+/// @dev Storage is packed so that anchoring a root costs one new storage slot: the gas per
+///      certificate falls with the batch size.
+contract NotaryRegistry {
+    // ---------------------------------------------------------------- errors
+    error NotAdmin();
+    error IsPaused();
+    error UnknownAccount(address account);
+    error UnknownOffice(uint32 office);
+    error OfficeSuspended(uint32 office);
+    error OfficeCodeTaken(string code);
+    error AccountInUse(address account);
+    error RootAlreadyAnchored(bytes32 root);
+    error RootNotAnchored(bytes32 root);
+    error NotAnchoringOffice(bytes32 root, uint32 office);
+    error EmptyTree();
+    error InvalidProof();
+    error InvalidReason(uint8 reason);
+    error LeafAlreadyClosed(bytes32 leaf);
+    error InvalidValidity();
+    error FingerprintTaken(bytes32 fingerprint);
+    error UnknownFingerprint(bytes32 fingerprint);
+
+    // ---------------------------------------------------------------- events
+    event OfficeRegistered(uint32 indexed office, string code, string name);
+    event OfficeSuspensionChanged(uint32 indexed office, bool suspended);
+    event OfficeAccountChanged(uint32 indexed office, address indexed account, bool active);
+    event SigningKeyRegistered(uint32 indexed office, bytes32 indexed fingerprint, uint64 notBefore, uint64 notAfter);
+    event SigningKeyRevoked(uint32 indexed office, bytes32 indexed fingerprint, uint64 revokedAt);
+    event RootAnchored(uint32 indexed office, bytes32 indexed root, uint64 treeSize, bytes32 batchId);
+    event LeafRevoked(uint32 indexed office, bytes32 indexed root, bytes32 indexed leaf, uint8 reason);
+    event LeafSuperseded(uint32 indexed office, bytes32 indexed root, bytes32 indexed leaf, bytes32 successor);
+    event PausedChanged(bool paused);
+    event AdminChanged(address indexed admin);
+
+    // ---------------------------------------------------------------- storage
+    struct Office {
+        bool registered;
+        bool suspended;
+        string code;
+        string name;
+    }
+
+    /// One slot: office (32) + treeSize (64) + blockNumber (64) + timestamp (64).
+    struct Anchor {
+        uint32 office;
+        uint64 treeSize;
+        uint64 blockNumber;
+        uint64 timestamp;
+    }
+
+    /// One slot: office (32) + notBefore (64) + notAfter (64) + revokedAt (64, 0 = not revoked).
+    struct SigningKey {
+        uint32 office;
+        uint64 notBefore;
+        uint64 notAfter;
+        uint64 revokedAt;
+    }
+
+    /// reason 0 = open; a superseded leaf also stores its successor leaf.
+    struct LeafStatus {
+        uint8 reason;
+        uint64 blockNumber;
+        bytes32 successor;
+    }
+
+    uint8 public constant REASON_SUPERSEDED = 255;
+
+    address public admin;
+    bool public paused;
+    uint32 public officeCount;
+
+    mapping(uint32 => Office) private _offices;
+    mapping(bytes32 => uint32) private _officeByCode;
+    mapping(address => uint32) private _accountOffice;
+    mapping(bytes32 => Anchor) private _anchors;
+    mapping(bytes32 => SigningKey) private _signingKeys;
+    mapping(bytes32 => LeafStatus) private _leaves;
+
+    constructor() {
+        admin = msg.sender;
+        emit AdminChanged(msg.sender);
+    }
+
+    // ---------------------------------------------------------------- modifiers
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin();
+        _;
+    }
+
+    modifier whenNotPaused() {
+        if (paused) revert IsPaused();
+        _;
+    }
+
+    function _activeOfficeOf(address account) private view returns (uint32 office) {
+        office = _accountOffice[account];
+        if (office == 0) revert UnknownAccount(account);
+        if (_offices[office].suspended) revert OfficeSuspended(office);
+    }
+
+    // ---------------------------------------------------------------- administration
+    function setAdmin(address newAdmin) external onlyAdmin {
+        admin = newAdmin;
+        emit AdminChanged(newAdmin);
+    }
+
+    function setPaused(bool value) external onlyAdmin {
+        paused = value;
+        emit PausedChanged(value);
+    }
+
+    /// @notice Register an office with its anchoring accounts. Office numbers start at 1.
+    function registerOffice(string calldata code, string calldata name, address[] calldata accounts)
+        external onlyAdmin whenNotPaused returns (uint32 office)
+    {
+        bytes32 codeHash = keccak256(bytes(code));
+        if (_officeByCode[codeHash] != 0) revert OfficeCodeTaken(code);
+        office = ++officeCount;
+        _offices[office] = Office({registered: true, suspended: false, code: code, name: name});
+        _officeByCode[codeHash] = office;
+        emit OfficeRegistered(office, code, name);
+        for (uint256 i = 0; i < accounts.length; i++) {
+            _setAccount(office, accounts[i], true);
+        }
+    }
+
+    function setOfficeAccount(uint32 office, address account, bool active) external onlyAdmin whenNotPaused {
+        if (!_offices[office].registered) revert UnknownOffice(office);
+        _setAccount(office, account, active);
+    }
+
+    function _setAccount(uint32 office, address account, bool active) private {
+        uint32 current = _accountOffice[account];
+        if (active) {
+            if (current != 0 && current != office) revert AccountInUse(account);
+            _accountOffice[account] = office;
+        } else {
+            if (current != office) revert UnknownAccount(account);
+            delete _accountOffice[account];
+        }
+        emit OfficeAccountChanged(office, account, active);
+    }
+
+    function setOfficeSuspended(uint32 office, bool suspended) external onlyAdmin {
+        if (!_offices[office].registered) revert UnknownOffice(office);
+        _offices[office].suspended = suspended;
+        emit OfficeSuspensionChanged(office, suspended);
+    }
+
+    /// @notice Register the SHA-256 fingerprint of an office signing certificate.
+    function registerSigningKey(uint32 office, bytes32 fingerprint, uint64 notBefore, uint64 notAfter)
+        external onlyAdmin whenNotPaused
+    {
+        if (!_offices[office].registered) revert UnknownOffice(office);
+        if (notAfter <= notBefore) revert InvalidValidity();
+        if (_signingKeys[fingerprint].office != 0) revert FingerprintTaken(fingerprint);
+        _signingKeys[fingerprint] = SigningKey(office, notBefore, notAfter, 0);
+        emit SigningKeyRegistered(office, fingerprint, notBefore, notAfter);
+    }
+
+    /// @notice Mark a signing key compromised or retired from `revokedAt` (unix seconds) on.
+    function revokeSigningKey(bytes32 fingerprint, uint64 revokedAt) external onlyAdmin {
+        SigningKey storage key = _signingKeys[fingerprint];
+        if (key.office == 0) revert UnknownFingerprint(fingerprint);
+        key.revokedAt = revokedAt;
+        emit SigningKeyRevoked(key.office, fingerprint, revokedAt);
+    }
+
+    // ---------------------------------------------------------------- anchoring
+    /// @notice Anchor the root of an RFC 9162 Merkle tree of `treeSize` certificate leaves.
+    function anchor(bytes32 root, uint64 treeSize, bytes32 batchId) external whenNotPaused {
+        uint32 office = _activeOfficeOf(msg.sender);
+        if (treeSize == 0) revert EmptyTree();
+        if (_anchors[root].blockNumber != 0) revert RootAlreadyAnchored(root);
+        _anchors[root] = Anchor(office, treeSize, uint64(block.number), uint64(block.timestamp));
+        emit RootAnchored(office, root, treeSize, batchId);
+    }
+
+    /// @notice Revoke one certificate leaf of an anchored root, proven by its inclusion proof.
+    function revokeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, uint8 reason)
+        external whenNotPaused
+    {
+        if (reason == 0 || reason == REASON_SUPERSEDED) revert InvalidReason(reason);
+        uint32 office = _closeLeaf(root, leaf, index, proof);
+        _leaves[leaf] = LeafStatus(reason, uint64(block.number), bytes32(0));
+        emit LeafRevoked(office, root, leaf, reason);
+    }
+
+    /// @notice Record that `leaf` was corrected (更正) and is replaced by `successor`.
+    function supersedeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, bytes32 successor)
+        external whenNotPaused
+    {
+        uint32 office = _closeLeaf(root, leaf, index, proof);
+        _leaves[leaf] = LeafStatus(REASON_SUPERSEDED, uint64(block.number), successor);
+        emit LeafSuperseded(office, root, leaf, successor);
+    }
+
+    function _closeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof)
+        private view returns (uint32 office)
+    {
+        office = _activeOfficeOf(msg.sender);
+        Anchor memory a = _anchors[root];
+        if (a.blockNumber == 0) revert RootNotAnchored(root);
+        if (a.office != office) revert NotAnchoringOffice(root, office);
+        if (_leaves[leaf].reason != 0) revert LeafAlreadyClosed(leaf);
+        if (!verifyInclusion(leaf, index, a.treeSize, proof, root)) revert InvalidProof();
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @notice RFC 9162 section 2.1.3.2 inclusion proof verification; `leaf` is the leaf hash.
+    function verifyInclusion(bytes32 leaf, uint64 index, uint64 treeSize, bytes32[] calldata proof, bytes32 root)
+        public pure returns (bool)
+    {
+        if (index >= treeSize) return false;
+        uint64 fn = index;
+        uint64 sn = treeSize - 1;
+        bytes32 r = leaf;
+        for (uint256 i = 0; i < proof.length; i++) {
+            if (sn == 0) return false;
+            if (fn & 1 == 1 || fn == sn) {
+                r = sha256(abi.encodePacked(bytes1(0x01), proof[i], r));
+                if (fn & 1 == 0) {
+                    while (fn & 1 == 0 && fn != 0) {
+                        fn >>= 1;
+                        sn >>= 1;
+                    }
+                }
+            } else {
+                r = sha256(abi.encodePacked(bytes1(0x01), r, proof[i]));
+            }
+            fn >>= 1;
+            sn >>= 1;
+        }
+        return sn == 0 && r == root;
+    }
+
+    function getAnchor(bytes32 root)
+        external view returns (uint32 office, uint64 treeSize, uint64 blockNumber, uint64 timestamp)
+    {
+        Anchor memory a = _anchors[root];
+        return (a.office, a.treeSize, a.blockNumber, a.timestamp);
+    }
+
+    /// @notice True when `root` was anchored in a block at or before `blockNumber`.
+    function anchoredBefore(bytes32 root, uint64 blockNumber) external view returns (bool) {
+        uint64 at = _anchors[root].blockNumber;
+        return at != 0 && at <= blockNumber;
+    }
+
+    function getOffice(uint32 office)
+        external view returns (bool registered, bool suspended, string memory code, string memory name)
+    {
+        Office storage o = _offices[office];
+        return (o.registered, o.suspended, o.code, o.name);
+    }
+
+    function officeByCode(string calldata code) external view returns (uint32) {
+        return _officeByCode[keccak256(bytes(code))];
+    }
+
+    function officeOfAccount(address account) external view returns (uint32) {
+        return _accountOffice[account];
+    }
+
+    function getSigningKey(bytes32 fingerprint)
+        external view returns (uint32 office, uint64 notBefore, uint64 notAfter, uint64 revokedAt)
+    {
+        SigningKey memory k = _signingKeys[fingerprint];
+        return (k.office, k.notBefore, k.notAfter, k.revokedAt);
+    }
+
+    function getLeafStatus(bytes32 leaf)
+        external view returns (uint8 reason, uint64 blockNumber, bytes32 successor)
+    {
+        LeafStatus memory s = _leaves[leaf];
+        return (s.reason, s.blockNumber, s.successor);
+    }
+}

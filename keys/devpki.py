@@ -1,0 +1,196 @@
+"""Development PKI: a notarial root CA, an issuing CA per office and the office's signing
+certificate. Generated on first run into the data directory, private keys encrypted with
+the key passphrase; never committed.
+
+Production offices replace this with certificates from the notarial authority's CA and a
+key in an HSM; the layout on disk (trust roots as PEM, signer as PKCS#12) stays the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+# RFC 9336 id-kp-documentSigning: the extended key usage for signing documents.
+DOCUMENT_SIGNING_EKU = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+
+ROOT_CERT = "notarial-root-ca.pem"
+ROOT_KEY = "notarial-root-ca.key.pem"
+OFFICE_CA_CERT = "office-ca.pem"
+OFFICE_CA_KEY = "office-ca.key.pem"
+SIGNER_P12 = "office-signing.p12"
+
+
+@dataclass(frozen=True)
+class OfficeIdentity:
+    """Who the office is, as written into its certificates."""
+
+    name: str  # e.g. 上海市东方公证处
+    code: str  # ASCII office code, e.g. SH-DONGFANG
+
+
+@dataclass(frozen=True)
+class DevPkiPaths:
+    directory: Path
+
+    @property
+    def root_cert(self) -> Path:
+        return self.directory / ROOT_CERT
+
+    @property
+    def office_ca_cert(self) -> Path:
+        return self.directory / OFFICE_CA_CERT
+
+    @property
+    def signer_p12(self) -> Path:
+        return self.directory / SIGNER_P12
+
+
+def _name(cn: str, org: str, unit: str | None = None) -> x509.Name:
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+    ]
+    if unit:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    return x509.Name(attrs)
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, public_key, days: int, now: dt.datetime):
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        # Backdated a little so that clocks a few minutes apart still accept it.
+        .not_valid_before(now - dt.timedelta(minutes=10))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+
+
+def _ca_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # Create with 0600 from the start so the key is never world-readable, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def make_ca(
+    cn: str, org: str, *, issuer_cert: x509.Certificate | None = None,
+    issuer_key: ec.EllipticCurvePrivateKey | None = None, path_length: int | None = None,
+    days: int = 3650, now: dt.datetime | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A CA certificate: self-signed when no issuer is given, else issued by it."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = _name(cn, org)
+    issuer_name = issuer_cert.subject if issuer_cert is not None else subject
+    signing_key = issuer_key if issuer_key is not None else key
+    builder = (
+        _builder(subject, issuer_name, key.public_key(), days, now)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(_ca_usage(), critical=True)
+    )
+    if issuer_cert is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+        )
+    return builder.sign(signing_key, hashes.SHA256()), key
+
+
+def make_signing_cert(
+    office: OfficeIdentity, issuer_cert: x509.Certificate, issuer_key, *, days: int = 825,
+    now: dt.datetime | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The office's document-signing certificate (non-repudiation, RFC 9336 EKU)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _builder(_name(office.name, office.name, office.code), issuer_cert.subject,
+                 key.public_key(), days, now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=True, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def encrypted_pem(key, passphrase: bytes) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def signer_pkcs12(name: str, key, cert, chain: list[x509.Certificate], passphrase: bytes) -> bytes:
+    """PKCS#12 with AES-256 encryption (the legacy RC2/3DES defaults are refused by newer tools)."""
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50_000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(passphrase)
+    )
+    return pkcs12.serialize_key_and_certificates(name.encode(), key, cert, chain, encryption)
+
+
+def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -> DevPkiPaths:
+    """Create the development PKI in ``directory`` unless it is already there. Idempotent."""
+    paths = DevPkiPaths(directory)
+    if paths.signer_p12.exists() and paths.root_cert.exists():
+        return paths
+    directory.mkdir(parents=True, exist_ok=True)
+    root, root_key = make_ca(
+        "Notarial Root CA (development) 公证电子认证根CA（开发）", "Notarial Authority (development)",
+        path_length=1, days=7300,
+    )
+    office_ca, office_ca_key = make_ca(
+        f"{office.name} Issuing CA (development)", office.name,
+        issuer_cert=root, issuer_key=root_key, path_length=0, days=3650,
+    )
+    cert, key = make_signing_cert(office, office_ca, office_ca_key)
+    _write_private(directory / ROOT_KEY, encrypted_pem(root_key, passphrase))
+    _write_private(directory / OFFICE_CA_KEY, encrypted_pem(office_ca_key, passphrase))
+    (directory / OFFICE_CA_CERT).write_bytes(pem(office_ca))
+    _write_private(paths.signer_p12, signer_pkcs12(office.code, key, cert, [office_ca], passphrase))
+    # The root certificate is written last: its presence marks a complete PKI.
+    paths.root_cert.write_bytes(pem(root))
+    return paths
