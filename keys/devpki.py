@@ -179,11 +179,11 @@ def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -
         return paths
     directory.mkdir(parents=True, exist_ok=True)
     root, root_key = make_ca(
-        "Notarial Root CA (development) 公证电子认证根CA（开发）", "Notarial Authority (development)",
+        "公证电子认证根CA（开发） Notarial Root CA (dev)", "Notarial Authority (development)",
         path_length=1, days=7300,
     )
     office_ca, office_ca_key = make_ca(
-        f"{office.name} Issuing CA (development)", office.name,
+        f"{office.name} Issuing CA (dev)", office.name,
         issuer_cert=root, issuer_key=root_key, path_length=0, days=3650,
     )
     cert, key = make_signing_cert(office, office_ca, office_ca_key)

@@ -38,7 +38,10 @@ def load_pkcs12_signer(path: Path, passphrase: bytes) -> OfficeSigner:
     """Open an encrypted PKCS#12 file holding the office key, its certificate and chain."""
     if not path.exists():
         raise KeyStoreMissing(f"signing key store not found: {path.name}")
-    signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=passphrase)
+    try:
+        signer = signers.SimpleSigner.load_pkcs12(str(path), passphrase=passphrase)
+    except ValueError:
+        signer = None
     if signer is None:
         # pyHanko logs and returns None when the passphrase is wrong or the file is damaged.
         raise KeyStoreLocked(f"cannot open signing key store {path.name}: wrong passphrase or damaged file")

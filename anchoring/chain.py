@@ -1,0 +1,219 @@
+"""Client for the registry contract over any EVM JSON-RPC node (web3.py).
+
+Every call that reaches the node maps transport failures to :class:`ChainUnavailable`,
+so callers can tell "the node is down" (ERROR / INDETERMINATE) from "the ledger says no".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import requests
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+
+from contracts import load_artifact
+
+from .errors import ChainUnavailable, ContractNotDeployed, TransactionFailed
+
+T = TypeVar("T")
+ZERO32 = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class OnChainAnchor:
+    office: int
+    tree_size: int
+    block_number: int
+    timestamp: int
+
+    @property
+    def block_time(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.timestamp, dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class OnChainSigningKey:
+    office: int
+    not_before: int
+    not_after: int
+    revoked_at: int
+
+
+@dataclass(frozen=True)
+class OnChainLeafStatus:
+    reason: int  # 0 open, 255 superseded, else a revocation reason code
+    block_number: int
+    successor: bytes
+
+
+@dataclass(frozen=True)
+class OnChainOffice:
+    number: int
+    registered: bool
+    suspended: bool
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SentTransaction:
+    tx_hash: str
+    nonce: int
+
+
+def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except (requests.RequestException, ConnectionError, TimeoutError, OSError) as exc:
+        raise ChainUnavailable(f"chain node unreachable: {type(exc).__name__}") from exc
+    except ContractLogicError:
+        raise
+    except TimeExhausted as exc:
+        raise ChainUnavailable("timed out waiting for the chain node") from exc
+
+
+class RegistryClient:
+    """Typed access to one deployed NotaryRegistry."""
+
+    def __init__(self, w3: Web3, address: str):
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.contract = w3.eth.contract(address=self.address, abi=load_artifact().abi)
+
+    # ------------------------------------------------------------ deployment
+    @staticmethod
+    def deploy(w3: Web3, admin: LocalAccount, timeout: float = 60.0) -> tuple[str, int]:
+        """Deploy the registry; returns (address, block number)."""
+        art = load_artifact()
+        factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        tx = _guard(lambda: factory.constructor().build_transaction(_tx_base(w3, admin)))
+        receipt = _send_and_wait(w3, admin, tx, timeout)
+        return receipt["contractAddress"], receipt["blockNumber"]
+
+    def has_code(self) -> bool:
+        return len(_guard(lambda: self.w3.eth.get_code(self.address))) > 0
+
+    def require_code(self) -> None:
+        if not self.has_code():
+            raise ContractNotDeployed(f"no registry contract at {self.address} on this chain")
+
+    # ------------------------------------------------------------ facts
+    def chain_id(self) -> int:
+        return _guard(lambda: self.w3.eth.chain_id)
+
+    def block_number(self) -> int:
+        return _guard(lambda: self.w3.eth.block_number)
+
+    def block_timestamp(self, number: int) -> int:
+        return _guard(lambda: self.w3.eth.get_block(number)["timestamp"])
+
+    def block_hash(self, number: int) -> str | None:
+        try:
+            return _guard(lambda: self.w3.eth.get_block(number)["hash"].to_0x_hex())
+        except Web3Exception:
+            return None
+
+    # ------------------------------------------------------------ views
+    def get_anchor(self, root: bytes) -> OnChainAnchor | None:
+        office, size, block, ts = _guard(lambda: self.contract.functions.getAnchor(root).call())
+        return None if block == 0 else OnChainAnchor(office, size, block, ts)
+
+    def get_signing_key(self, fingerprint: bytes) -> OnChainSigningKey | None:
+        office, nb, na, rev = _guard(lambda: self.contract.functions.getSigningKey(fingerprint).call())
+        return None if office == 0 else OnChainSigningKey(office, nb, na, rev)
+
+    def get_leaf_status(self, leaf: bytes) -> OnChainLeafStatus:
+        reason, block, successor = _guard(lambda: self.contract.functions.getLeafStatus(leaf).call())
+        return OnChainLeafStatus(reason, block, bytes(successor))
+
+    def get_office(self, number: int) -> OnChainOffice | None:
+        reg, susp, code, name = _guard(lambda: self.contract.functions.getOffice(number).call())
+        return OnChainOffice(number, reg, susp, code, name) if reg else None
+
+    def office_by_code(self, code: str) -> int:
+        return _guard(lambda: self.contract.functions.officeByCode(code).call())
+
+    def office_of_account(self, address: str) -> int:
+        return _guard(lambda: self.contract.functions.officeOfAccount(Web3.to_checksum_address(address)).call())
+
+    # ------------------------------------------------------------ transactions
+    def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> dict:
+        """Send one contract call and wait for its receipt; reverts raise TransactionFailed."""
+        sent = self.send(account, fn_name, *args)
+        return self.wait(sent.tx_hash, timeout)
+
+    def send(self, account: LocalAccount, fn_name: str, *args, nonce: int | None = None) -> SentTransaction:
+        """Sign and broadcast without waiting. Reverts found while estimating gas raise."""
+        sent, raw = self.sign(account, fn_name, *args, nonce=nonce)
+        self.broadcast(raw)
+        return sent
+
+    def sign(self, account: LocalAccount, fn_name: str, *args, nonce: int | None = None) -> tuple[SentTransaction, bytes]:
+        """Build and sign a call. The hash is known before broadcasting, so a caller can
+        record it first and find the transaction again after a crash."""
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        base = _tx_base(self.w3, account, nonce)
+        try:
+            tx = _guard(lambda: fn.build_transaction(base))
+        except ContractLogicError as exc:
+            raise TransactionFailed(f"{fn_name} rejected by the contract: {_revert_reason(self.contract, exc)}") from exc
+        signed = account.sign_transaction(tx)
+        return SentTransaction(tx_hash=signed.hash.to_0x_hex(), nonce=tx["nonce"]), signed.raw_transaction
+
+    def broadcast(self, raw: bytes) -> None:
+        _guard(lambda: self.w3.eth.send_raw_transaction(raw))
+
+    def wait(self, tx_hash: str, timeout: float = 60.0) -> dict:
+        receipt = _guard(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05))
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"transaction {tx_hash} reverted")
+        return receipt
+
+    def receipt_if_mined(self, tx_hash: str) -> dict | None:
+        try:
+            return _guard(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        except TransactionNotFound:
+            return None
+
+
+def _tx_base(w3: Web3, account: LocalAccount, nonce: int | None = None) -> dict:
+    # EIP-1559 fees are filled in by web3 (maxFeePerGas / maxPriorityFeePerGas).
+    if nonce is None:
+        nonce = _guard(lambda: w3.eth.get_transaction_count(account.address, "pending"))
+    return {"from": account.address, "nonce": nonce, "chainId": _guard(lambda: w3.eth.chain_id)}
+
+
+def _send_and_wait(w3: Web3, account: LocalAccount, tx: dict, timeout: float) -> dict:
+    signed = account.sign_transaction(tx)
+    tx_hash = _guard(lambda: w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = _guard(lambda: w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05))
+    if receipt["status"] != 1:
+        raise TransactionFailed(f"transaction {tx_hash.to_0x_hex()} reverted")
+    return receipt
+
+
+def _revert_reason(contract, exc: ContractLogicError) -> str:
+    """Name the custom error (e.g. ``RootAlreadyAnchored``) from the revert data."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        selector = data[2:10]
+        for item in contract.abi:
+            if item.get("type") == "error":
+                sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                if Web3.keccak(text=sig).hex().removeprefix("0x")[:8] == selector:
+                    return item["name"]
+    return str(exc)
+
+
+def account_from_key(private_key: str | bytes) -> LocalAccount:
+    return Account.from_key(private_key)

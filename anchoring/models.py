@@ -1,0 +1,60 @@
+"""Tables owned by anchoring: the outbox of leaves waiting to be anchored, and batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One certificate leaf. Written in the issuing transaction; the id is the issuance
+    sequence that orders leaves within a batch."""
+
+    __tablename__ = "anchor_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: uuid.UUID = Field(unique=True, index=True)
+    document_sha256: str = Field(max_length=64, index=True)
+    leaf_hash: str = Field(max_length=64, index=True)
+    office_code: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    batch_id: uuid.UUID | None = Field(default=None, index=True, foreign_key="anchor_batch.id")
+    leaf_index: int | None = None
+    # Audit path from the leaf up, 32-byte hashes concatenated; set when the batch is built.
+    audit_path: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class BatchState:
+    BUILT = "built"  # tree fixed, nothing sent yet
+    SENT = "sent"  # transaction broadcast, waiting for inclusion and confirmations
+    CONFIRMED = "confirmed"
+
+
+class AnchorBatch(SQLModel, table=True):
+    __tablename__ = "anchor_batch"
+    __table_args__ = (UniqueConstraint("root", name="uq_anchor_batch_root"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    state: str = Field(default=BatchState.BUILT, max_length=16, index=True)
+    root: str = Field(max_length=64)
+    tree_size: int
+    office_code: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    chain_id: int | None = None
+    contract: str | None = Field(default=None, max_length=42)
+    tx_hash: str | None = Field(default=None, max_length=66)
+    tx_nonce: int | None = None
+    sent_at: dt.datetime | None = None
+    block_number: int | None = None
+    block_hash: str | None = Field(default=None, max_length=66)
+    block_time: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)

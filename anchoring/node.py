@@ -1,0 +1,145 @@
+"""The embedded chain node: anvil from the npm package ``@foundry-rs/anvil``.
+
+Used when no ``NOTARY_RPC_URL`` is configured. The node's state is persisted in the data
+directory (``--state``, dumped every second and on exit), and the running node is recorded
+in ``node.json`` so that the CLI and the server share one node for one data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .errors import ChainNodeStartFailed
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHAIN_ID = 31337
+
+
+def anvil_binary(repo_root: Path = REPO_ROOT) -> Path:
+    """The native anvil binary shipped in the npm package for this platform."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    system = platform.system().lower()
+    native = repo_root / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+    if native.exists():
+        return native
+    wrapper = repo_root / "node_modules" / ".bin" / "anvil"
+    if wrapper.exists():
+        return wrapper
+    raise ChainNodeStartFailed("the anvil chain node is not installed: run `make setup` (npm package @foundry-rs/anvil)")
+
+
+def rpc_alive(url: str, timeout: float = 1.0) -> bool:
+    try:
+        r = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=timeout)
+        return r.status_code == 200 and "result" in r.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class EmbeddedNode:
+    """A handle on the data directory's anvil; ``owned`` when this process started it."""
+
+    directory: Path
+    rpc_url: str = ""
+    pid: int = 0
+    owned: bool = False
+    _process: subprocess.Popen | None = None
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / "anvil-state.json"
+
+    @property
+    def info_file(self) -> Path:
+        return self.directory / "node.json"
+
+    def ensure(self, port: int | None = None, timeout: float = 30.0) -> str:
+        """Reuse the node recorded for this directory if it answers, else start one."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / "node.lock", "w") as lock:
+            # One process at a time decides whether to start the node.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            info = self._read_info()
+            if info and _pid_alive(info["pid"]) and rpc_alive(info["rpc_url"]):
+                self.rpc_url, self.pid, self.owned = info["rpc_url"], info["pid"], False
+                return self.rpc_url
+            self._start(port or free_port(), timeout)
+            return self.rpc_url
+
+    def _read_info(self) -> dict | None:
+        try:
+            return json.loads(self.info_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _start(self, port: int, timeout: float) -> None:
+        log = open(self.directory / "anvil.log", "ab")
+        args = [
+            str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port),
+            "--chain-id", str(CHAIN_ID), "--accounts", "2",
+            "--state", str(self.state_file), "--state-interval", "1",
+        ]
+        # A new session: Ctrl-C in the terminal reaches us, and we stop the node cleanly
+        # (so it dumps its state) rather than the signal killing it mid-write.
+        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainNodeStartFailed(f"anvil exited with code {self._process.returncode}; see {self.directory.name}/anvil.log")
+            if rpc_alive(url, timeout=0.5):
+                self.rpc_url, self.pid, self.owned = url, self._process.pid, True
+                self.info_file.write_text(json.dumps({"rpc_url": url, "pid": self.pid}))
+                return
+            time.sleep(0.05)
+        self._process.kill()
+        raise ChainNodeStartFailed(f"anvil did not answer on {url} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the node if this process started it; anvil dumps its state on SIGTERM."""
+        if not self.owned or self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        with contextlib.suppress(OSError):
+            info = self._read_info()
+            if info and info.get("pid") == self.pid:
+                self.info_file.unlink()
+        self.owned = False

@@ -1,0 +1,1 @@
+"""Issuing: matter templates, PDF rendering, QR codes, PAdES signing, certificate lifecycle."""

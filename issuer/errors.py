@@ -1,0 +1,35 @@
+"""Errors of the issuer package. Each carries a stable code and a message a clerk understands."""
+
+
+class IssuerError(Exception):
+    code = "ISSUER_ERROR"
+    http_status = 400
+
+    def __init__(self, message: str, message_zh: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh or message
+
+
+class UnknownMatter(IssuerError):
+    code = "UNKNOWN_MATTER"
+    http_status = 422
+
+
+class InvalidMatterData(IssuerError):
+    code = "INVALID_MATTER_DATA"
+    http_status = 422
+
+    def __init__(self, message: str, errors: list[dict], message_zh: str | None = None):
+        super().__init__(message, message_zh)
+        self.errors = errors
+
+
+class CertificateNotFound(IssuerError):
+    code = "CERTIFICATE_NOT_FOUND"
+    http_status = 404
+
+
+class FontMissing(IssuerError):
+    code = "CJK_FONT_MISSING"
+    http_status = 500

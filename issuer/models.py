@@ -1,0 +1,57 @@
+"""Tables owned by the issuer: certificates, their signed PDFs, and number counters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from anchoring.models import utcnow
+
+
+class CertificateStatus:
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+class Certificate(SQLModel, table=True):
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("office_code", "year", "serial", name="uq_certificate_number"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    number: str = Field(max_length=64, unique=True, index=True)
+    office_code: str = Field(max_length=64)
+    office_name: str = Field(max_length=80)
+    year: int
+    serial: int
+    matter: str = Field(max_length=40, index=True)
+    applicant_name: str = Field(max_length=40)
+    notary: str = Field(max_length=40)
+    data_json: str
+    status: str = Field(default=CertificateStatus.ISSUED, max_length=16)
+    revocation_reason: str | None = Field(default=None, max_length=200)
+    document_sha256: str = Field(max_length=64, unique=True, index=True)
+    signer_fingerprint: str = Field(max_length=64)
+    check_code: str = Field(max_length=16)
+    issued_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class CertificateDocument(SQLModel, table=True):
+    """The signed PDF as issued, kept apart so listing certificates stays light."""
+
+    __tablename__ = "certificate_document"
+
+    certificate_id: uuid.UUID = Field(primary_key=True, foreign_key="certificate.id")
+    pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CertificateCounter(SQLModel, table=True):
+    """Last serial number used, per office and year (gap-free numbering)."""
+
+    __tablename__ = "certificate_counter"
+
+    office_code: str = Field(primary_key=True, max_length=64)
+    year: int = Field(primary_key=True)
+    last_serial: int = 0

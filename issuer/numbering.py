@@ -1,0 +1,42 @@
+"""Certificate numbers in the notarial style, e.g. ``(2026)沪东证字第000123号``.
+
+Serials are per office and per year, gap-free: the counter moves in the issuing
+transaction, so a failed issuance rolls its number back with everything else.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from .models import CertificateCounter
+
+
+def next_serial(session: Session, office_code: str, year: int) -> int:
+    """Take the next serial in one atomic statement (it is also the transaction's first
+    write, so concurrent issuers queue on the row rather than collide)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(CertificateCounter)
+        .values(office_code=office_code, year=year, last_serial=1)
+        .on_conflict_do_update(
+            index_elements=["office_code", "year"],
+            set_={"last_serial": CertificateCounter.last_serial + 1},
+        )
+        .returning(CertificateCounter.last_serial)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def format_number(year: int, office_abbrev: str, serial: int) -> str:
+    return f"({year}){office_abbrev}证字第{serial:06d}号"
+
+
+def mask_number(number: str) -> str:
+    """Public form: keeps year and office, hides most of the serial, e.g. (2026)沪东证字第0001**号."""
+    head, sep, tail = number.partition("第")
+    if not sep or len(tail) < 3:
+        return number
+    digits = tail.rstrip("号")
+    return f"{head}第{digits[:-2]}**号"

@@ -1,0 +1,104 @@
+"""Issue a certificate: validate, number, render, sign, store and enqueue in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from anchoring.outbox import enqueue
+from keys.store import OfficeSigner
+
+from .errors import CertificateNotFound
+from .matters import parse_matter
+from .models import Certificate, CertificateDocument
+from .numbering import format_number, next_serial
+from .pades import sign_pdf
+from .qr import check_code, verify_url
+from .render import CertificatePage, render_certificate
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str  # 上海市东方公证处
+    code: str  # SH-DONGFANG
+    abbrev: str  # 沪东
+
+
+@dataclass(frozen=True)
+class IssuerContext:
+    """What issuing needs, wired once by the application shell."""
+
+    engine: Engine
+    office: Office
+    signer: OfficeSigner
+    public_base_url: str
+    qr_key: bytes
+    font_path: Path
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    id: uuid.UUID
+    number: str
+    verify_url: str
+    document_sha256: str
+    pdf: bytes
+
+
+def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None) -> IssuedCertificate:
+    """Issue one certificate. The certificate, its PDF and its outbox row commit together."""
+    matter = parse_matter(matter_key, data)
+    certificate_id = uuid.uuid4()
+    issue_date = issue_date or dt.date.today()
+    code = check_code(ctx.qr_key, certificate_id)
+    url = verify_url(ctx.public_base_url, certificate_id, code)
+    with Session(ctx.engine) as s:
+        serial = next_serial(s, ctx.office.code, issue_date.year)
+        number = format_number(issue_date.year, ctx.office.abbrev, serial)
+        page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code)
+        pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name)
+        digest = hashlib.sha256(pdf).digest()
+        s.add(Certificate(
+            id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
+            year=issue_date.year, serial=serial, matter=matter_key, applicant_name=matter.applicant_name,
+            notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
+            signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
+        ))
+        s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
+        enqueue(s, certificate_id, digest, ctx.office.code)
+        s.commit()
+    return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf)
+
+
+def get_certificate(engine: Engine, certificate_id: uuid.UUID) -> Certificate:
+    with Session(engine) as s:
+        cert = s.get(Certificate, certificate_id)
+        if cert is None:
+            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+        return cert
+
+
+def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:
+    """The certificate whose issued PDF has one of these SHA-256 digests."""
+    if not digests:
+        return None
+    return session.exec(select(Certificate).where(Certificate.document_sha256.in_(digests))).first()
+
+
+def get_document(engine: Engine, certificate_id: uuid.UUID) -> bytes:
+    with Session(engine) as s:
+        doc = s.get(CertificateDocument, certificate_id)
+        if doc is None:
+            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+        return doc.pdf
+
+
+def matter_data(cert: Certificate) -> dict:
+    return json.loads(cert.data_json)

@@ -1,0 +1,1 @@
+"""Application shell: settings, database engine, app factory, runtime wiring and the CLI."""

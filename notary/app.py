@@ -1,0 +1,76 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from anchoring.errors import AnchoringError
+from issuer.errors import InvalidMatterData, IssuerError
+from verifier.api import router as verifier_router
+from verifier.errors import VerifierError
+
+from .limits import BodySizeLimit
+from .runtime import Runtime
+
+log = logging.getLogger("notary")
+
+
+def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "message_zh": message_zh, **extra}},
+                        status_code=status)
+
+
+def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
+    """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        worker = rt.start_worker_thread() if run_worker else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                thread, stop = worker
+                stop.set()
+                thread.join(timeout=30)
+
+    app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.include_router(verifier_router(rt.verifier_context(), rt.qr_key))
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.exception_handler(VerifierError)
+    async def _verifier_error(_r: Request, exc: VerifierError):
+        return _error(exc.http_status, exc.code, exc.message, exc.message_zh)
+
+    @app.exception_handler(IssuerError)
+    async def _issuer_error(_r: Request, exc: IssuerError):
+        extra = {"fields": exc.errors} if isinstance(exc, InvalidMatterData) else {}
+        return _error(exc.http_status, exc.code, exc.message, exc.message_zh, **extra)
+
+    @app.exception_handler(AnchoringError)
+    async def _anchoring_error(_r: Request, exc: AnchoringError):
+        return _error(503, exc.code, "the ledger is unavailable; try again later", "公证链暂不可用，请稍后再试")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_r: Request, exc: RequestValidationError):
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "rule": e["type"], "message": e["msg"]}
+                  for e in exc.errors()]
+        return _error(422, "INVALID_REQUEST", "; ".join(f"{f['field']}: {f['message']}" for f in fields),
+                      "请求参数有误", fields=fields)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_r: Request, exc: Exception):
+        log.exception("unexpected error")
+        return _error(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged", "系统内部错误，已记录")
+
+    # Outermost, so the limit holds before any route or form parser reads the body.
+    return BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024)

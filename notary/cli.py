@@ -1,0 +1,236 @@
+"""The ``notary`` command line (Typer). Uses the same data directory and chain as the server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anchoring.errors import AnchoringError
+from issuer.errors import InvalidMatterData, IssuerError
+from keys.errors import KeyStoreError
+from verifier.errors import VerifierError
+
+app = typer.Typer(help="Electronic notarial certificates: issue, anchor and verify.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE = 0, 1, 2
+EXIT_BAD_INPUT = 3  # the file or data given cannot be used
+EXIT_UNAVAILABLE = 4  # keys, database or chain cannot be opened
+
+
+def _fail(code: int, message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _runtime(chain: bool = True):
+    from .runtime import open_runtime
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return open_runtime(chain=chain)
+    except (AnchoringError, KeyStoreError) as exc:
+        _fail(EXIT_UNAVAILABLE, f"{exc.message} [{exc.code}]")
+
+
+@app.command()
+def matters(example: Annotated[str | None, typer.Option("--example", help="print example input JSON for MATTER")] = None) -> None:
+    """List matter types, or print example input for one."""
+    from issuer.matters import EXAMPLES, MATTERS, matter_type
+
+    if example:
+        try:
+            matter_type(example)
+        except IssuerError as exc:
+            _fail(EXIT_BAD_INPUT, exc.message)
+        typer.echo(json.dumps(EXAMPLES[example], ensure_ascii=False, indent=2))
+        return
+    for key, model in MATTERS.items():
+        typer.echo(f"{key:22} {model.title_zh}  ({model.title_en})")
+
+
+@app.command()
+def issue(
+    matter: Annotated[str, typer.Option(help="matter type, see `notary matters`")],
+    data: Annotated[Path, typer.Option(help="input JSON file", exists=False)],
+    out: Annotated[Path, typer.Option(help="where to write the signed PDF")],
+    wait: Annotated[bool, typer.Option(help="anchor now and wait for the ledger")] = True,
+) -> None:
+    """Issue a certificate; prints its id, number and verify URL."""
+    from issuer.service import issue_certificate
+
+    try:
+        if data.stat().st_size > 1024 * 1024:
+            _fail(EXIT_BAD_INPUT, f"{data} is larger than 1 MB")
+        payload = json.loads(data.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail(EXIT_BAD_INPUT, f"input file not found: {data}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{data} is not valid JSON: {exc}")
+    rt = _runtime()
+    try:
+        try:
+            issued = issue_certificate(rt.issuer_context(), matter, payload)
+        except InvalidMatterData as exc:
+            for e in exc.errors:
+                typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
+            _fail(EXIT_BAD_INPUT, f"invalid input for {matter} [{exc.code}]")
+        except IssuerError as exc:
+            _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(issued.pdf)
+        typer.echo(f"id:         {issued.id}")
+        typer.echo(f"number:     {issued.number}")
+        typer.echo(f"verify URL: {issued.verify_url}")
+        typer.echo(f"pdf:        {out}")
+        if wait:
+            try:
+                rt.worker().run_once(force=True)
+                typer.echo("anchored:   yes")
+            except AnchoringError as exc:
+                typer.echo(f"anchored:   not yet ({exc.code}); the worker will retry")
+    finally:
+        rt.close()
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="the PDF to verify")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+) -> None:
+    """Verify a PDF. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4 unavailable."""
+    from verifier.service import verify_pdf
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
+    rt = _runtime()
+    try:
+        try:
+            report = verify_pdf(rt.verifier_context(), data)
+        except VerifierError as exc:
+            _fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+    finally:
+        rt.close()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(f"{report.indication.value}")
+        if report.certificate:
+            typer.echo(f"  certificate {report.certificate.number_masked} · {report.certificate.office}")
+        for c in report.checks:
+            typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
+    raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
+
+
+@app.command()
+def receipt(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
+    out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Print (or write) the anchor receipt of a certificate."""
+    from sqlmodel import Session
+
+    from anchoring.status import anchor_status
+
+    try:
+        cid = uuid.UUID(certificate_id)
+    except ValueError:
+        _fail(EXIT_BAD_INPUT, f"not a certificate id: {certificate_id}")
+    rt = _runtime(chain=False)
+    try:
+        with Session(rt.engine) as s:
+            st = anchor_status(s, cid)
+    finally:
+        rt.close()
+    if st is None:
+        _fail(EXIT_BAD_INPUT, "no certificate with this id")
+    if st.receipt is None:
+        _fail(EXIT_INDETERMINATE, "the certificate is not anchored yet")
+    text = st.receipt.model_dump_json(indent=2)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
+) -> None:
+    """Run the API (and, unless NOTARY_WORKER_ENABLED=false, the anchoring worker)."""
+    rt = _runtime()
+    _serve(rt, host, port)
+
+
+@app.command()
+def worker() -> None:
+    """Run the anchoring worker alone (for deployments with separate worker processes)."""
+    import threading
+
+    rt = _runtime()
+    logging.getLogger("notary").setLevel(logging.INFO)
+    stop = threading.Event()
+    try:
+        rt.worker().run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        rt.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
+) -> None:
+    """Set up on the embedded defaults, issue one demo certificate, and serve the API."""
+    from issuer.matters import EXAMPLES
+    from issuer.service import issue_certificate
+
+    rt = _runtime()
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    path = rt.settings.data_path / "demo" / f"{issued.id}.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(issued.pdf)
+    try:
+        rt.worker().run_once(force=True)
+    except AnchoringError as exc:
+        typer.echo(f"(anchoring deferred: {exc.code})")
+    typer.secho("\nDemo certificate issued and anchored.", fg=typer.colors.GREEN, bold=True)
+    typer.echo(f"  number:     {issued.number}")
+    typer.echo(f"  PDF:        {path}")
+    typer.echo(f"  verify URL: {issued.verify_url}")
+    typer.echo(f"  check it:   .venv/bin/notary verify {path}\n")
+    _serve(rt, host, port)
+
+
+def _serve(rt, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    s = rt.settings
+    logging.getLogger("notary").setLevel(logging.INFO)
+    app_ = create_app(rt, run_worker=s.worker_enabled)
+    config = uvicorn.Config(app_, host=host or s.host, port=port or s.port, loop="uvloop", http="httptools",
+                            log_level="info", proxy_headers=False)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        rt.close()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,173 @@
+"""Wire the parts together for one data directory: keys, database, chain and contract.
+
+``open_runtime`` is idempotent: the first run creates the development PKI, the database,
+starts the embedded chain node and deploys the registry; later runs reuse all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
+from anchoring.chain import RegistryClient, account_from_key, connect
+from anchoring.errors import ContractNotDeployed
+from anchoring.node import EmbeddedNode
+from anchoring.worker import AnchorWorker, WorkerConfig
+from issuer.service import IssuerContext, Office
+from keys.devpki import OfficeIdentity, ensure_dev_pki
+from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
+from verifier.service import VerifierContext
+
+from . import secrets
+from .database import create_tables, make_engine
+from .settings import Settings
+
+log = logging.getLogger("notary")
+DEV_CHAIN_IDS = frozenset({31337, 1337})
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    office: Office
+    passphrase: bytes = field(repr=False)
+    qr_key: bytes = field(repr=False)
+    node: EmbeddedNode | None = None
+    registry: RegistryClient | None = None
+    accounts: ChainAccounts | None = field(default=None, repr=False)
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.settings.data_path / "pki"
+
+    @cached_property
+    def signer(self) -> OfficeSigner:
+        return load_pkcs12_signer(self.pki_dir / "office-signing.p12", self.passphrase)
+
+    @cached_property
+    def trust_roots(self):
+        return load_certificates(self.pki_dir / "notarial-root-ca.pem")
+
+    def issuer_context(self) -> IssuerContext:
+        s = self.settings
+        return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font)
+
+    def verifier_context(self) -> VerifierContext:
+        s = self.settings
+        return VerifierContext(self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes)
+
+    def worker(self) -> AnchorWorker:
+        if self.registry is None or self.accounts is None:
+            raise ContractNotDeployed("the chain is not configured")
+        s = self.settings
+        config = WorkerConfig(office_code=self.office.code, batch_size=s.batch_size,
+                              batch_age_seconds=s.batch_age_seconds, confirmations=s.confirmations)
+        return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config)
+
+    def start_worker_thread(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.worker().run_forever, args=(stop,), name="anchor-worker", daemon=True)
+        thread.start()
+        return thread, stop
+
+    def close(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+        self.engine.dispose()
+
+
+def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Runtime:
+    """Open (and on first run create) everything for ``settings.data_dir``."""
+    settings = settings or Settings()
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    passphrase = secrets.key_passphrase(settings)
+    office = Office(settings.office_name, settings.office_code, settings.office_abbrev)
+    ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase)
+    engine = make_engine(settings.sqlalchemy_url)
+    create_tables(engine)
+    rt = Runtime(settings, engine, office, passphrase, secrets.qr_key(settings))
+    if chain:
+        try:
+            _open_chain(rt)
+        except BaseException:
+            rt.close()
+            raise
+    return rt
+
+
+def _open_chain(rt: Runtime) -> None:
+    s = rt.settings
+    chain_dir = s.data_path / "chain"
+    embedded = s.rpc_url is None
+    if embedded:
+        rt.node = EmbeddedNode(chain_dir)
+        rpc_url = rt.node.ensure()
+    else:
+        rpc_url = s.rpc_url
+    w3 = connect(rpc_url, timeout=s.chain_timeout_seconds)
+    if s.admin_private_key and s.anchor_private_key:
+        rt.accounts = ChainAccounts(
+            account_from_key(s.admin_private_key.get_secret_value()),
+            account_from_key(s.anchor_private_key.get_secret_value()),
+        )
+    else:
+        rt.accounts = load_or_create_accounts(chain_dir, rt.passphrase)
+    if embedded or w3.eth.chain_id in DEV_CHAIN_IDS:
+        # Development chains hand out gas money; a real network needs funded accounts.
+        fund_on_dev_node(w3, rt.accounts.admin.address, rt.accounts.anchor.address)
+    rt.registry = _deployment(rt, w3, chain_dir)
+    _register_office(rt)
+
+
+def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
+    """The registry on this chain: from settings, from the data directory, or deployed now."""
+    chain_id = w3.eth.chain_id
+    record = chain_dir / f"deployment-{chain_id}.json"
+    address = rt.settings.contract_address
+    if address is None and record.exists():
+        address = json.loads(record.read_text())["contract"]
+    if address is not None:
+        registry = RegistryClient(w3, address)
+        if not registry.has_code():
+            raise ContractNotDeployed(
+                f"no registry contract at {address} on chain {chain_id}: the chain state was reset or "
+                f"the address is wrong (remove {record.name} to deploy a new registry on a development chain)"
+            )
+        return registry
+    address, block = RegistryClient.deploy(w3, rt.accounts.admin)
+    record.write_text(json.dumps({"chain_id": chain_id, "contract": address, "block": block}))
+    log.info("deployed the registry contract at %s (chain %d, block %d)", address, chain_id, block)
+    return RegistryClient(w3, address)
+
+
+def _register_office(rt: Runtime) -> None:
+    """Register this office, its anchoring account and its signing certificate (idempotent).
+    Needs the registry administrator's key; skipped when this deployment does not hold it."""
+    registry, admin, anchor = rt.registry, rt.accounts.admin, rt.accounts.anchor
+    number = registry.office_by_code(rt.office.code)
+    if number == 0:
+        if not _is_admin(registry, admin.address):
+            log.warning("office %s is not registered on the ledger and this service is not its administrator", rt.office.code)
+            return
+        registry.transact(admin, "registerOffice", rt.office.code, rt.office.name, [anchor.address])
+        number = registry.office_by_code(rt.office.code)
+    fingerprint = rt.signer.fingerprint
+    if registry.get_signing_key(fingerprint) is None and _is_admin(registry, admin.address):
+        cert = rt.signer.certificate
+        validity = cert["tbs_certificate"]["validity"]
+        not_before = int(validity["not_before"].native.timestamp())
+        not_after = int(validity["not_after"].native.timestamp())
+        registry.transact(admin, "registerSigningKey", number, fingerprint, not_before, not_after)
+
+
+def _is_admin(registry: RegistryClient, address: str) -> bool:
+    return registry.contract.functions.admin().call() == address

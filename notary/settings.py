@@ -1,0 +1,57 @@
+"""Settings from environment variables prefixed ``NOTARY_`` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Defaults give the embedded, zero-set-up service."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTARY_", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="where keys, the SQLite database and the chain state live")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data directory")
+    rpc_url: str | None = Field(None, description="EVM JSON-RPC URL; unset = start the embedded anvil node")
+    contract_address: str | None = Field(None, description="registry contract on an external node")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="base of URLs printed in QR codes")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    key_passphrase: SecretStr | None = Field(
+        None, description="encrypts private keys at rest; unset = generated once into the data directory"
+    )
+    admin_private_key: SecretStr | None = Field(None, description="registry administrator key (external node)")
+    anchor_private_key: SecretStr | None = Field(None, description="office anchoring key (external node)")
+
+    office_name: str = "上海市东方公证处"
+    office_code: str = "SH-DONGFANG"
+    office_abbrev: str = Field("沪东", description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
+    cjk_font: Path = DEFAULT_FONT
+
+    confirmations: int = Field(1, ge=1, description="blocks (including the anchoring one) before an anchor counts")
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    batch_age_seconds: float = Field(5.0, gt=0)
+    chain_timeout_seconds: float = Field(10.0, gt=0)
+    worker_enabled: bool = Field(True, description="run the anchoring worker inside `notary serve`")
+
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @cached_property
+    def data_path(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'notary.sqlite3'}"

@@ -1,0 +1,1 @@
+"""Verification: the checks and the report, the public verify API and pages."""

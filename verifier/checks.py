@@ -1,0 +1,157 @@
+"""The individual checks of the report. Each returns a :class:`Check` and never raises for
+a problem of the document: a broken document is INVALID, an unreachable dependency ERROR."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko_certvalidator import ValidationContext
+
+from anchoring.chain import RegistryClient
+from anchoring.errors import AnchoringError
+from anchoring.receipt import AnchorReceipt
+from keys.store import certificate_fingerprint
+
+from .report import Check, CheckStatus
+
+log = logging.getLogger("notary.verifier")
+V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR
+SUPERSEDED_REASON = 255
+
+
+@dataclass(frozen=True)
+class SignatureFacts:
+    integrity: Check
+    trust: Check
+    timestamp: Check
+    signer_cert: asn1_x509.Certificate | None
+    signer_name: str | None
+    claimed_time: dt.datetime | None
+    timestamp_time: dt.datetime | None
+
+    @property
+    def best_time(self) -> dt.datetime | None:
+        return self.timestamp_time or self.claimed_time
+
+
+def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate]) -> SignatureFacts:
+    """document_integrity, signer_trust and timestamp, from pyHanko's validation
+    (difference analysis included, so later permitted additions are accepted)."""
+    vc = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc)
+    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        log.info("signature validation failed: %s", exc)
+        broken = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
+        return SignatureFacts(broken, Check.of("signer_trust", S, "SIGNER_NOT_CHECKED"),
+                              Check.of("timestamp", S, "NOT_CHECKED"), None, None, None, None)
+    cert = status.signing_cert
+    name = cert.subject.native.get("common_name") if cert is not None else None
+    if not (status.intact and status.valid):
+        integrity = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
+    elif status.coverage is None or status.coverage.name not in ("ENTIRE_FILE", "ENTIRE_REVISION"):
+        integrity = Check.of("document_integrity", I, "COVERAGE_INCOMPLETE")
+    elif status.coverage.name == "ENTIRE_REVISION" and not status.docmdp_ok:
+        integrity = Check.of("document_integrity", I, "UNPERMITTED_CHANGES",
+                             modification_level=str(status.modification_level))
+    else:
+        integrity = Check.of("document_integrity", V, "SIGNATURE_INTACT", coverage=status.coverage.name)
+    if integrity.status is not V:
+        trust = Check.of("signer_trust", S, "SIGNER_NOT_CHECKED")
+    elif status.trusted and not status.revoked:
+        trust = Check.of("signer_trust", V, "SIGNER_TRUSTED", signer=name)
+    else:
+        trust = Check.of("signer_trust", I, "SIGNER_UNTRUSTED", signer=name)
+    ts_time = None
+    if status.timestamp_validity is None:
+        timestamp = Check.of("timestamp", S, "NO_TIMESTAMP")
+    elif status.timestamp_validity.intact and status.timestamp_validity.valid and status.timestamp_validity.trusted:
+        ts_time = status.timestamp_validity.timestamp
+        timestamp = Check.of("timestamp", V, "TIMESTAMP_VALID", time=ts_time.isoformat())
+    else:
+        timestamp = Check.of("timestamp", I, "TIMESTAMP_INVALID")
+    return SignatureFacts(integrity, trust, timestamp, cert, name, status.signer_reported_dt, ts_time)
+
+
+def office_binding_check(registry: RegistryClient | None, cert: asn1_x509.Certificate | None,
+                         signing_time: dt.datetime | None) -> tuple[Check, str | None]:
+    """Is the signing certificate registered on the ledger for an active office at signing time?
+    Returns the check and the office name from the ledger."""
+    if cert is None:
+        return Check.of("office_binding", S, "NOT_CHECKED"), None
+    if registry is None:
+        return Check.of("office_binding", E, "LEDGER_UNAVAILABLE"), None
+    fingerprint = certificate_fingerprint(cert)
+    try:
+        key = registry.get_signing_key(fingerprint)
+        office = registry.get_office(key.office) if key else None
+    except AnchoringError:
+        return Check.of("office_binding", E, "LEDGER_UNAVAILABLE"), None
+    if key is None or office is None:
+        return Check.of("office_binding", I, "OFFICE_KEY_UNKNOWN", fingerprint=fingerprint.hex()), None
+    when = int((signing_time or dt.datetime.now(dt.timezone.utc)).timestamp())
+    details = {"office_code": office.code, "office_name": office.name, "fingerprint": fingerprint.hex()}
+    if office.suspended:
+        return Check.of("office_binding", I, "OFFICE_SUSPENDED", **details), office.name
+    if key.revoked_at and when >= key.revoked_at:
+        return Check.of("office_binding", I, "OFFICE_KEY_REVOKED", **details), office.name
+    if not key.not_before <= when < key.not_after:
+        return Check.of("office_binding", I, "OFFICE_KEY_OUT_OF_WINDOW", **details), office.name
+    return Check.of("office_binding", V, "OFFICE_REGISTERED", **details), office.name
+
+
+@dataclass(frozen=True)
+class AnchorFacts:
+    check: Check
+    block_number: int | None = None
+    block_time: dt.datetime | None = None
+
+
+def anchor_check(registry: RegistryClient | None, receipt: AnchorReceipt, confirmations: int,
+                 *, trust_receipt_source: bool) -> AnchorFacts:
+    """Check a receipt against the chain. ``trust_receipt_source`` is True for receipts from
+    this service's own database, where a root missing on chain means "being re-anchored"
+    (INDETERMINATE); an outside receipt whose root is not on chain is INVALID."""
+    if not receipt.proof_valid():
+        return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_PROOF_INVALID"))
+    if registry is None:
+        return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
+    try:
+        onchain = registry.get_anchor(bytes.fromhex(receipt.root))
+        head = registry.block_number() if onchain else None
+    except AnchoringError:
+        return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
+    details = {"root": receipt.root, "tx_hash": receipt.tx_hash, "leaf_index": receipt.leaf_index,
+               "tree_size": receipt.tree_size}
+    if onchain is None or onchain.block_number != receipt.block_number or onchain.tree_size != receipt.tree_size:
+        status = S if trust_receipt_source else I
+        return AnchorFacts(Check.of("anchor_inclusion", status, "ANCHOR_NOT_ON_CHAIN", **details))
+    depth = head - onchain.block_number + 1
+    details.update(block_number=onchain.block_number, block_time=onchain.block_time.isoformat(), confirmations=depth)
+    if depth < confirmations:
+        return AnchorFacts(Check.of("anchor_inclusion", S, "ANCHOR_CONFIRMING", **details))
+    return AnchorFacts(Check.of("anchor_inclusion", V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
+
+
+def ledger_status_check(registry: RegistryClient | None, leaf_hash: str, revoked_in_db: bool) -> tuple[Check, bytes | None]:
+    """Revocation and correction as recorded on the ledger (authoritative) and locally."""
+    if revoked_in_db:
+        return Check.of("status", I, "REVOKED"), None
+    if registry is None:
+        return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
+    try:
+        st = registry.get_leaf_status(bytes.fromhex(leaf_hash))
+    except AnchoringError:
+        return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
+    if st.reason == 0:
+        return Check.of("status", V, "NOT_REVOKED"), None
+    if st.reason == SUPERSEDED_REASON:
+        return Check.of("status", I, "SUPERSEDED", successor_leaf=st.successor.hex()), st.successor
+    return Check.of("status", I, "REVOKED", reason=st.reason, block_number=st.block_number), None

@@ -1,0 +1,82 @@
+"""Turn untrusted bytes into a parsed, signed PDF, or a specific 4xx error."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+from .errors import EmptyUpload, EncryptedPdf, MalformedPdf, NotAPdf, UnsignedPdf, UploadTooLarge
+
+# The PDF header may follow some junk, but within the first KiB (ISO 32000-1, 7.5.2 note).
+HEADER_WINDOW = 1024
+MAX_SIGNATURES = 16
+
+# pyHanko logs every parse problem of a hostile file at WARNING; the caller reports them.
+logging.getLogger("pyhanko.pdf_utils").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class SignedPdf:
+    data: bytes
+    reader: PdfFileReader
+    signatures: list[EmbeddedPdfSignature]
+
+    def candidate_digests(self) -> list[str]:
+        """SHA-256 of the file, then of each earlier revision that ends where a signature's
+        byte range ends (a file later extended by incremental updates, e.g. LTV data)."""
+        digests = [hashlib.sha256(self.data).hexdigest()]
+        for sig in self.signatures:
+            br = list(sig.byte_range)
+            end = br[2] + br[3]
+            if 0 < end < len(self.data):
+                d = hashlib.sha256(self.data[:end]).hexdigest()
+                if d not in digests:
+                    digests.append(d)
+        return digests
+
+
+def upload_too_large(limit: int) -> UploadTooLarge:
+    mb = f"{limit / (1024 * 1024):g}"
+    return UploadTooLarge(f"the file is larger than the {mb} MB limit", f"文件超过 {mb} MB 的上限")
+
+
+def check_size(data: bytes, limit: int) -> None:
+    if len(data) > limit:
+        raise upload_too_large(limit)
+
+
+def open_signed_pdf(data: bytes, max_bytes: int) -> SignedPdf:
+    if not data:
+        raise EmptyUpload("the uploaded file is empty", "上传的文件是空的")
+    check_size(data, max_bytes)
+    if b"%PDF-" not in data[:HEADER_WINDOW]:
+        raise NotAPdf("the file is not a PDF document", "该文件不是 PDF 文件")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        if reader.encrypted:
+            raise EncryptedPdf(
+                "the PDF is encrypted; a notarial certificate is never encrypted",
+                "该 PDF 已加密，电子公证书不会加密",
+            )
+        signatures = list(reader.embedded_signatures)
+    except (EncryptedPdf,):
+        raise
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, EOFError) as exc:
+        raise MalformedPdf(
+            "the PDF is damaged or truncated and cannot be read",
+            "该 PDF 文件已损坏或不完整，无法读取",
+        ) from exc
+    if not signatures:
+        raise UnsignedPdf(
+            "the PDF has no electronic signature, so it is not an electronic notarial certificate",
+            "该 PDF 没有电子签名，不是电子公证书",
+        )
+    if len(signatures) > MAX_SIGNATURES:
+        raise MalformedPdf("the PDF has too many signatures", "该 PDF 的签名数量异常")
+    return SignedPdf(data, reader, signatures)

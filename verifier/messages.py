@@ -1,0 +1,41 @@
+"""Stable check codes and their messages in Chinese and English."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # document_integrity
+    "SIGNATURE_INTACT": ("签名完好，文件自签署后未被修改。", "The signature is intact and the document is unchanged since signing."),
+    "SIGNATURE_BROKEN": ("签名校验失败：文件在签署后被修改或签名已损坏。", "The signature does not match: the document was altered after signing or the signature is damaged."),
+    "UNPERMITTED_CHANGES": ("签署后的修改超出了允许范围。", "The document was changed after signing beyond what is permitted."),
+    "COVERAGE_INCOMPLETE": ("签名未覆盖整个文件。", "The signature does not cover the whole document."),
+    # signer_trust
+    "SIGNER_TRUSTED": ("签名证书链至受信任的公证根证书，签署时有效。", "The signing certificate chains to a trusted notarial root and was valid at signing time."),
+    "SIGNER_UNTRUSTED": ("签名证书不属于公证电子认证体系。", "The signing certificate does not chain to a trusted notarial root."),
+    "SIGNER_NOT_CHECKED": ("签名已损坏，未检查签名人。", "The signature is broken; the signer was not checked."),
+    # timestamp
+    "TIMESTAMP_VALID": ("可信时间戳证明了签署时间。", "A trusted RFC 3161 timestamp proves the signing time."),
+    "TIMESTAMP_INVALID": ("时间戳无效。", "The timestamp is not valid."),
+    "NO_TIMESTAMP": ("签名不含时间戳；签署时间仅为签署人声明，以区块时间为存在证明。", "The signature has no timestamp; the signing time is the signer's claim, and the ledger block time proves existence."),
+    # office_binding
+    "OFFICE_REGISTERED": ("签名证书已在公证链上登记为该公证处的签章证书。", "The signing certificate is registered on the ledger for this notary office."),
+    "OFFICE_KEY_UNKNOWN": ("签名证书未在公证链上登记。", "The signing certificate is not registered on the ledger for any office."),
+    "OFFICE_KEY_OUT_OF_WINDOW": ("签署时间不在该签章证书的登记有效期内。", "The signing time is outside the registered validity window of the signing certificate."),
+    "OFFICE_KEY_REVOKED": ("该签章证书已在公证链上注销。", "The signing certificate was revoked on the ledger before the signing time."),
+    "OFFICE_SUSPENDED": ("该公证处已被暂停。", "The notary office is suspended on the ledger."),
+    "LEDGER_UNAVAILABLE": ("暂时无法连接公证链节点，请稍后再试。", "The ledger node cannot be reached right now; try again later."),
+    "NOT_CHECKED": ("前序检查未通过，未进行此项检查。", "Not checked because an earlier check did not pass."),
+    # anchor_inclusion
+    "ANCHORED": ("文件指纹已包含在公证链上锚定的默克尔根中。", "The document fingerprint is included in a Merkle root anchored on the ledger."),
+    "ANCHOR_PENDING": ("公证书已签发，正在等待上链锚定（通常几秒钟）。", "The certificate is issued and waiting for its ledger anchor (usually seconds)."),
+    "ANCHOR_CONFIRMING": ("已上链，正在等待足够的区块确认。", "Anchored; waiting for enough block confirmations."),
+    "ANCHOR_NOT_FOUND": ("本系统没有签发过此文件：文件指纹未登记。", "This document was not issued through this registry: its fingerprint is unknown."),
+    "ANCHOR_PROOF_INVALID": ("默克尔证明无效。", "The Merkle inclusion proof is invalid."),
+    "ANCHOR_NOT_ON_CHAIN": ("链上暂未找到该锚定记录，可能正在重新锚定。", "The anchor is not on the ledger at present; re-anchoring may be under way."),
+    # status
+    "NOT_REVOKED": ("公证书有效，未被撤销或更正。", "The certificate is in force: not revoked or corrected."),
+    "REVOKED": ("公证书已被撤销。", "The certificate has been revoked."),
+    "SUPERSEDED": ("公证书已被更正，请以新公证书为准。", "The certificate was corrected and replaced by a new certificate."),
+    "STATUS_UNKNOWN": ("无法确认公证书状态。", "The status of the certificate cannot be established."),
+}
+
+
+def message(code: str) -> tuple[str, str]:
+    return MESSAGES.get(code, (code, code))
