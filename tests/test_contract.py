@@ -1,0 +1,130 @@
+"""The registry contract: the committed build matches the source, and every permission
+rule holds on a real anvil node."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from anchoring.accounts import fund_on_dev_node
+from anchoring.chain import RegistryClient, connect
+from anchoring.errors import TransactionFailed
+from anchoring.merkle import MerkleTree
+from contracts.artifact import ARTIFACT, load_artifact
+from contracts.build import compile_contract
+
+
+def test_committed_bytecode_matches_a_fresh_compile():
+    fresh = compile_contract()
+    committed = load_artifact()
+    assert fresh["solcVersion"].startswith("0.8.28+")
+    assert fresh["bytecode"] == committed.bytecode
+    assert fresh["deployedBytecode"] == committed.deployed_bytecode
+    assert fresh["abi"] == committed.abi
+    assert ARTIFACT.read_text().count('"bytecode"') == 1
+
+
+@pytest.fixture
+def ledger(anvil_url):
+    w3 = connect(anvil_url)
+    admin, office_a, office_b, stranger = (Account.create() for _ in range(4))
+    fund_on_dev_node(w3, admin.address, office_a.address, office_b.address, stranger.address)
+    address, _ = RegistryClient.deploy(w3, admin)
+    reg = RegistryClient(w3, address)
+    reg.transact(admin, "registerOffice", "A", "甲公证处", [office_a.address])
+    reg.transact(admin, "registerOffice", "B", "乙公证处", [office_b.address])
+    return reg, admin, office_a, office_b, stranger
+
+
+def _tree(n=10):
+    return MerkleTree([os.urandom(32) for _ in range(n)])
+
+
+def _rejected(fn, error_name):
+    with pytest.raises(TransactionFailed) as exc:
+        fn()
+    assert error_name in str(exc.value)
+
+
+def test_anchor_records_office_block_and_rejects_duplicates(ledger):
+    reg, _admin, office_a, _b, _s = ledger
+    tree = _tree()
+    receipt = reg.transact(office_a, "anchor", tree.root, tree.size, b"\x01" * 32)
+    got = reg.get_anchor(tree.root)
+    assert got.office == reg.office_by_code("A")
+    assert got.block_number == receipt["blockNumber"] and got.tree_size == tree.size
+    assert reg.contract.functions.anchoredBefore(tree.root, receipt["blockNumber"]).call()
+    assert not reg.contract.functions.anchoredBefore(tree.root, receipt["blockNumber"] - 1).call()
+    _rejected(lambda: reg.transact(office_a, "anchor", tree.root, tree.size, b"\x02" * 32), "RootAlreadyAnchored")
+    _rejected(lambda: reg.transact(office_a, "anchor", os.urandom(32), 0, b"\x02" * 32), "EmptyTree")
+    logs = reg.contract.events.RootAnchored().get_logs(from_block=receipt["blockNumber"])
+    assert logs and logs[0]["args"]["root"] == tree.root
+
+
+def test_permissions(ledger):
+    reg, admin, office_a, office_b, stranger = ledger
+    tree = _tree()
+    _rejected(lambda: reg.transact(stranger, "anchor", tree.root, tree.size, b"\x00" * 32), "UnknownAccount")
+    _rejected(lambda: reg.transact(stranger, "registerOffice", "C", "丙", []), "NotAdmin")
+    _rejected(lambda: reg.transact(office_a, "registerSigningKey", 1, os.urandom(32), 1, 2), "NotAdmin")
+    _rejected(lambda: reg.transact(admin, "registerOffice", "A", "重复", []), "OfficeCodeTaken")
+    _rejected(lambda: reg.transact(admin, "setOfficeAccount", 1, office_b.address, True), "AccountInUse")
+    # Suspended office: cannot anchor until reinstated.
+    a = reg.office_by_code("A")
+    reg.transact(admin, "setOfficeSuspended", a, True)
+    _rejected(lambda: reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32), "OfficeSuspended")
+    reg.transact(admin, "setOfficeSuspended", a, False)
+    # Paused registry: nobody anchors.
+    reg.transact(admin, "setPaused", True)
+    _rejected(lambda: reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32), "IsPaused")
+    _rejected(lambda: reg.transact(stranger, "setPaused", False), "NotAdmin")
+    reg.transact(admin, "setPaused", False)
+    reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32)
+
+
+def test_revoke_one_leaf_with_its_proof(ledger):
+    reg, _admin, office_a, office_b, _s = ledger
+    leaves = [os.urandom(32) for _ in range(37)]
+    tree = MerkleTree(leaves)
+    reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32)
+    proof = tree.inclusion_proof(17)
+    # Wrong proof, wrong office, invalid reason: all refused.
+    _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 18, proof, 1), "InvalidProof")
+    _rejected(lambda: reg.transact(office_b, "revokeLeaf", tree.root, leaves[17], 17, proof, 1), "NotAnchoringOffice")
+    _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 0), "InvalidReason")
+    reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 3)
+    assert reg.get_leaf_status(leaves[17]).reason == 3
+    assert reg.get_leaf_status(leaves[16]).reason == 0
+    _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 3), "LeafAlreadyClosed")
+    # Correction: leaf 5 superseded by a successor leaf.
+    successor = os.urandom(32)
+    reg.transact(office_a, "supersedeLeaf", tree.root, leaves[5], 5, tree.inclusion_proof(5), successor)
+    st = reg.get_leaf_status(leaves[5])
+    assert st.reason == 255 and st.successor == successor
+
+
+def test_on_chain_proof_verification_agrees_with_python(ledger):
+    reg = ledger[0]
+    for n in (1, 2, 3, 5, 8, 13, 100):
+        leaves = [os.urandom(32) for _ in range(n)]
+        tree = MerkleTree(leaves)
+        for i in {0, n // 2, n - 1}:
+            fn = reg.contract.functions.verifyInclusion
+            assert fn(leaves[i], i, n, tree.inclusion_proof(i), tree.root).call()
+            assert not fn(leaves[i], i, n, tree.inclusion_proof(i), Web3.keccak(tree.root)).call()
+
+
+def test_signing_keys_with_validity_windows(ledger):
+    reg, admin, _a, _b, _s = ledger
+    fp = os.urandom(32)
+    _rejected(lambda: reg.transact(admin, "registerSigningKey", 1, fp, 10, 10), "InvalidValidity")
+    _rejected(lambda: reg.transact(admin, "registerSigningKey", 99, fp, 1, 10), "UnknownOffice")
+    reg.transact(admin, "registerSigningKey", 1, fp, 100, 200)
+    _rejected(lambda: reg.transact(admin, "registerSigningKey", 2, fp, 100, 200), "FingerprintTaken")
+    key = reg.get_signing_key(fp)
+    assert (key.office, key.not_before, key.not_after, key.revoked_at) == (1, 100, 200, 0)
+    reg.transact(admin, "revokeSigningKey", fp, 150)
+    assert reg.get_signing_key(fp).revoked_at == 150
