@@ -33,5 +33,5 @@ def validate(id_number: str) -> str:
 
 
 def mask(id_number: str) -> str:
-    """Public form: region prefix and last digit only, e.g. 110105************1X -> 1101************X."""
+    """Public form: region prefix and check digit only, e.g. 310101199003070027 -> 3101*************7."""
     return id_number[:4] + "*" * (len(id_number) - 5) + id_number[-1:]

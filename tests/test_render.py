@@ -1,0 +1,98 @@
+"""The rendered certificate: embedded CJK subset font, printed fields, QR decodable at
+print-scan quality, notarial numbering and ID-number rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+
+import pytest
+from PIL import ImageFilter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from issuer import idnumber
+from issuer.errors import InvalidMatterData, UnknownMatter
+from issuer.matters import EXAMPLES, MATTERS, parse_matter, zh_formal_date
+from issuer.numbering import format_number, mask_number
+from issuer.qr import check_code, check_code_matches, verify_url
+from issuer.render import CertificatePage, render_certificate
+from notary.settings import DEFAULT_FONT
+from tests.pdf_tools import decode_qr, render_page
+
+
+def _page(matter_key="birth"):
+    cid = uuid.uuid4()
+    code = check_code(b"k" * 32, cid)
+    return CertificatePage(cid, "(2026)沪东证字第000123号", "上海市东方公证处", dt.date(2026, 11, 23),
+                           parse_matter(matter_key, EXAMPLES[matter_key]), verify_url("http://127.0.0.1:8000", cid, code),
+                           code)
+
+
+@pytest.mark.parametrize("matter", sorted(MATTERS))
+def test_font_is_embedded_as_a_subset(matter):
+    pdf = render_certificate(_page(matter), DEFAULT_FONT)
+    reader = PdfFileReader(io.BytesIO(pdf))
+    fonts = reader.root["/Pages"]["/Kids"][0]["/Resources"]["/Font"]
+    embedded = []
+    for ref in fonts.values():
+        font = ref.get_object()
+        descendants = font.get("/DescendantFonts")
+        target = descendants[0].get_object() if descendants else font
+        descriptor = target.get("/FontDescriptor")
+        if descriptor is not None and "/FontFile2" in descriptor.get_object():
+            embedded.append(str(target["/BaseFont"]))
+    assert embedded, "no embedded TrueType font"
+    # Subset fonts are named with a six-letter tag: ABCDEF+FontName.
+    assert all(len(name.lstrip("/").split("+")[0]) == 6 and "+" in name for name in embedded)
+    assert len(pdf) < 200_000
+
+
+def test_printed_text_and_qr_survive_a_blurred_low_resolution_scan():
+    page = _page()
+    pdf = render_certificate(page, DEFAULT_FONT)
+    image = render_page(pdf, dpi=150).filter(ImageFilter.GaussianBlur(1.0)).rotate(3, expand=True, fillcolor="white")
+    assert decode_qr(image) == [page.verify_url]
+    import pypdfium2 as pdfium
+
+    text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    for expected in ("公", "(2026)沪东证字第000123号", "张明", "上海市黄浦区", "二〇二六年十一月二十三日", page.check_code):
+        assert expected in text
+
+
+def test_numbers_dates_and_masks():
+    assert format_number(2026, "沪东", 123) == "(2026)沪东证字第000123号"
+    assert mask_number("(2026)沪东证字第000123号") == "(2026)沪东证字第0001**号"
+    assert zh_formal_date(dt.date(2026, 10, 1)) == "二〇二六年十月一日"
+    assert zh_formal_date(dt.date(2030, 12, 20)) == "二〇三〇年十二月二十日"
+
+
+def test_id_numbers():
+    assert idnumber.validate("11010519491231002x") == "11010519491231002X"
+    for bad in ("110105194912310021", "11010519491331002X", "1101051949123100", "abc"):
+        with pytest.raises(ValueError):
+            idnumber.validate(bad)
+    assert idnumber.mask("310101199003070027") == "3101*************7"
+
+
+def test_field_errors_name_the_field_and_rule():
+    with pytest.raises(InvalidMatterData) as exc:
+        parse_matter("birth", {**EXAMPLES["birth"], "id_number": "310101199003070028", "sex": "X"})
+    fields = {e["field"] for e in exc.value.errors}
+    assert {"id_number", "sex"} <= fields
+    with pytest.raises(InvalidMatterData) as exc:
+        parse_matter("no-criminal-record", {**EXAMPLES["no-criminal-record"], "period_from": "2030-01-01"})
+    assert "period_from" in exc.value.message
+    with pytest.raises(InvalidMatterData):
+        parse_matter("birth", {**EXAMPLES["birth"], "unexpected": 1})
+    with pytest.raises(UnknownMatter):
+        parse_matter("marriage-abroad", {})
+
+
+def test_check_codes():
+    cid = uuid.uuid4()
+    code = check_code(b"a" * 32, cid)
+    assert len(code) == 6 and check_code_matches(b"a" * 32, cid, code.lower())
+    assert not check_code_matches(b"b" * 32, cid, code)
+    assert not check_code_matches(b"a" * 32, uuid.uuid4(), code)
+    assert not check_code_matches(b"a" * 32, cid, None)
