@@ -6,6 +6,7 @@ starts the embedded chain node and deploys the registry; later runs reuse all of
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -107,6 +108,7 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Run
 def _open_chain(rt: Runtime) -> None:
     s = rt.settings
     chain_dir = s.data_path / "chain"
+    chain_dir.mkdir(parents=True, exist_ok=True)
     embedded = s.rpc_url is None
     if embedded:
         rt.node = EmbeddedNode(chain_dir)
@@ -124,8 +126,11 @@ def _open_chain(rt: Runtime) -> None:
     if embedded or w3.eth.chain_id in DEV_CHAIN_IDS:
         # Development chains hand out gas money; a real network needs funded accounts.
         fund_on_dev_node(w3, rt.accounts.admin.address, rt.accounts.anchor.address)
-    rt.registry = _deployment(rt, w3, chain_dir)
-    _register_office(rt)
+    # Several processes may open one data directory at once (API and worker): one deploys.
+    with open(chain_dir / "deploy.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rt.registry = _deployment(rt, w3, chain_dir)
+        _register_office(rt)
 
 
 def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
