@@ -6,8 +6,10 @@ pragma solidity 0.8.28;
 ///         Merkle root (RFC 9162 tree of certificate leaves), which leaves were revoked or
 ///         superseded, and each office's signing-certificate fingerprints with validity
 ///         windows, so that anyone can verify a certificate without trusting its issuer.
-/// @dev Storage is packed so that anchoring a root costs one new storage slot: the gas per
-///      certificate falls with the batch size.
+/// @dev Anchoring is the hot path and is kept to one storage read (the sender's account
+///      record, which also carries its office's suspension and the global pause) and one new
+///      slot (the packed anchor). Pause and suspension are therefore copied into each
+///      account record by the rare administrative calls that change them.
 contract NotaryRegistry {
     // ---------------------------------------------------------------- errors
     error NotAdmin();
@@ -64,6 +66,13 @@ contract NotaryRegistry {
         uint64 revokedAt;
     }
 
+    /// One slot per anchoring account: the only state `anchor` reads.
+    struct Account {
+        uint32 office;
+        bool officeSuspended;
+        bool paused;
+    }
+
     /// reason 0 = open; a superseded leaf also stores its successor leaf.
     struct LeafStatus {
         uint8 reason;
@@ -79,7 +88,9 @@ contract NotaryRegistry {
 
     mapping(uint32 => Office) private _offices;
     mapping(bytes32 => uint32) private _officeByCode;
-    mapping(address => uint32) private _accountOffice;
+    mapping(address => Account) private _accounts;
+    mapping(uint32 => address[]) private _officeAccounts; // may hold removed accounts; checked on use
+    address[] private _allAccounts;
     mapping(bytes32 => Anchor) private _anchors;
     mapping(bytes32 => SigningKey) private _signingKeys;
     mapping(bytes32 => LeafStatus) private _leaves;
@@ -101,9 +112,11 @@ contract NotaryRegistry {
     }
 
     function _activeOfficeOf(address account) private view returns (uint32 office) {
-        office = _accountOffice[account];
+        Account memory acc = _accounts[account];
+        office = acc.office;
         if (office == 0) revert UnknownAccount(account);
-        if (_offices[office].suspended) revert OfficeSuspended(office);
+        if (acc.paused) revert IsPaused();
+        if (acc.officeSuspended) revert OfficeSuspended(office);
     }
 
     // ---------------------------------------------------------------- administration
@@ -114,6 +127,10 @@ contract NotaryRegistry {
 
     function setPaused(bool value) external onlyAdmin {
         paused = value;
+        for (uint256 i = 0; i < _allAccounts.length; i++) {
+            Account storage acc = _accounts[_allAccounts[i]];
+            if (acc.office != 0) acc.paused = value;
+        }
         emit PausedChanged(value);
     }
 
@@ -138,13 +155,17 @@ contract NotaryRegistry {
     }
 
     function _setAccount(uint32 office, address account, bool active) private {
-        uint32 current = _accountOffice[account];
+        uint32 current = _accounts[account].office;
         if (active) {
             if (current != 0 && current != office) revert AccountInUse(account);
-            _accountOffice[account] = office;
+            if (current == 0) {
+                _accounts[account] = Account(office, _offices[office].suspended, paused);
+                _officeAccounts[office].push(account);
+                _allAccounts.push(account);
+            }
         } else {
             if (current != office) revert UnknownAccount(account);
-            delete _accountOffice[account];
+            delete _accounts[account];
         }
         emit OfficeAccountChanged(office, account, active);
     }
@@ -152,6 +173,11 @@ contract NotaryRegistry {
     function setOfficeSuspended(uint32 office, bool suspended) external onlyAdmin {
         if (!_offices[office].registered) revert UnknownOffice(office);
         _offices[office].suspended = suspended;
+        address[] storage accounts = _officeAccounts[office];
+        for (uint256 i = 0; i < accounts.length; i++) {
+            Account storage acc = _accounts[accounts[i]];
+            if (acc.office == office) acc.officeSuspended = suspended;
+        }
         emit OfficeSuspensionChanged(office, suspended);
     }
 
@@ -176,7 +202,8 @@ contract NotaryRegistry {
 
     // ---------------------------------------------------------------- anchoring
     /// @notice Anchor the root of an RFC 9162 Merkle tree of `treeSize` certificate leaves.
-    function anchor(bytes32 root, uint64 treeSize, bytes32 batchId) external whenNotPaused {
+    /// @dev The pause is checked through the account record (see the contract note).
+    function anchor(bytes32 root, uint64 treeSize, bytes32 batchId) external {
         uint32 office = _activeOfficeOf(msg.sender);
         if (treeSize == 0) revert EmptyTree();
         if (_anchors[root].blockNumber != 0) revert RootAlreadyAnchored(root);
@@ -185,9 +212,7 @@ contract NotaryRegistry {
     }
 
     /// @notice Revoke one certificate leaf of an anchored root, proven by its inclusion proof.
-    function revokeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, uint8 reason)
-        external whenNotPaused
-    {
+    function revokeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, uint8 reason) external {
         if (reason == 0 || reason == REASON_SUPERSEDED) revert InvalidReason(reason);
         uint32 office = _closeLeaf(root, leaf, index, proof);
         _leaves[leaf] = LeafStatus(reason, uint64(block.number), bytes32(0));
@@ -196,7 +221,7 @@ contract NotaryRegistry {
 
     /// @notice Record that `leaf` was corrected (更正) and is replaced by `successor`.
     function supersedeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, bytes32 successor)
-        external whenNotPaused
+        external
     {
         uint32 office = _closeLeaf(root, leaf, index, proof);
         _leaves[leaf] = LeafStatus(REASON_SUPERSEDED, uint64(block.number), successor);
@@ -267,7 +292,7 @@ contract NotaryRegistry {
     }
 
     function officeOfAccount(address account) external view returns (uint32) {
-        return _accountOffice[account];
+        return _accounts[account].office;
     }
 
     function getSigningKey(bytes32 fingerprint)

@@ -17,7 +17,7 @@ from pathlib import Path
 from .artifact import ARTIFACT, CONTRACT_NAME, HERE, SOURCE
 
 SOLC_SETTINGS = {
-    "optimizer": {"enabled": True, "runs": 200},
+    "optimizer": {"enabled": True, "runs": 1_000_000},
     "evmVersion": "cancun",
     "metadata": {"bytecodeHash": "ipfs"},
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},

@@ -128,3 +128,33 @@ def test_signing_keys_with_validity_windows(ledger):
     assert (key.office, key.not_before, key.not_after, key.revoked_at) == (1, 100, 200, 0)
     reg.transact(admin, "revokeSigningKey", fp, 150)
     assert reg.get_signing_key(fp).revoked_at == 150
+
+
+def test_pause_and_suspension_reach_every_account_whenever_added(ledger):
+    """Pause and suspension are copied into account records (to keep `anchor` to one
+    storage read): accounts added or removed later must still obey them."""
+    reg, admin, office_a, _b, _s = ledger
+    a = reg.office_by_code("A")
+    late, removed = Account.create(), Account.create()
+    fund_on_dev_node(reg.w3, late.address, removed.address)
+    reg.transact(admin, "setOfficeAccount", a, removed.address, True)
+    reg.transact(admin, "setOfficeAccount", a, removed.address, False)
+    _rejected(lambda: reg.transact(removed, "anchor", os.urandom(32), 1, b"\x00" * 32), "UnknownAccount")
+
+    reg.transact(admin, "setOfficeSuspended", a, True)
+    reg.transact(admin, "setOfficeAccount", a, late.address, True)  # added while suspended
+    _rejected(lambda: reg.transact(late, "anchor", os.urandom(32), 1, b"\x00" * 32), "OfficeSuspended")
+    reg.transact(admin, "setOfficeSuspended", a, False)
+
+    tree = _tree(4)
+    reg.transact(late, "anchor", tree.root, tree.size, b"\x00" * 32)
+    reg.transact(admin, "setPaused", True)
+    newcomer = Account.create()
+    fund_on_dev_node(reg.w3, newcomer.address)
+    _rejected(lambda: reg.transact(admin, "setOfficeAccount", a, newcomer.address, True), "IsPaused")
+    for acct in (office_a, late):
+        _rejected(lambda acct=acct: reg.transact(acct, "anchor", os.urandom(32), 1, b"\x00" * 32), "IsPaused")
+    _rejected(lambda: reg.transact(late, "revokeLeaf", tree.root, tree.levels[0][1], 1, tree.inclusion_proof(1), 1),
+              "IsPaused")
+    reg.transact(admin, "setPaused", False)
+    reg.transact(late, "revokeLeaf", tree.root, tree.levels[0][1], 1, tree.inclusion_proof(1), 1)
