@@ -10,7 +10,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	@$(VENV)/bin/notary demo
+	@$(VENV)/bin/notary demo || [ $$? -eq 130 ]  # Ctrl-C is a normal way to stop
 
 test: setup
 	@$(PY) -m pytest

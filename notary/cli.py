@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -27,6 +28,13 @@ EXIT_UNAVAILABLE = 4  # keys, database or chain cannot be opened
 def _fail(code: int, message: str) -> None:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM a normal exit, so ``finally`` blocks stop the embedded chain node (which
+    dumps its state). uvicorn re-raises SIGTERM after its graceful shutdown, and the default
+    handler would kill the process before that."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
 def _runtime(chain: bool = True):
@@ -179,6 +187,7 @@ def worker() -> None:
     rt = _runtime()
     logging.getLogger("notary").setLevel(logging.INFO)
     stop = threading.Event()
+    _exit_on_sigterm()
     try:
         rt.worker().run_forever(stop)
     except KeyboardInterrupt:
@@ -223,6 +232,7 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     app_ = create_app(rt, run_worker=s.worker_enabled)
     config = uvicorn.Config(app_, host=host or s.host, port=port or s.port, loop="uvloop", http="httptools",
                             log_level="info", proxy_headers=False)
+    _exit_on_sigterm()
     try:
         uvicorn.Server(config).run()
     finally:
