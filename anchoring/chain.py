@@ -15,6 +15,7 @@ import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import RPCEndpoint
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 
 from contracts import load_artifact
@@ -62,13 +63,29 @@ class OnChainOffice:
 
 
 @dataclass(frozen=True)
+class LedgerEvidence:
+    """What the ledger says about one certificate, read in a single call at one block."""
+
+    head_block: int
+    signing_key: OnChainSigningKey | None
+    office: OnChainOffice | None
+    anchor: OnChainAnchor | None
+    leaf: OnChainLeafStatus
+
+
+@dataclass(frozen=True)
 class SentTransaction:
     tx_hash: str
     nonce: int
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    """A Web3 over HTTP with a timeout. Only ``eth_chainId`` is cached: web3's validation asks
+    for it before every call (two extra round trips each), and it never changes for a node;
+    state reads such as revocations must always be fresh."""
+    provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                 cacheable_requests={RPCEndpoint("eth_chainId")})
+    return Web3(provider)
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -135,6 +152,19 @@ class RegistryClient:
     def get_leaf_status(self, leaf: bytes) -> OnChainLeafStatus:
         reason, block, successor = _guard(lambda: self.contract.functions.getLeafStatus(leaf).call())
         return OnChainLeafStatus(reason, block, bytes(successor))
+
+    def evidence(self, fingerprint: bytes, root: bytes = ZERO32, leaf: bytes = ZERO32) -> LedgerEvidence:
+        """One eth_call for everything verification needs (key, office, anchor, leaf status)."""
+        e = _guard(lambda: self.contract.functions.evidence(fingerprint, root, leaf).call())
+        (head, k_office, k_nb, k_na, k_rev, o_reg, o_susp, o_code, o_name,
+         a_office, a_size, a_block, a_time, l_reason, l_block, l_succ) = e
+        return LedgerEvidence(
+            head_block=head,
+            signing_key=OnChainSigningKey(k_office, k_nb, k_na, k_rev) if k_office else None,
+            office=OnChainOffice(k_office, o_reg, o_susp, o_code, o_name) if o_reg else None,
+            anchor=OnChainAnchor(a_office, a_size, a_block, a_time) if a_block else None,
+            leaf=OnChainLeafStatus(l_reason, l_block, bytes(l_succ)),
+        )
 
     def get_office(self, number: int) -> OnChainOffice | None:
         reg, susp, code, name = _guard(lambda: self.contract.functions.getOffice(number).call())

@@ -240,6 +240,41 @@ contract NotaryRegistry {
     }
 
     // ---------------------------------------------------------------- views
+    /// Everything a verifier asks the ledger about one certificate, read in one call at one
+    /// block: the signing key and its office, the anchor of `root`, and the status of `leaf`.
+    struct Evidence {
+        uint64 headBlock;
+        uint32 keyOffice;
+        uint64 keyNotBefore;
+        uint64 keyNotAfter;
+        uint64 keyRevokedAt;
+        bool officeRegistered;
+        bool officeSuspended;
+        string officeCode;
+        string officeName;
+        uint32 anchorOffice;
+        uint64 anchorTreeSize;
+        uint64 anchorBlock;
+        uint64 anchorTime;
+        uint8 leafReason;
+        uint64 leafBlock;
+        bytes32 leafSuccessor;
+    }
+
+    function evidence(bytes32 fingerprint, bytes32 root, bytes32 leaf) external view returns (Evidence memory e) {
+        e.headBlock = uint64(block.number);
+        SigningKey memory k = _signingKeys[fingerprint];
+        (e.keyOffice, e.keyNotBefore, e.keyNotAfter, e.keyRevokedAt) = (k.office, k.notBefore, k.notAfter, k.revokedAt);
+        if (k.office != 0) {
+            Office storage o = _offices[k.office];
+            (e.officeRegistered, e.officeSuspended, e.officeCode, e.officeName) = (o.registered, o.suspended, o.code, o.name);
+        }
+        Anchor memory a = _anchors[root];
+        (e.anchorOffice, e.anchorTreeSize, e.anchorBlock, e.anchorTime) = (a.office, a.treeSize, a.blockNumber, a.timestamp);
+        LeafStatus memory l = _leaves[leaf];
+        (e.leafReason, e.leafBlock, e.leafSuccessor) = (l.reason, l.blockNumber, l.successor);
+    }
+
     /// @notice RFC 9162 section 2.1.3.2 inclusion proof verification; `leaf` is the leaf hash.
     function verifyInclusion(bytes32 leaf, uint64 index, uint64 treeSize, bytes32[] calldata proof, bytes32 root)
         public pure returns (bool)

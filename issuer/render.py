@@ -123,21 +123,26 @@ def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
 def _draw_qr(c: canvas.Canvas, data: str, x: float, y: float) -> None:
     matrix = qr_matrix(data)
     n = len(matrix)
-    module = QR_SIZE / n
+    c.saveState()
     c.setFillColor(Color(1, 1, 1))
     c.rect(x, y, QR_SIZE, QR_SIZE, stroke=0, fill=1)
-    c.setFillColor(black)
+    # Work in module units (row 0 at the top) so every coordinate is a small integer.
+    c.translate(x, y + QR_SIZE)
+    c.scale(QR_SIZE / n, -QR_SIZE / n)
+    path = c.beginPath()
     for row_index, row in enumerate(matrix):
-        top = y + QR_SIZE - (row_index + 1) * module
         col = 0
         while col < n:  # one rectangle per horizontal run keeps the page small
             if row[col]:
                 start = col
                 while col < n and row[col]:
                     col += 1
-                c.rect(x + start * module, top, (col - start) * module, module, stroke=0, fill=1)
+                path.rect(start, row_index, col - start, 1)
             else:
                 col += 1
+    c.setFillColor(black)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _draw_seal(c: canvas.Canvas, cx: float, cy: float, office_name: str) -> None:

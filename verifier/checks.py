@@ -14,7 +14,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from anchoring.chain import RegistryClient
+from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
 from keys.store import certificate_fingerprint
@@ -80,20 +80,29 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
     return SignatureFacts(integrity, trust, timestamp, cert, name, status.signer_reported_dt, ts_time)
 
 
-def office_binding_check(registry: RegistryClient | None, cert: asn1_x509.Certificate | None,
+def fetch_evidence(registry: RegistryClient | None, fingerprint: bytes | None, receipt: AnchorReceipt | None) -> LedgerEvidence | None:
+    """Read the ledger once for all ledger checks; None when the node cannot be reached."""
+    if registry is None:
+        return None
+    root = bytes.fromhex(receipt.root) if receipt else ZERO32
+    leaf = bytes.fromhex(receipt.leaf_hash) if receipt else ZERO32
+    try:
+        return registry.evidence(fingerprint or ZERO32, root, leaf)
+    except AnchoringError as exc:
+        log.warning("ledger unavailable during verification: %s", exc.message)
+        return None
+
+
+def office_binding_check(evidence: LedgerEvidence | None, cert: asn1_x509.Certificate | None,
                          signing_time: dt.datetime | None) -> tuple[Check, str | None]:
     """Is the signing certificate registered on the ledger for an active office at signing time?
     Returns the check and the office name from the ledger."""
     if cert is None:
         return Check.of("office_binding", S, "NOT_CHECKED"), None
-    if registry is None:
+    if evidence is None:
         return Check.of("office_binding", E, "LEDGER_UNAVAILABLE"), None
     fingerprint = certificate_fingerprint(cert)
-    try:
-        key = registry.get_signing_key(fingerprint)
-        office = registry.get_office(key.office) if key else None
-    except AnchoringError:
-        return Check.of("office_binding", E, "LEDGER_UNAVAILABLE"), None
+    key, office = evidence.signing_key, evidence.office
     if key is None or office is None:
         return Check.of("office_binding", I, "OFFICE_KEY_UNKNOWN", fingerprint=fingerprint.hex()), None
     when = int((signing_time or dt.datetime.now(dt.timezone.utc)).timestamp())
@@ -114,42 +123,35 @@ class AnchorFacts:
     block_time: dt.datetime | None = None
 
 
-def anchor_check(registry: RegistryClient | None, receipt: AnchorReceipt, confirmations: int,
+def anchor_check(evidence: LedgerEvidence | None, receipt: AnchorReceipt, confirmations: int,
                  *, trust_receipt_source: bool) -> AnchorFacts:
     """Check a receipt against the chain. ``trust_receipt_source`` is True for receipts from
     this service's own database, where a root missing on chain means "being re-anchored"
     (INDETERMINATE); an outside receipt whose root is not on chain is INVALID."""
     if not receipt.proof_valid():
         return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_PROOF_INVALID"))
-    if registry is None:
+    if evidence is None:
         return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
-    try:
-        onchain = registry.get_anchor(bytes.fromhex(receipt.root))
-        head = registry.block_number() if onchain else None
-    except AnchoringError:
-        return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
+    onchain = evidence.anchor
     details = {"root": receipt.root, "tx_hash": receipt.tx_hash, "leaf_index": receipt.leaf_index,
                "tree_size": receipt.tree_size}
     if onchain is None or onchain.block_number != receipt.block_number or onchain.tree_size != receipt.tree_size:
         status = S if trust_receipt_source else I
         return AnchorFacts(Check.of("anchor_inclusion", status, "ANCHOR_NOT_ON_CHAIN", **details))
-    depth = head - onchain.block_number + 1
+    depth = evidence.head_block - onchain.block_number + 1
     details.update(block_number=onchain.block_number, block_time=onchain.block_time.isoformat(), confirmations=depth)
     if depth < confirmations:
         return AnchorFacts(Check.of("anchor_inclusion", S, "ANCHOR_CONFIRMING", **details))
     return AnchorFacts(Check.of("anchor_inclusion", V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
 
 
-def ledger_status_check(registry: RegistryClient | None, leaf_hash: str, revoked_in_db: bool) -> tuple[Check, bytes | None]:
+def ledger_status_check(evidence: LedgerEvidence | None, revoked_in_db: bool) -> tuple[Check, bytes | None]:
     """Revocation and correction as recorded on the ledger (authoritative) and locally."""
     if revoked_in_db:
         return Check.of("status", I, "REVOKED"), None
-    if registry is None:
+    if evidence is None:
         return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
-    try:
-        st = registry.get_leaf_status(bytes.fromhex(leaf_hash))
-    except AnchoringError:
-        return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
+    st = evidence.leaf
     if st.reason == 0:
         return Check.of("status", V, "NOT_REVOKED"), None
     if st.reason == SUPERSEDED_REASON:

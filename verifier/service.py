@@ -18,7 +18,15 @@ from issuer.models import Certificate, CertificateDocument, CertificateStatus
 from issuer.numbering import mask_number
 from issuer.service import find_by_digest
 
-from .checks import AnchorFacts, anchor_check, ledger_status_check, office_binding_check, signature_checks
+from keys.store import certificate_fingerprint
+
+from .checks import (
+    anchor_check,
+    fetch_evidence,
+    ledger_status_check,
+    office_binding_check,
+    signature_checks,
+)
 from .errors import UnknownCertificate
 from .intake import open_signed_pdf
 from .report import CertificateSummary, Check, CheckStatus, Report, ordered, overall
@@ -50,23 +58,28 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
     facts = signature_checks(sig, ctx.trust_roots)
     checks: list[Check] = [facts.integrity, facts.trust, facts.timestamp]
-    office_check, office_name = office_binding_check(ctx.registry, facts.signer_cert, facts.best_time)
-    checks.append(office_check)
-
     report = Report(
         indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests()[0],
-        signer=facts.signer_name, office=office_name, claimed_signing_time=facts.claimed_time,
-        best_signing_time=facts.timestamp_time,
+        signer=facts.signer_name, claimed_signing_time=facts.claimed_time, best_signing_time=facts.timestamp_time,
     )
+    fingerprint = certificate_fingerprint(facts.signer_cert) if facts.signer_cert is not None else None
     try:
         with Session(ctx.engine) as s:
             cert = find_by_digest(s, pdf.candidate_digests())
             anchor = anchor_status(s, cert.id) if cert else None
     except SQLAlchemyError:
         log.exception("database unavailable during verification")
-        checks += [Check.of("anchor_inclusion", CheckStatus.ERROR, "STATUS_UNKNOWN"),
+        evidence = fetch_evidence(ctx.registry, fingerprint, None)
+        office_check, report.office = office_binding_check(evidence, facts.signer_cert, facts.best_time)
+        checks += [office_check, Check.of("anchor_inclusion", CheckStatus.ERROR, "STATUS_UNKNOWN"),
                    Check.of("status", CheckStatus.ERROR, "STATUS_UNKNOWN")]
         return _finish(report, checks)
+
+    receipt = anchor.receipt if anchor else None
+    # One ledger read for the office binding, the anchor and the revocation status.
+    evidence = fetch_evidence(ctx.registry, fingerprint, receipt)
+    office_check, report.office = office_binding_check(evidence, facts.signer_cert, facts.best_time)
+    checks.append(office_check)
 
     if cert is None:
         checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
@@ -74,24 +87,19 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
         return _finish(report, checks)
 
     report.certificate = summary(cert)
-    if anchor is None or anchor.receipt is None:
-        facts_anchor = AnchorFacts(Check.of("anchor_inclusion", CheckStatus.SKIPPED, "ANCHOR_PENDING"))
-        leaf_hash = None
-    else:
-        facts_anchor = anchor_check(ctx.registry, anchor.receipt, ctx.confirmations, trust_receipt_source=True)
-        leaf_hash = anchor.receipt.leaf_hash
+    revoked_locally = cert.status == CertificateStatus.REVOKED
+    if receipt is None:
+        checks.append(Check.of("anchor_inclusion", CheckStatus.SKIPPED, "ANCHOR_PENDING"))
+        # Not on the ledger yet: only the local record can say whether it was revoked.
+        checks.append(Check.of("status", CheckStatus.INVALID if revoked_locally else CheckStatus.VALID,
+                               "REVOKED" if revoked_locally else "NOT_REVOKED"))
+        return _finish(report, checks)
+    facts_anchor = anchor_check(evidence, receipt, ctx.confirmations, trust_receipt_source=True)
     checks.append(facts_anchor.check)
     report.anchor_block_number = facts_anchor.block_number
     report.anchor_block_time = facts_anchor.block_time
-
-    if leaf_hash is None:
-        # Not on the ledger yet: only the local record can say whether it was revoked.
-        revoked = cert.status == CertificateStatus.REVOKED
-        checks.append(Check.of("status", CheckStatus.INVALID if revoked else CheckStatus.VALID,
-                               "REVOKED" if revoked else "NOT_REVOKED"))
-    else:
-        status_check, _successor = ledger_status_check(ctx.registry, leaf_hash, cert.status == CertificateStatus.REVOKED)
-        checks.append(status_check)
+    status_check, _successor = ledger_status_check(evidence, revoked_locally)
+    checks.append(status_check)
     return _finish(report, checks)
 
 
