@@ -77,6 +77,8 @@ class LedgerEvidence:
 class SentTransaction:
     tx_hash: str
     nonce: int
+    max_fee_per_gas: int = 0
+    max_priority_fee_per_gas: int = 0
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
@@ -188,17 +190,35 @@ class RegistryClient:
         self.broadcast(raw)
         return sent
 
-    def sign(self, account: LocalAccount, fn_name: str, *args, nonce: int | None = None) -> tuple[SentTransaction, bytes]:
+    def sign(self, account: LocalAccount, fn_name: str, *args, nonce: int | None = None,
+             min_fees: tuple[int, int] | None = None) -> tuple[SentTransaction, bytes]:
         """Build and sign a call. The hash is known before broadcasting, so a caller can
-        record it first and find the transaction again after a crash."""
+        record it first and find the transaction again after a crash.
+
+        ``min_fees`` (max fee, priority fee) of a transaction being replaced: both are raised
+        by at least 12.5 %, as nodes require for a same-nonce replacement."""
         fn = getattr(self.contract.functions, fn_name)(*args)
         base = _tx_base(self.w3, account, nonce)
         try:
             tx = _guard(lambda: fn.build_transaction(base))
         except ContractLogicError as exc:
             raise TransactionFailed(f"{fn_name} rejected by the contract: {_revert_reason(self.contract, exc)}") from exc
+        if min_fees is not None:
+            old_max, old_tip = min_fees
+            tx["maxPriorityFeePerGas"] = max(int(tx["maxPriorityFeePerGas"]), old_tip * 9 // 8 + 1)
+            tx["maxFeePerGas"] = max(int(tx["maxFeePerGas"]), old_max * 9 // 8 + 1, tx["maxPriorityFeePerGas"])
         signed = account.sign_transaction(tx)
-        return SentTransaction(tx_hash=signed.hash.to_0x_hex(), nonce=tx["nonce"]), signed.raw_transaction
+        sent = SentTransaction(signed.hash.to_0x_hex(), tx["nonce"], int(tx["maxFeePerGas"]),
+                               int(tx["maxPriorityFeePerGas"]))
+        return sent, signed.raw_transaction
+
+    def pending_nonce(self, address: str) -> int:
+        """The next nonce counting transactions still in the node's pool."""
+        return _guard(lambda: self.w3.eth.get_transaction_count(address, "pending"))
+
+    def confirmed_nonce(self, address: str) -> int:
+        """Transactions of ``address`` already mined (the next nonce the chain will accept)."""
+        return _guard(lambda: self.w3.eth.get_transaction_count(address, "latest"))
 
     def broadcast(self, raw: bytes) -> None:
         _guard(lambda: self.w3.eth.send_raw_transaction(raw))

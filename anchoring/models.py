@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -51,6 +51,9 @@ class AnchorBatch(SQLModel, table=True):
     contract: str | None = Field(default=None, max_length=42)
     tx_hash: str | None = Field(default=None, max_length=66)
     tx_nonce: int | None = None
+    # EIP-1559 fees of the last signed transaction (wei), so a stuck one is replaced at a higher fee.
+    max_fee_per_gas: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    max_priority_fee_per_gas: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     sent_at: dt.datetime | None = None
     block_number: int | None = None
     block_hash: str | None = Field(default=None, max_length=66)

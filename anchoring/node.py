@@ -94,7 +94,9 @@ class EmbeddedNode:
             if info and _pid_alive(info["pid"]) and rpc_alive(info["rpc_url"]):
                 self.rpc_url, self.pid, self.owned = info["rpc_url"], info["pid"], False
                 return self.rpc_url
-            self._start(port or free_port(), timeout)
+            # After a restart keep the same URL, so clients holding it reconnect unchanged.
+            previous = int(self.rpc_url.rsplit(":", 1)[1]) if self.rpc_url else None
+            self._start(port or previous or free_port(), timeout)
             return self.rpc_url
 
     def _read_info(self) -> dict | None:

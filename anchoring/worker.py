@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlalchemy import func, text
+from sqlmodel import select
+from web3.exceptions import Web3RPCError
 
 from .chain import RegistryClient
 from .errors import AnchoringError, ChainUnavailable, TransactionFailed
 from .merkle import MerkleTree
 from .models import AnchorBatch, BatchState, OutboxEntry, utcnow
+from .sessions import read_session, write_session
 
 log = logging.getLogger("notary.anchoring")
 
@@ -35,8 +38,10 @@ class WorkerConfig:
     batch_age_seconds: float = 5.0
     confirmations: int = 1
     receipt_timeout_seconds: float = 30.0
-    # A sent transaction not mined after this long is signed again with the same nonce.
+    # A sent transaction not mined after this long is replaced: same nonce, higher fee.
     resend_after_seconds: float = 120.0
+    # Confirmed batches this close to the chain head are re-checked for reorganisations.
+    reorg_window_blocks: int = 64
 
 
 def batch_id_bytes32(batch_id: uuid.UUID) -> bytes:
@@ -56,7 +61,7 @@ class AnchorWorker:
         there is nothing to do (or the batch is neither full nor old enough)."""
         cfg = self.config
         try:
-            with Session(self.engine) as s:
+            with write_session(self.engine) as s:
                 query = (
                     select(OutboxEntry)
                     .where(OutboxEntry.batch_id.is_(None), OutboxEntry.office_code == cfg.office_code)
@@ -91,37 +96,46 @@ class AnchorWorker:
 
     # ------------------------------------------------------------ anchoring
     def process_batch(self, batch_id: uuid.UUID) -> bool:
-        """Advance one batch as far as it can go now. True once it is confirmed."""
-        with Session(self.engine) as s:
-            batch = s.get(AnchorBatch, batch_id)
-            if batch is None or batch.state == BatchState.CONFIRMED:
-                return batch is not None
-            root = bytes.fromhex(batch.root)
+        """Advance one batch as far as it can go now. True once it is confirmed.
+        Chain calls happen outside database transactions; each write is a short one."""
+        batch = self._load(batch_id)
+        if batch is None or batch.state == BatchState.CONFIRMED:
+            return batch is not None
+        root = bytes.fromhex(batch.root)
+        onchain = self.registry.get_anchor(root)
+        if onchain is None:
+            if batch.state == BatchState.SENT and not self._should_resend(batch):
+                self._await_receipt(batch)
+            else:
+                self._send(batch)
             onchain = self.registry.get_anchor(root)
-            if onchain is None:
-                if batch.state == BatchState.SENT and not self._should_resend(batch):
-                    self._await_receipt(batch)
-                    onchain = self.registry.get_anchor(root)
-                else:
-                    self._send(s, batch)
-                    onchain = self.registry.get_anchor(root)
-            if onchain is None:
-                return False
-            head = self.registry.block_number()
-            if head - onchain.block_number + 1 < self.config.confirmations:
-                return False
+        if onchain is None:
+            return False
+        head = self.registry.block_number()
+        if head - onchain.block_number + 1 < self.config.confirmations:
+            return False
+        block_hash = self.registry.block_hash(onchain.block_number)
+        chain_id = self.registry.chain_id()
+        with write_session(self.engine) as s:
+            batch = s.get(AnchorBatch, batch_id)
+            if batch.state == BatchState.CONFIRMED:
+                return True
             batch.state = BatchState.CONFIRMED
             batch.block_number = onchain.block_number
-            batch.block_hash = self.registry.block_hash(onchain.block_number)
+            batch.block_hash = block_hash
             batch.block_time = dt.datetime.fromtimestamp(onchain.timestamp, dt.timezone.utc)
-            batch.chain_id = self.registry.chain_id()
+            batch.chain_id = chain_id
             batch.contract = self.registry.address
             batch.confirmed_at = utcnow()
             batch.last_error = None
             s.add(batch)
             s.commit()
-            log.info("batch %s confirmed in block %d", batch.id, onchain.block_number)
-            return True
+        log.info("batch %s confirmed in block %d", batch_id, onchain.block_number)
+        return True
+
+    def _load(self, batch_id: uuid.UUID) -> AnchorBatch | None:
+        with read_session(self.engine) as s:
+            return s.get(AnchorBatch, batch_id)
 
     def _should_resend(self, batch: AnchorBatch) -> bool:
         if batch.tx_hash is None or batch.sent_at is None:
@@ -131,37 +145,109 @@ class AnchorWorker:
             return True
         return (utcnow() - batch.sent_at).total_seconds() > self.config.resend_after_seconds
 
-    def _send(self, s: Session, batch: AnchorBatch) -> None:
-        args = (bytes.fromhex(batch.root), batch.tree_size, batch_id_bytes32(batch.id))
-        try:
-            sent, raw = self.registry.sign(self.account, "anchor", *args)
-        except TransactionFailed as exc:
-            batch.last_error = exc.message[:500]
-            s.add(batch)
-            s.commit()
-            raise
-        # Record first, broadcast second: after a crash the hash tells us what was sent.
-        batch.tx_hash, batch.tx_nonce = sent.tx_hash, sent.nonce
-        batch.state = BatchState.SENT
-        batch.sent_at = utcnow()
-        batch.chain_id = self.registry.chain_id()
-        batch.contract = self.registry.address
-        batch.attempts += 1
-        s.add(batch)
-        s.commit()
-        self.registry.broadcast(raw)
-        self._await_receipt(batch)
+    def _send(self, batch: AnchorBatch) -> None:
+        """Sign, record and broadcast the anchor transaction of ``batch``.
 
-    def _await_receipt(self, batch: AnchorBatch) -> None:
+        The nonce is chosen and the transaction recorded in one write transaction that also
+        serialises every worker using this account (SQLite's write lock, or a PostgreSQL
+        advisory lock), so two workers never sign different transactions with one nonce."""
+        args = (bytes.fromhex(batch.root), batch.tree_size, batch_id_bytes32(batch.id))
+        with write_session(self.engine) as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
+            row = s.get(AnchorBatch, batch.id)
+            if row.state == BatchState.CONFIRMED or row.tx_hash != batch.tx_hash:
+                return  # another worker moved this batch on meanwhile
+            nonce, min_fees = self._choose_nonce(s, row)
+            try:
+                sent, raw = self.registry.sign(self.account, "anchor", *args, nonce=nonce, min_fees=min_fees)
+            except TransactionFailed as exc:
+                row.last_error = exc.message[:500]
+                s.add(row)
+                s.commit()
+                raise
+            # Record first, broadcast second: after a crash the hash tells us what was sent.
+            row.tx_hash, row.tx_nonce = sent.tx_hash, sent.nonce
+            row.max_fee_per_gas, row.max_priority_fee_per_gas = sent.max_fee_per_gas, sent.max_priority_fee_per_gas
+            row.state = BatchState.SENT
+            row.sent_at = utcnow()
+            row.chain_id = self.registry.chain_id()
+            row.contract = self.registry.address
+            row.attempts += 1
+            s.add(row)
+            s.commit()
+            attempts = row.attempts
+        log.info("batch %s: sent %s (nonce %d, attempt %d)", batch.id, sent.tx_hash, sent.nonce, attempts)
         try:
-            self.registry.wait(batch.tx_hash, timeout=self.config.receipt_timeout_seconds)
+            self.registry.broadcast(raw)
+        except Web3RPCError as exc:
+            # e.g. "nonce too low": the next round sees the transaction missing and re-signs.
+            log.warning("batch %s: node refused %s: %s", batch.id, sent.tx_hash, exc)
+            return
+        self._await_receipt(batch, sent.tx_hash)
+
+    @property
+    def _lock_key(self) -> int:
+        # A stable signed 64-bit key per anchoring account.
+        return int.from_bytes(bytes.fromhex(self.account.address[2:18]), "big", signed=True)
+
+    def _choose_nonce(self, s, row: AnchorBatch) -> tuple[int, tuple[int, int] | None]:
+        """Replace a pending transaction in place (same nonce, higher fee); otherwise take
+        the next nonce after both the chain's count and what other batches hold."""
+        confirmed = self.registry.confirmed_nonce(self.account.address)
+        if row.tx_nonce is not None and row.tx_hash and self.registry.receipt_if_mined(row.tx_hash) is None \
+                and confirmed <= row.tx_nonce:
+            fees = (row.max_fee_per_gas, row.max_priority_fee_per_gas) if row.max_fee_per_gas else None
+            return row.tx_nonce, fees
+        pending = self.registry.pending_nonce(self.account.address)
+        held = s.exec(select(func.max(AnchorBatch.tx_nonce)).where(
+            AnchorBatch.state == BatchState.SENT, AnchorBatch.chain_id == self.registry.chain_id(),
+            AnchorBatch.office_code == self.config.office_code,
+        )).one()
+        return max(pending, confirmed, (held + 1) if held is not None else 0), None
+
+    def recheck_recent(self) -> int:
+        """Find confirmed batches whose anchor a reorganisation removed (or moved) and put
+        them back in the queue. Returns how many were re-queued."""
+        head = self.registry.block_number()
+        since = max(0, head - self.config.reorg_window_blocks)
+        with read_session(self.engine) as s:
+            recent = s.exec(select(AnchorBatch).where(
+                AnchorBatch.state == BatchState.CONFIRMED, AnchorBatch.office_code == self.config.office_code,
+                AnchorBatch.block_number >= since,
+            )).all()
+        gone: dict[uuid.UUID, bool] = {}  # batch id -> root still anchored somewhere else
+        for batch in recent:
+            onchain = self.registry.get_anchor(bytes.fromhex(batch.root))
+            if onchain is not None and onchain.block_number == batch.block_number and \
+                    self.registry.block_hash(batch.block_number) == batch.block_hash:
+                continue
+            log.warning("batch %s: anchor in block %s is no longer on chain; anchoring again",
+                        batch.id, batch.block_number)
+            gone[batch.id] = onchain is not None
+        if gone:
+            with write_session(self.engine) as s:
+                for batch_id, moved in gone.items():
+                    row = s.get(AnchorBatch, batch_id)
+                    row.state = BatchState.SENT if moved else BatchState.BUILT
+                    row.block_number = row.block_hash = row.block_time = row.confirmed_at = None
+                    if not moved:
+                        row.tx_hash = row.tx_nonce = None  # the old transaction went with its block
+                    s.add(row)
+                s.commit()
+        return len(gone)
+
+    def _await_receipt(self, batch: AnchorBatch, tx_hash: str | None = None) -> None:
+        tx_hash = tx_hash or batch.tx_hash
+        try:
+            self.registry.wait(tx_hash, timeout=self.config.receipt_timeout_seconds)
         except ChainUnavailable:
-            log.info("batch %s: transaction %s not mined yet", batch.id, batch.tx_hash)
+            log.info("batch %s: transaction %s not mined yet", batch.id, tx_hash)
         except TransactionFailed as exc:
             log.warning("batch %s: %s", batch.id, exc.message)
 
     def unfinished_batches(self) -> list[uuid.UUID]:
-        with Session(self.engine) as s:
+        with read_session(self.engine) as s:
             q = (
                 select(AnchorBatch.id)
                 .where(AnchorBatch.state != BatchState.CONFIRMED, AnchorBatch.office_code == self.config.office_code)
@@ -170,7 +256,9 @@ class AnchorWorker:
             return list(s.exec(q))
 
     def run_once(self, force: bool = False) -> int:
-        """Resume unfinished batches, then anchor new ones. Returns leaves confirmed."""
+        """Re-check recent anchors, resume unfinished batches, then anchor new ones.
+        Returns leaves confirmed in this round."""
+        self.recheck_recent()
         confirmed = 0
         for batch_id in self.unfinished_batches():
             if self.process_batch(batch_id):
@@ -181,9 +269,8 @@ class AnchorWorker:
         return confirmed
 
     def _size(self, batch_id: uuid.UUID) -> int:
-        with Session(self.engine) as s:
-            b = s.get(AnchorBatch, batch_id)
-            return b.tree_size if b else 0
+        b = self._load(batch_id)
+        return b.tree_size if b else 0
 
     def run_forever(self, stop: threading.Event, poll_seconds: float | None = None) -> None:
         """Loop until ``stop`` is set; chain outages are logged and retried with back-off."""

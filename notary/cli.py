@@ -111,22 +111,28 @@ def issue(
 def verify(
     file: Annotated[Path, typer.Argument(help="the PDF to verify")],
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    receipt: Annotated[Path | None, typer.Option(help="verify offline with this receipt: no database, no service")] = None,
+    rpc: Annotated[list[str] | None, typer.Option(help="chain node URL for offline verification; repeat for a quorum")] = None,
+    trust_root: Annotated[Path | None, typer.Option(help="notarial root certificate (PEM) for offline verification")] = None,
+    quorum: Annotated[int | None, typer.Option(help="nodes that must agree (default: a majority)")] = None,
 ) -> None:
     """Verify a PDF. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4 unavailable."""
-    from verifier.service import verify_pdf
-
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
-    rt = _runtime()
-    try:
+    if receipt is not None:
+        report = _verify_offline(data, receipt, rpc or [], trust_root, quorum)
+    else:
+        from verifier.service import verify_pdf
+
+        rt = _runtime()
         try:
             report = verify_pdf(rt.verifier_context(), data)
         except VerifierError as exc:
             _fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
-    finally:
-        rt.close()
+        finally:
+            rt.close()
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -136,6 +142,35 @@ def verify(
         for c in report.checks:
             typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
     raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
+
+
+def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], trust_root: Path | None, quorum: int | None):
+    from pydantic import ValidationError
+
+    from anchoring.receipt import AnchorReceipt
+    from keys.errors import KeyStoreError
+    from keys.store import load_certificates
+    from verifier.offline import verify_offline
+
+    from .settings import Settings
+
+    if not rpc_urls:
+        _fail(EXIT_BAD_INPUT, "offline verification needs at least one --rpc URL")
+    try:
+        receipt = AnchorReceipt.model_validate_json(receipt_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(EXIT_BAD_INPUT, f"cannot read {receipt_path}: {exc.strerror}")
+    except (ValidationError, UnicodeDecodeError) as exc:
+        _fail(EXIT_BAD_INPUT, f"{receipt_path} is not a valid receipt: {str(exc).splitlines()[0]}")
+    root_path = trust_root or Settings().data_path / "pki" / "notarial-root-ca.pem"
+    try:
+        roots = load_certificates(root_path)
+    except (KeyStoreError, ValueError) as exc:
+        _fail(EXIT_BAD_INPUT, f"no usable notarial root certificate ({root_path}); give --trust-root: {exc}")
+    try:
+        return verify_offline(data, receipt, rpc_urls, roots, quorum=quorum)
+    except VerifierError as exc:
+        _fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
 
 
 @app.command()

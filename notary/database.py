@@ -9,6 +9,7 @@ from sqlmodel import SQLModel, create_engine
 # Importing the table modules registers them with SQLModel.metadata.
 import anchoring.models  # noqa: F401
 import issuer.models  # noqa: F401
+from anchoring.sessions import SQLITE_IMMEDIATE
 
 
 def make_engine(url: str) -> Engine:
@@ -27,9 +28,11 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # SQLAlchemy's recipe for real SQLite transactions: pysqlite's autobegin is off
-            # (below) and we BEGIN ourselves. Write paths start with a write statement, so
-            # they take the lock at once and queue (busy timeout) instead of failing later.
-            conn.exec_driver_sql("BEGIN")
+            # (below) and we BEGIN ourselves. Writers ask for IMMEDIATE (see
+            # anchoring.sessions.write_session): they take the lock at once and queue on the
+            # busy timeout, instead of failing when a read snapshot cannot be upgraded.
+            immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         _disable_pysqlite_autobegin(engine)
         return engine

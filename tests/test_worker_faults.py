@@ -49,7 +49,7 @@ def test_crash_after_broadcasting_before_confirming(sqlite_runtime, monkeypatch)
     rt = sqlite_runtime
     issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
     worker = rt.worker()
-    monkeypatch.setattr(worker, "_await_receipt", lambda batch: (_ for _ in ()).throw(Crash()))
+    monkeypatch.setattr(worker, "_await_receipt", lambda *_: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
         worker.run_once(force=True)
     monkeypatch.undo()

@@ -29,6 +29,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ANCHOR_NOT_FOUND": ("本系统没有签发过此文件：文件指纹未登记。", "This document was not issued through this registry: its fingerprint is unknown."),
     "ANCHOR_PROOF_INVALID": ("默克尔证明无效。", "The Merkle inclusion proof is invalid."),
     "ANCHOR_NOT_ON_CHAIN": ("链上暂未找到该锚定记录，可能正在重新锚定。", "The anchor is not on the ledger at present; re-anchoring may be under way."),
+    "RECEIPT_OTHER_DOCUMENT": ("该收据属于另一份文件。", "The receipt belongs to a different document."),
     # status
     "NOT_REVOKED": ("公证书有效，未被撤销或更正。", "The certificate is in force: not revoked or corrected."),
     "REVOKED": ("公证书已被撤销。", "The certificate has been revoked."),

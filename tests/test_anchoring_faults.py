@@ -1,0 +1,157 @@
+"""Anchoring under faults, each against a real anvil node: node outage and restart from its
+persisted state, a worker process killed between sending and confirming, a chain
+reorganisation, and revoking one leaf of a batch of 1,000."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from anchoring.errors import ChainUnavailable
+from anchoring.models import AnchorBatch, BatchState, OutboxEntry
+from anchoring.outbox import enqueue
+from anchoring.receipt import split_path
+from anchoring.status import anchor_status
+from issuer.matters import EXAMPLES
+from issuer.service import issue_certificate
+from notary.runtime import open_runtime
+from tests.conftest import make_settings
+from verifier import standalone
+from verifier.report import Indication
+from verifier.service import verify_pdf
+
+NOTARY = Path(sys.executable).with_name("notary")
+
+
+def rpc(url: str, method: str, *params):
+    r = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10)
+    body = r.json()
+    assert "error" not in body, body
+    return body["result"]
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    """A runtime with its own embedded anvil (state persisted in its data directory)."""
+    rt = open_runtime(make_settings(tmp_path / "data", None))
+    yield rt
+    rt.close()
+
+
+def _anchored_roots_on_chain(rt) -> list[str]:
+    logs = rt.registry.contract.events.RootAnchored().get_logs(from_block=0)
+    return [log["args"]["root"].hex() for log in logs]
+
+
+def test_node_outage_and_restart_from_persisted_state(embedded):
+    rt = embedded
+    ctx = rt.issuer_context()
+    before = [issue_certificate(ctx, "birth", EXAMPLES["birth"]) for _ in range(2)]
+    assert rt.worker().run_once(force=True) == 2
+    rt.node.stop()  # dumps its state
+    during = [issue_certificate(ctx, "birth", EXAMPLES["birth"]) for _ in range(3)]  # issuing needs no chain
+    with pytest.raises(ChainUnavailable):
+        rt.worker().run_once(force=True)
+    assert verify_pdf(rt.verifier_context(), during[0].pdf).indication is Indication.INDETERMINATE
+    rt.node.ensure()  # same port, state loaded from disk
+    assert rt.worker().run_once(force=True) == 3
+    with Session(rt.engine) as s:
+        batches = list(s.exec(select(AnchorBatch)))
+    roots = _anchored_roots_on_chain(rt)
+    assert sorted(roots) == sorted(b.root for b in batches) and len(roots) == len(set(roots)) == 2
+    for cert in before + during:
+        assert verify_pdf(rt.verifier_context(), cert.pdf).indication is Indication.PASSED
+
+
+def test_worker_process_killed_between_sending_and_confirming(embedded):
+    rt = embedded
+    issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    url = rt.node.rpc_url
+    rpc(url, "evm_setAutomine", False)  # the transaction will sit in the mempool
+    env = {**os.environ, "NOTARY_DATA_DIR": str(rt.settings.data_path), "NOTARY_RPC_URL": url,
+           "NOTARY_KEY_PASSPHRASE": "test-passphrase", "NOTARY_BATCH_AGE_SECONDS": "0.1"}
+    proc = subprocess.Popen([str(NOTARY), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with Session(rt.engine) as s:
+                batch = s.exec(select(AnchorBatch)).first()
+            if batch is not None and batch.state == BatchState.SENT:
+                break
+            time.sleep(0.05)
+        assert batch is not None and batch.state == BatchState.SENT
+        time.sleep(0.3)  # let it broadcast and start waiting for the receipt
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rpc(url, "evm_mine")
+    rpc(url, "evm_setAutomine", True)
+    assert rt.worker().run_once() == 1
+    with Session(rt.engine) as s:
+        [batch] = s.exec(select(AnchorBatch)).all()
+    assert batch.state == BatchState.CONFIRMED and batch.attempts == 1
+    assert _anchored_roots_on_chain(rt) == [batch.root]
+
+
+def test_reorganisation_removes_the_anchor_and_the_worker_anchors_again(embedded):
+    rt = embedded
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    url = rt.node.rpc_url
+    snapshot = rpc(url, "evm_snapshot")
+    worker = rt.worker()
+    assert worker.run_once(force=True) == 1
+    assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
+    assert rpc(url, "evm_revert", snapshot) is True  # the anchoring block is gone
+    for _ in range(3):
+        rpc(url, "evm_mine")  # a longer, different chain
+    report = verify_pdf(rt.verifier_context(), issued.pdf)
+    assert report.indication is not Indication.PASSED
+    assert report.check("anchor_inclusion").code == "ANCHOR_NOT_ON_CHAIN"
+    assert worker.recheck_recent() == 1
+    assert worker.run_once() == 1
+    assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
+
+
+def test_one_revoked_leaf_in_a_batch_of_1000(sqlite_runtime, tmp_path):
+    """Revocation is per leaf, by inclusion proof: the other 999 still verify."""
+    rt = sqlite_runtime
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])  # a real PDF among them
+    with Session(rt.engine) as s:
+        for _ in range(999):
+            enqueue(s, uuid.uuid4(), os.urandom(32), rt.office.code)
+        s.commit()
+    assert rt.worker().run_once(force=True) == 1000
+    with Session(rt.engine) as s:
+        entries = list(s.exec(select(OutboxEntry).order_by(OutboxEntry.id)))
+        receipts = [anchor_status(s, e.certificate_id).receipt for e in entries]
+    assert len({r.root for r in receipts}) == 1 and receipts[0].tree_size == 1000
+    victim = receipts[500]
+    rt.registry.transact(rt.accounts.anchor, "revokeLeaf", bytes.fromhex(victim.root), bytes.fromhex(victim.leaf_hash),
+                         victim.leaf_index, [bytes.fromhex(p) for p in victim.audit_path], 4)
+    url = rt.settings.rpc_url
+    # The neighbours, checked the way an outside auditor would: receipt + chain only.
+    for r in receipts:
+        if r.certificate_id == issued.id:
+            continue
+        # Synthetic leaves have no PDF: their receipts are checked on their own.
+        result = standalone.check_receipt(json.loads(r.model_dump_json()), [url])
+        if r.leaf_hash == victim.leaf_hash:
+            assert (result.indication, result.code) == ("FAILED", "REVOKED")
+        else:
+            assert result.indication == "PASSED", (r.leaf_index, result)
+    real = anchor_status(Session(rt.engine), issued.id).receipt
+    assert standalone.check(issued.pdf, json.loads(real.model_dump_json()), [url]).indication == "PASSED"
+    assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
+
