@@ -4,15 +4,18 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test contracts bench clean
+.PHONY: setup setup-test run test contracts clean
 
 setup:
 	@bash scripts/setup.sh
 
+setup-test:
+	@bash scripts/setup.sh --test
+
 run: setup
 	@$(VENV)/bin/notary demo || [ $$? -eq 130 ]  # Ctrl-C is a normal way to stop
 
-test: setup
+test: setup-test
 	@$(PY) -m pytest
 
 contracts: setup

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
@@ -28,7 +30,20 @@ def _pdf_signer(office: OfficeSigner, office_name: str) -> signers.PdfSigner:
 
 
 def sign_pdf(pdf: bytes, office: OfficeSigner, office_name: str) -> bytes:
-    """PAdES B-B signature over the whole document (synchronous; not inside an event loop)."""
+    """PAdES B-B signature over the whole document.
+
+    pyHanko's synchronous API runs its own event loop (``asyncio.run``), which fails inside
+    a running loop; called from one (async code, or a test driving a browser), the signing
+    moves to a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _sign_blocking(pdf, office, office_name)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_sign_blocking, pdf, office, office_name).result()
+
+
+def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str) -> bytes:
     signer = _pdf_signer(office, office_name)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED)

@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-# Debian packages: the TrueType-outline CJK font that reportlab can embed as a subset.
+# Debian packages: the TrueType-outline CJK font that reportlab can embed as a subset;
+# for the tests (`setup.sh --test`) also Chromium, driven by Playwright (never its own download).
 DEBS=(fonts-wqy-zenhei)
+[ "${1:-}" = "--test" ] && DEBS+=(chromium)
 missing=()
 for deb in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

@@ -1,0 +1,78 @@
+"""The QR landing page in a real headless Chromium (Debian's, driven by Playwright), on a
+phone-sized screen, in each state; screenshots are saved under test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from sqlmodel import Session
+
+from issuer.matters import EXAMPLES
+from issuer.models import Certificate, CertificateStatus
+from issuer.service import issue_certificate
+from notary.app import create_app
+from tests.conftest import LiveServer, free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Offline machines: no background connections, no component updates (DESIGN.md).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; `make test` installs the Debian package")
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_qr_page_states_on_a_phone(browser, runtime_factory, artifacts_dir):
+    port = free_port()
+    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}")
+    ctx = rt.issuer_context()
+    pending = issue_certificate(ctx, "birth", EXAMPLES["birth"])
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    requests_outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(f"http://127.0.0.1:{port}") else requests_outside.append(r.url))
+    with LiveServer(create_app(rt), port):
+        page.goto(pending.verify_url)
+        assert page.locator("#verdict").get_attribute("data-indication") == "INDETERMINATE"
+        assert "等待上链" in page.content()
+        page.screenshot(path=str(artifacts_dir / "qr-page-indeterminate-zh.png"), full_page=True)
+
+        rt.worker().run_once(force=True)
+        page.goto(pending.verify_url)
+        assert page.locator("#verdict").get_attribute("data-indication") == "PASSED"
+        assert page.locator('[data-check="anchor_inclusion"]').get_attribute("data-status") == "VALID"
+        page.screenshot(path=str(artifacts_dir / "qr-page-passed-zh.png"), full_page=True)
+        # No horizontal scrolling on a phone.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        page.click("#lang-switch")
+        assert page.locator("#verdict").inner_text().startswith("PASSED")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        page.screenshot(path=str(artifacts_dir / "qr-page-passed-en.png"), full_page=True)
+
+        with Session(rt.engine) as s:
+            cert = s.get(Certificate, pending.id)
+            cert.status = CertificateStatus.REVOKED
+            s.add(cert)
+            s.commit()
+        page.goto(pending.verify_url)
+        assert page.locator("#verdict").get_attribute("data-indication") == "FAILED"
+        assert page.locator('[data-check="status"]').get_attribute("data-status") == "INVALID"
+        page.screenshot(path=str(artifacts_dir / "qr-page-revoked-zh.png"), full_page=True)
+
+        page.goto(pending.verify_url.replace("?c=", "?c=X"))
+        assert page.locator("#verdict").get_attribute("data-indication") == "NOT_FOUND"
+        page.screenshot(path=str(artifacts_dir / "qr-page-not-found-zh.png"), full_page=True)
+    assert requests_outside == []  # no assets from outside the service
