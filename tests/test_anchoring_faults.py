@@ -4,6 +4,7 @@ reorganisation, and revoking one leaf of a batch of 1,000."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -155,3 +156,35 @@ def test_one_revoked_leaf_in_a_batch_of_1000(sqlite_runtime, tmp_path):
     assert standalone.check(issued.pdf, json.loads(real.model_dump_json()), [url]).indication == "PASSED"
     assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
 
+
+
+def test_stuck_transaction_is_replaced_with_a_higher_fee(embedded):
+    rt = embedded
+    issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    url = rt.node.rpc_url
+    rpc(url, "evm_setAutomine", False)
+    worker = rt.worker()
+    worker.config = dataclasses.replace(worker.config, receipt_timeout_seconds=0.2, resend_after_seconds=0.0)
+    try:
+        assert worker.run_once(force=True) == 0  # sent, not mined
+        first = _only_batch(rt)
+        assert worker.run_once() == 0  # stuck: replaced in place
+        second = _only_batch(rt)
+    finally:
+        rpc(url, "evm_setAutomine", True)
+    assert second.tx_nonce == first.tx_nonce and second.tx_hash != first.tx_hash
+    assert second.max_fee_per_gas > first.max_fee_per_gas
+    assert second.max_priority_fee_per_gas > first.max_priority_fee_per_gas
+    rpc(url, "evm_mine")
+    assert worker.run_once() == 1
+    batch = _only_batch(rt)
+    assert batch.state == BatchState.CONFIRMED
+    mined = rt.registry.w3.eth.get_transaction_receipt(batch.tx_hash)
+    assert mined["status"] == 1  # the replacement, not the original, was mined
+    assert len(_anchored_roots_on_chain(rt)) == 1
+
+
+def _only_batch(rt) -> AnchorBatch:
+    with Session(rt.engine) as s:
+        [batch] = s.exec(select(AnchorBatch)).all()
+        return batch

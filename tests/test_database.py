@@ -16,6 +16,24 @@ from verifier.report import Indication
 from verifier.service import verify_pdf
 
 
+def run_in_threads(fn, n: int) -> list[Exception]:
+    """Run ``fn`` in ``n`` threads at once; return what they raised."""
+    errors: list[Exception] = []
+
+    def guarded():
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def _count(engine, model) -> int:
     with Session(engine) as s:
         return s.exec(select(func.count()).select_from(model)).one()
@@ -31,21 +49,13 @@ def test_numbers_are_gap_free_and_outbox_rows_match(runtime):
 
 def test_concurrent_issuing_gives_unique_consecutive_numbers(runtime):
     ctx = runtime.issuer_context()
-    results, errors = [], []
+    results = []
 
     def work():
-        try:
-            for _ in range(3):
-                results.append(issue_certificate(ctx, "birth", EXAMPLES["birth"]).number)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
+        for _ in range(3):
+            results.append(issue_certificate(ctx, "birth", EXAMPLES["birth"]).number)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert run_in_threads(work, 4) == []
     serials = sorted(int(n.split("第")[1][:6]) for n in results)
     assert serials == list(range(1, 13))
 
@@ -108,21 +118,13 @@ def test_concurrent_workers_never_anchor_a_leaf_twice(runtime_factory, database_
         for _ in range(60):
             enqueue(s, uuid.uuid4(), os.urandom(32), rt.office.code)
         s.commit()
-    errors: list[Exception] = []
 
     def work():
-        try:
-            worker = rt.worker()
-            for _ in range(5):
-                worker.run_once(force=True)
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
+        worker = rt.worker()
+        for _ in range(5):
+            worker.run_once(force=True)
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(work, 3)
     rt.worker().run_once(force=True)  # whatever a lost race left behind
     assert not errors, errors
     with Session(rt.engine) as s:
