@@ -46,6 +46,7 @@ class CertificatePage:
     matter: MatterInput
     verify_url: str
     check_code: str
+    access_code: str | None = None
 
 
 def register_font(path: Path) -> None:
@@ -112,7 +113,9 @@ def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
     c.setFont(FONT_NAME, 8)
     c.drawString(25 * mm + QR_SIZE + 4 * mm, 50 * mm, "扫码核验  Scan to verify")
     c.drawString(25 * mm + QR_SIZE + 4 * mm, 45 * mm, f"核验码 Check code: {page.check_code}")
-    c.drawString(25 * mm + QR_SIZE + 4 * mm, 40 * mm, "本公证书经电子签名并锚定于公证区块链")
+    if page.access_code:
+        c.drawString(25 * mm + QR_SIZE + 4 * mm, 40 * mm, f"查验码 Access code: {page.access_code}")
+    c.drawString(25 * mm + QR_SIZE + 4 * mm, 35 * mm, "本公证书经电子签名并锚定于公证区块链")
     c.setFont(FONT_NAME, 7)
     c.drawString(25 * mm, 20 * mm, f"证书标识 Certificate ID: {page.certificate_id}")
     c.showPage()

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
+from .access import hash_access_code, new_access_code
 from .errors import CertificateNotFound
 from .matters import parse_matter
 from .models import Certificate, CertificateDocument
@@ -49,7 +50,8 @@ class IssuedCertificate:
     number: str
     verify_url: str
     document_sha256: str
-    pdf: bytes
+    pdf: bytes = field(repr=False)
+    access_code: str = field(repr=False, default="")
 
 
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None) -> IssuedCertificate:
@@ -59,10 +61,11 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
     issue_date = issue_date or dt.date.today()
     code = check_code(ctx.qr_key, certificate_id)
     url = verify_url(ctx.public_base_url, certificate_id, code)
+    access_code = new_access_code()
     with Session(ctx.engine) as s:
         serial = next_serial(s, ctx.office.code, issue_date.year)
         number = format_number(issue_date.year, ctx.office.abbrev, serial)
-        page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code)
+        page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code)
         pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name)
         digest = hashlib.sha256(pdf).digest()
         s.add(Certificate(
@@ -70,11 +73,12 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
             year=issue_date.year, serial=serial, matter=matter_key, applicant_name=matter.applicant_name,
             notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
             signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
+            access_code_hash=hash_access_code(certificate_id, access_code),
         ))
         s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
         enqueue(s, certificate_id, digest, ctx.office.code)
         s.commit()
-    return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf)
+    return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf, access_code)
 
 
 def get_certificate(engine: Engine, certificate_id: uuid.UUID) -> Certificate:
@@ -83,6 +87,15 @@ def get_certificate(engine: Engine, certificate_id: uuid.UUID) -> Certificate:
         if cert is None:
             raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
         return cert
+
+
+def normalise_number(number: str) -> str:
+    """Accept full-width brackets and stray spaces as typed by hand."""
+    return number.strip().replace("（", "(").replace("）", ")").replace(" ", "")
+
+
+def find_by_number(session: Session, number: str) -> Certificate | None:
+    return session.exec(select(Certificate).where(Certificate.number == normalise_number(number))).first()
 
 
 def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:

@@ -41,7 +41,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
-    app.include_router(verifier_router(rt.verifier_context(), rt.qr_key))
+    app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key))
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
@@ -73,4 +73,5 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
         return _error(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged", "系统内部错误，已记录")
 
     # Outermost, so the limit holds before any route or form parser reads the body.
-    return BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024)
+    # Multipart framing adds a little to the file itself.
+    return BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)

@@ -96,6 +96,7 @@ def issue(
         typer.echo(f"id:         {issued.id}")
         typer.echo(f"number:     {issued.number}")
         typer.echo(f"verify URL: {issued.verify_url}")
+        typer.echo(f"access:     {issued.access_code}  (give to the holder; shows the full record)")
         typer.echo(f"pdf:        {out}")
         if wait:
             try:
@@ -204,6 +205,27 @@ def receipt(
         typer.echo(text)
 
 
+apikey_app = typer.Typer(help="API keys of registries for the batch verification API.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="who the key is for, e.g. 上海市不动产登记局")],
+    per_minute: Annotated[int, typer.Option(min=1, max=1_000_000, help="items a minute")] = 6000,
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    from verifier.apikeys import create_api_key
+
+    rt = _runtime(chain=False)
+    try:
+        row, key = create_api_key(rt.engine, name, per_minute)
+    finally:
+        rt.close()
+    typer.echo(f"id:  {row.id}")
+    typer.echo(f"key: {key}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
@@ -253,6 +275,7 @@ def demo(
     typer.echo(f"  number:     {issued.number}")
     typer.echo(f"  PDF:        {path}")
     typer.echo(f"  verify URL: {issued.verify_url}")
+    typer.echo(f"  access:     {issued.access_code}  (enter it on the verify page to see the full record)")
     typer.echo(f"  check it:   .venv/bin/notary verify {path}\n")
     _serve(rt, host, port)
 

@@ -20,9 +20,12 @@ class BodySizeLimit:
     """Refuse bodies over ``limit`` bytes with 413: at once when Content-Length says so,
     otherwise as soon as the streamed bytes pass the limit (chunked uploads)."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, advertised: int | None = None):
+        """``limit`` counts the whole body (multipart framing included); messages name
+        ``advertised``, the file size users are told about."""
         self.app = app
         self.limit = limit
+        self.advertised = advertised or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +76,7 @@ class BodySizeLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = _too_large_response(self.limit)
+        body = _too_large_response(self.advertised)
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),

@@ -24,6 +24,8 @@ from anchoring.worker import AnchorWorker, WorkerConfig
 from issuer.service import IssuerContext, Office
 from keys.devpki import OfficeIdentity, ensure_dev_pki
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
+from verifier.cache import AnalysisCache
+from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
 
 from . import secrets
@@ -61,9 +63,23 @@ class Runtime:
         s = self.settings
         return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font)
 
-    def verifier_context(self) -> VerifierContext:
+    @cached_property
+    def parser_pool(self) -> ParserPool:
         s = self.settings
-        return VerifierContext(self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes)
+        return ParserPool(size=s.parser_processes, timeout=s.parse_timeout_seconds)
+
+    @cached_property
+    def analysis_cache(self) -> AnalysisCache:
+        return AnalysisCache()
+
+    def verifier_context(self, *, sandboxed: bool = False) -> VerifierContext:
+        """``sandboxed``: parse in killable worker processes, with a cache (the server's
+        choice for files from anyone); otherwise in this process (the CLI's own files)."""
+        s = self.settings
+        return VerifierContext(
+            self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes,
+            sandbox=self.parser_pool if sandboxed else None, cache=self.analysis_cache if sandboxed else None,
+        )
 
     def worker(self) -> AnchorWorker:
         if self.registry is None or self.accounts is None:
@@ -80,6 +96,8 @@ class Runtime:
         return thread, stop
 
     def close(self) -> None:
+        if "parser_pool" in self.__dict__:
+            self.parser_pool.close()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()

@@ -115,3 +115,75 @@ def test_service_keeps_answering_after_bad_input(client_and_pdf):
         _upload(client, junk)
     assert client.get("/healthz").json() == {"status": "ok"}
     assert _upload(client, pdf).status_code == 200
+
+
+def _pdf_with_pages(n: int) -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for i in range(n):
+        c.drawString(100, 700, f"page {i}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("make, code", [
+    (lambda: _pdf_with_pages(60), "PDF_TOO_COMPLEX"),
+    # Deeply nested arrays: the parser's recursion must not take the service down.
+    (lambda: b"%PDF-1.7\n1 0 obj\n" + b"[" * 100_000 + b"]" * 100_000 + b"\nendobj\ntrailer\n<</Root 1 0 R>>\n%%EOF",
+     "PDF_MALFORMED"),
+    # An encrypted-looking trailer.
+    (lambda: b"%PDF-1.7\ntrailer\n<</Root 1 0 R /Encrypt 2 0 R>>\n%%EOF", "PDF_MALFORMED"),
+])
+def test_hostile_pdfs_get_a_clear_4xx(client_and_pdf, make, code):
+    client, pdf = client_and_pdf
+    r = _upload(client, make())
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == code
+    assert _upload(client, pdf).status_code == 200  # and the service still works
+
+
+def test_compression_bomb_does_not_hang(client_and_pdf):
+    """A 1 GB stream of zeros compressed to about 1 MB, appended to a signed certificate."""
+    import zlib
+
+    client, pdf = client_and_pdf
+    bomb = zlib.compressobj(9)
+    payload = b"".join(bomb.compress(b"\0" * (1 << 20)) for _ in range(200)) + bomb.flush()
+    extra = (b"\n99 0 obj\n<</Length %d /Filter /FlateDecode>>\nstream\n" % len(payload)) + payload + \
+        b"\nendstream\nendobj\n"
+    r = _upload(client, pdf + extra)
+    assert r.status_code in (200, 422)
+    if r.status_code == 200:
+        assert r.json()["indication"] != "PASSED"
+
+
+def test_parser_process_is_killed_on_timeout_and_replaced():
+    import threading
+    import time
+
+    from verifier.errors import ParseTimeout
+    from verifier.sandbox import ParserPool
+
+    pool = ParserPool(size=2, timeout=1.0)
+    try:
+        assert pool.run(sum, [1, 2, 3]) == 6  # warm: both processes are up
+        results = {}
+
+        def slow():
+            try:
+                pool.run(time.sleep, 30)
+            except ParseTimeout as exc:
+                results["slow"] = exc.code
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert pool.run(sum, [4, 5]) == 9  # served by the other process meanwhile
+        assert time.monotonic() - started < 0.9
+        t.join(10)
+        assert results == {"slow": "PDF_PARSE_TIMEOUT"}
+        assert pool.run(sum, [1]) == 1 and pool.run(sum, [2]) == 2  # the killed one was replaced
+    finally:
+        pool.close()

@@ -1,4 +1,5 @@
-"""Public verification routes: upload a PDF, the QR landing page, certificate status."""
+"""Public verification: upload a PDF, a document fingerprint, a certificate number with
+its access code, the QR landing page, and the batch API for registries."""
 
 from __future__ import annotations
 
@@ -6,35 +7,152 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
+from issuer.access import access_code_matches
+from issuer.models import Certificate
 from issuer.qr import check_code_matches
-from sqlmodel import Session
+from issuer.service import find_by_number
 
-from .errors import EmptyUpload, NotAPdf, UnknownCertificate
+from .apikeys import FailureLimiter, RateLimiter, authenticate
+from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierError
 from .intake import check_size, upload_too_large
+from .models import VerificationLog
+from .record import CertificateRecord, full_record
 from .report import Report
-from .service import VerifierContext, stored_certificate, summary, verify_pdf
+from .service import VerifierContext, stored_certificate, summary, verify_digest, verify_pdf
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
+SHA256 = r"^[0-9a-fA-F]{64}$"
+BATCH_MAX = 1000
+
+
+class WrongAccessCode(VerifierError):
+    code = "ACCESS_CODE_WRONG"
+    http_status = 403
+
+
+class HashRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256: str = Field(pattern=SHA256, description="SHA-256 of the PDF, hex")
+
+
+class NumberRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(min_length=5, max_length=64, description="e.g. (2026)沪东证字第000123号")
+    access_code: str = Field(min_length=8, max_length=16)
+    previews: bool = False
+
+
+class RecordResponse(BaseModel):
+    report: Report
+    record: CertificateRecord
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID | None = None
+    sha256: str | None = Field(None, pattern=SHA256)
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.id is None) == (self.sha256 is None):
+            raise ValueError("give exactly one of id or sha256")
+        return self
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[BatchItem] = Field(min_length=1, max_length=BATCH_MAX)
+
+
+class BatchResult(BaseModel):
+    input: BatchItem
+    indication: str
+    checks: dict[str, str] = {}  # check name -> code
+    certificate: dict | None = None
+    error: dict | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchResult]
 
 
 def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
     r = APIRouter()
+    failures = FailureLimiter()
+    limiter = RateLimiter()
 
+    def open_record(request: Request, cert: Certificate, code: str | None) -> None:
+        """Check an access code; wrong codes count against the client."""
+        client = request.client.host if request.client else "unknown"
+        failures.check(client)
+        if not access_code_matches(cert.id, code, cert.access_code_hash):
+            failures.fail(client)
+            raise WrongAccessCode("the access code does not match this certificate", "查验码与该公证书不符")
+
+    # ------------------------------------------------------------ JSON API
     @r.post("/api/v1/verify", response_model=Report, tags=["verify"],
             summary="Verify a PDF certificate (multipart field `file`, or a raw application/pdf body)")
     async def verify_upload(request: Request) -> Report:
         data = await _read_pdf_body(request, ctx.max_upload_bytes)
         # pyHanko's synchronous validation runs its own event loop: keep it off ours.
         return await run_in_threadpool(verify_pdf, ctx, data)
+
+    @r.post("/api/v1/verify/hash", response_model=Report, tags=["verify"],
+            summary="Verify by the document's SHA-256; the PDF never leaves its holder")
+    def verify_hash(body: HashRequest) -> Report:
+        return verify_digest(ctx, body.sha256)
+
+    @r.post("/api/v1/verify/number", response_model=RecordResponse, tags=["verify"],
+            summary="Certificate number plus access code: the report and the full record")
+    def verify_number(body: NumberRequest, request: Request) -> RecordResponse:
+        with Session(ctx.engine) as s:
+            cert = find_by_number(s, body.number)
+        if cert is None:
+            raise UnknownCertificate("no certificate with this number", "查无此编号的公证书")
+        open_record(request, cert, body.access_code)
+        _, pdf = stored_certificate(ctx, cert.id)
+        report = verify_pdf(ctx, pdf)
+        return RecordResponse(report=report, record=full_record(cert, summary(cert), pdf if body.previews else None))
+
+    @r.post("/api/v1/verify/batch", response_model=BatchResponse, tags=["verify"],
+            summary=f"Registries: up to {BATCH_MAX} ids or fingerprints a call, with an API key")
+    def verify_batch(body: BatchRequest, authorization: Annotated[str | None, Header()] = None) -> BatchResponse:
+        key = authenticate(ctx.engine, authorization)
+        limiter.take(str(key.id), len(body.items), key.items_per_minute)
+        results, log_rows = [], []
+        for item in body.items:
+            try:
+                report = verify_certificate_or_digest(ctx, item)
+            except VerifierError as exc:
+                results.append(BatchResult(input=item, indication="ERROR",
+                                           error={"code": exc.code, "message": exc.message}))
+                log_rows.append(VerificationLog(api_key_id=key.id, target=str(item.id or item.sha256),
+                                                indication="ERROR"))
+                continue
+            cert = report.certificate
+            results.append(BatchResult(
+                input=item, indication=report.indication.value,
+                checks={c.name: c.code for c in report.checks},
+                certificate=cert.model_dump(mode="json") if cert else None,
+            ))
+            log_rows.append(VerificationLog(api_key_id=key.id, target=str(item.id or item.sha256),
+                                            certificate_id=cert.id if cert else None,
+                                            indication=report.indication.value))
+        with Session(ctx.engine) as s:
+            s.add_all(log_rows)
+            s.commit()
+        return BatchResponse(results=results)
 
     @r.get("/api/v1/certificates/{certificate_id}/status", tags=["verify"],
            summary="Public status of a certificate: no personal data")
@@ -61,32 +179,101 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
                                      "该公证书尚未完成上链锚定，请几秒钟后再试")
         return anchor.receipt
 
+    # ------------------------------------------------------------ pages
+    @r.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @r.get("/verify", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        return _page(request, lang, "home.html")
+
+    @r.post("/verify/upload", response_class=HTMLResponse, include_in_schema=False)
+    async def upload_page(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        try:
+            data = await _read_pdf_body(request, ctx.max_upload_bytes)
+            report = await run_in_threadpool(verify_pdf, ctx, data)
+        except VerifierError as exc:
+            return _page(request, lang, "home.html", error=exc, status=exc.http_status)
+        return _page(request, lang, "verify.html", report=report)
+
+    @r.get("/verify/hash", response_class=HTMLResponse, include_in_schema=False)
+    def hash_page(request: Request, sha256: Annotated[str, Query(pattern=SHA256)],
+                  lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        return _page(request, lang, "verify.html", report=verify_digest(ctx, sha256))
+
+    @r.post("/verify/number", response_class=HTMLResponse, include_in_schema=False)
+    def number_page(request: Request, number: Annotated[str, Form(max_length=64)],
+                    access_code: Annotated[str, Form(max_length=16)],
+                    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        with Session(ctx.engine) as s:
+            cert = find_by_number(s, number)
+        try:
+            if cert is None:
+                raise UnknownCertificate("no certificate with this number", "查无此编号的公证书")
+            open_record(request, cert, access_code)
+        except VerifierError as exc:
+            return _page(request, lang, "home.html", error=exc, status=exc.http_status)
+        return _record_page(request, lang, cert)
+
     @r.get("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
     def verify_page(request: Request, certificate_id: str,
                     c: Annotated[str | None, Query(max_length=16)] = None,
                     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        cert = _qr_target(certificate_id, c)
+        if cert is None:
+            # A made-up id or check code gets the same answer as an unknown id: no probing.
+            return _page(request, lang, "verify.html", status=404, not_found=True)
+        _, pdf = stored_certificate(ctx, cert.id)
+        return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c)
+
+    @r.post("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
+    def record_page(request: Request, certificate_id: str, access_code: Annotated[str, Form(max_length=16)],
+                    c: Annotated[str | None, Query(max_length=16)] = None,
+                    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        cert = _qr_target(certificate_id, c)
+        if cert is None:
+            return _page(request, lang, "verify.html", status=404, not_found=True)
+        try:
+            open_record(request, cert, access_code)
+        except VerifierError as exc:
+            _, pdf = stored_certificate(ctx, cert.id)
+            return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c, error=exc,
+                         status=exc.http_status)
+        return _record_page(request, lang, cert)
+
+    def _qr_target(certificate_id: str, code: str | None) -> Certificate | None:
         try:
             cid = uuid.UUID(certificate_id)
         except ValueError:
-            return _page(request, lang, None, status=404, not_found=True)
-        if not check_code_matches(qr_key, cid, c):
-            # A made-up id or check code gets the same answer as an unknown id: no probing.
-            return _page(request, lang, None, status=404, not_found=True)
+            return None
+        if not check_code_matches(qr_key, cid, code):
+            return None
         try:
-            _, pdf = stored_certificate(ctx, cid)
+            cert, _ = stored_certificate(ctx, cid)
         except UnknownCertificate:
-            return _page(request, lang, None, status=404, not_found=True)
+            return None
+        return cert
+
+    def _record_page(request: Request, lang: str, cert: Certificate) -> HTMLResponse:
+        _, pdf = stored_certificate(ctx, cert.id)
         report = verify_pdf(ctx, pdf)
-        return _page(request, lang, report)
+        return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf))
 
     return r
 
 
-def _page(request: Request, lang: str, report: Report | None, *, status: int = 200, not_found: bool = False) -> HTMLResponse:
+def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:
+    if item.sha256 is not None:
+        return verify_digest(ctx, item.sha256)
+    _, pdf = stored_certificate(ctx, item.id)
+    return verify_pdf(ctx, pdf)
+
+
+def _page(request: Request, lang: str, template: str, *, status: int = 200, **context) -> HTMLResponse:
+    context.setdefault("report", None)
+    context.setdefault("not_found", False)
     return TEMPLATES.TemplateResponse(
-        request, "verify.html",
-        {"report": report, "lang": lang, "not_found": not_found,
-         "switch_url": str(request.url.include_query_params(lang="en" if lang == "zh" else "zh"))},
+        request, template,
+        {"lang": lang, "switch_url": str(request.url.include_query_params(lang="en" if lang == "zh" else "zh")),
+         **context},
         status_code=status,
     )
 

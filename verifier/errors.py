@@ -11,6 +11,10 @@ class VerifierError(Exception):
         self.message = message
         self.message_zh = message_zh
 
+    def __reduce__(self):
+        # Raised inside the parser process and re-raised here: keep both messages.
+        return (type(self), (self.message, self.message_zh))
+
 
 class EmptyUpload(VerifierError):
     code = "EMPTY_UPLOAD"
@@ -40,6 +44,23 @@ class EncryptedPdf(VerifierError):
 class UnsignedPdf(VerifierError):
     code = "PDF_NOT_SIGNED"
     http_status = 422
+
+
+class PdfTooComplex(VerifierError):
+    """Too many pages or objects for a notarial certificate: refused before any deep work."""
+
+    code = "PDF_TOO_COMPLEX"
+    http_status = 422
+
+
+class ParseTimeout(VerifierError):
+    code = "PDF_PARSE_TIMEOUT"
+    http_status = 422
+
+
+class VerifierBusy(VerifierError):
+    code = "VERIFIER_BUSY"
+    http_status = 503
 
 
 class UnknownCertificate(VerifierError):

@@ -11,11 +11,14 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from .errors import EmptyUpload, EncryptedPdf, MalformedPdf, NotAPdf, UnsignedPdf, UploadTooLarge
+from .errors import EmptyUpload, EncryptedPdf, MalformedPdf, NotAPdf, PdfTooComplex, UnsignedPdf, UploadTooLarge
 
 # The PDF header may follow some junk, but within the first KiB (ISO 32000-1, 7.5.2 note).
 HEADER_WINDOW = 1024
 MAX_SIGNATURES = 16
+# A notarial certificate has a handful of pages and a few hundred objects.
+MAX_PAGES = 50
+MAX_OBJECTS = 20_000
 
 # pyHanko logs every parse problem of a hostile file at WARNING; the caller reports them.
 logging.getLogger("pyhanko.pdf_utils").setLevel(logging.ERROR)
@@ -51,6 +54,15 @@ def check_size(data: bytes, limit: int) -> None:
         raise upload_too_large(limit)
 
 
+def _check_complexity(reader: PdfFileReader) -> None:
+    total = sum(len(reader.xrefs.explicit_refs_in_revision(r)) for r in range(reader.xrefs.total_revisions))
+    if total > MAX_OBJECTS:
+        raise PdfTooComplex(f"the PDF has more than {MAX_OBJECTS:,} objects", f"该 PDF 对象数量超过 {MAX_OBJECTS:,} 个")
+    pages = reader.root["/Pages"].get("/Count", 0)
+    if not isinstance(pages, int) or pages > MAX_PAGES:
+        raise PdfTooComplex(f"the PDF has more than {MAX_PAGES} pages", f"该 PDF 超过 {MAX_PAGES} 页")
+
+
 def open_signed_pdf(data: bytes, max_bytes: int) -> SignedPdf:
     if not data:
         raise EmptyUpload("the uploaded file is empty", "上传的文件是空的")
@@ -64,8 +76,9 @@ def open_signed_pdf(data: bytes, max_bytes: int) -> SignedPdf:
                 "the PDF is encrypted; a notarial certificate is never encrypted",
                 "该 PDF 已加密，电子公证书不会加密",
             )
+        _check_complexity(reader)
         signatures = list(reader.embedded_signatures)
-    except (EncryptedPdf,):
+    except (EncryptedPdf, PdfTooComplex):
         raise
     except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, EOFError) as exc:
         raise MalformedPdf(

@@ -21,6 +21,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "OFFICE_KEY_REVOKED": ("该签章证书已在公证链上注销。", "The signing certificate was revoked on the ledger before the signing time."),
     "OFFICE_SUSPENDED": ("该公证处已被暂停。", "The notary office is suspended on the ledger."),
     "LEDGER_UNAVAILABLE": ("暂时无法连接公证链节点，请稍后再试。", "The ledger node cannot be reached right now; try again later."),
+    "DOCUMENT_NOT_PROVIDED": ("未提供文件，仅按指纹核验。", "No file was given; checked by fingerprint only."),
     "NOT_CHECKED": ("前序检查未通过，未进行此项检查。", "Not checked because an earlier check did not pass."),
     # anchor_inclusion
     "ANCHORED": ("文件指纹已包含在公证链上锚定的默克尔根中。", "The document fingerprint is included in a Merkle root anchored on the ledger."),

@@ -19,8 +19,8 @@ from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
 from keys.store import certificate_fingerprint
 
-from .checks import anchor_check, ledger_status_check, office_binding_check, signature_checks
-from .intake import open_signed_pdf
+from .analysis import analyse_pdf
+from .checks import anchor_check, ledger_status_check, office_binding_check
 from .report import Check, CheckStatus, Report, ordered, overall
 
 log = logging.getLogger("notary.verifier")
@@ -55,18 +55,17 @@ def quorum_evidence(rpc_urls: list[str], contract: str, fingerprint: bytes, rece
 
 def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], trust_roots: list[asn1_x509.Certificate],
                    *, confirmations: int = 1, quorum: int | None = None, max_bytes: int = 20 * 1024 * 1024) -> Report:
-    pdf = open_signed_pdf(data, max_bytes)
-    sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
-    facts = signature_checks(sig, trust_roots)
-    checks: list[Check] = [facts.integrity, facts.trust, facts.timestamp]
-    report = Report(indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests()[0],
-                    signer=facts.signer_name, claimed_signing_time=facts.claimed_time,
-                    best_signing_time=facts.timestamp_time)
-    fingerprint = certificate_fingerprint(facts.signer_cert) if facts.signer_cert is not None else b"\x00" * 32
+    pdf = analyse_pdf(data, [c.dump() for c in trust_roots], max_bytes)
+    checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
+    report = Report(indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests[0],
+                    signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time,
+                    best_signing_time=pdf.timestamp_time)
+    signer_cert = pdf.signer_cert
+    fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else b"\x00" * 32
     evidence, agreeing = quorum_evidence(rpc_urls, receipt.contract, fingerprint, receipt, quorum)
-    office_check, report.office = office_binding_check(evidence, facts.signer_cert, facts.best_time)
+    office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
     checks.append(office_check)
-    if receipt.document_sha256 not in pdf.candidate_digests():
+    if receipt.document_sha256 not in pdf.candidate_digests:
         checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_OTHER_DOCUMENT"),
                    Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
     else:

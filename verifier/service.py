@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy.engine import Engine
@@ -20,15 +22,12 @@ from issuer.service import find_by_digest
 
 from keys.store import certificate_fingerprint
 
-from .checks import (
-    anchor_check,
-    fetch_evidence,
-    ledger_status_check,
-    office_binding_check,
-    signature_checks,
-)
-from .errors import UnknownCertificate
-from .intake import open_signed_pdf
+from .analysis import PdfAnalysis, analyse_pdf
+from .cache import AnalysisCache
+from .checks import anchor_check, fetch_evidence, ledger_status_check, office_binding_check
+from .errors import EmptyUpload, UnknownCertificate
+from .intake import check_size
+from .sandbox import ParserPool
 from .report import CertificateSummary, Check, CheckStatus, Report, ordered, overall
 
 log = logging.getLogger("notary.verifier")
@@ -41,6 +40,27 @@ class VerifierContext:
     registry: RegistryClient | None
     confirmations: int = 1
     max_upload_bytes: int = 20 * 1024 * 1024
+    sandbox: ParserPool | None = None  # None: parse in this process (the CLI's own files)
+    cache: AnalysisCache | None = None
+
+    @cached_property
+    def trust_roots_der(self) -> list[bytes]:
+        return [c.dump() for c in self.trust_roots]
+
+
+def analyse(ctx: VerifierContext, data: bytes) -> PdfAnalysis:
+    """The document part of the report, from the cache, the sandbox, or in-process."""
+    if not data:
+        raise EmptyUpload("the uploaded file is empty", "上传的文件是空的")
+    check_size(data, ctx.max_upload_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    if ctx.cache is not None and (hit := ctx.cache.get(digest)) is not None:
+        return hit
+    args = (data, ctx.trust_roots_der, ctx.max_upload_bytes)
+    result = ctx.sandbox.run(analyse_pdf, *args) if ctx.sandbox is not None else analyse_pdf(*args)
+    if ctx.cache is not None:
+        ctx.cache.put(digest, result)
+    return result
 
 
 def summary(cert: Certificate) -> CertificateSummary:
@@ -54,23 +74,22 @@ def summary(cert: Certificate) -> CertificateSummary:
 
 def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     """Full verification of PDF bytes. Bad input raises a VerifierError (a 4xx)."""
-    pdf = open_signed_pdf(data, ctx.max_upload_bytes)
-    sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
-    facts = signature_checks(sig, ctx.trust_roots)
-    checks: list[Check] = [facts.integrity, facts.trust, facts.timestamp]
+    pdf = analyse(ctx, data)
+    checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
     report = Report(
-        indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests()[0],
-        signer=facts.signer_name, claimed_signing_time=facts.claimed_time, best_signing_time=facts.timestamp_time,
+        indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests[0],
+        signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time, best_signing_time=pdf.timestamp_time,
     )
-    fingerprint = certificate_fingerprint(facts.signer_cert) if facts.signer_cert is not None else None
+    signer_cert = pdf.signer_cert
+    fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else None
     try:
         with Session(ctx.engine) as s:
-            cert = find_by_digest(s, pdf.candidate_digests())
+            cert = find_by_digest(s, pdf.candidate_digests)
             anchor = anchor_status(s, cert.id) if cert else None
     except SQLAlchemyError:
         log.exception("database unavailable during verification")
         evidence = fetch_evidence(ctx.registry, fingerprint, None)
-        office_check, report.office = office_binding_check(evidence, facts.signer_cert, facts.best_time)
+        office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
         checks += [office_check, Check.of("anchor_inclusion", CheckStatus.ERROR, "STATUS_UNKNOWN"),
                    Check.of("status", CheckStatus.ERROR, "STATUS_UNKNOWN")]
         return _finish(report, checks)
@@ -78,7 +97,7 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     receipt = anchor.receipt if anchor else None
     # One ledger read for the office binding, the anchor and the revocation status.
     evidence = fetch_evidence(ctx.registry, fingerprint, receipt)
-    office_check, report.office = office_binding_check(evidence, facts.signer_cert, facts.best_time)
+    office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
     checks.append(office_check)
 
     if cert is None:
@@ -122,3 +141,18 @@ def verify_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> Repor
     """Verify the PDF this service issued under ``certificate_id`` (the QR code's target)."""
     _, pdf = stored_certificate(ctx, certificate_id)
     return verify_pdf(ctx, pdf)
+
+
+def verify_digest(ctx: VerifierContext, sha256: str) -> Report:
+    """Verify by document fingerprint: the PDF stays with its holder (hashed in the browser).
+    A fingerprint this registry never issued is FAILED: nothing genuine has it."""
+    with Session(ctx.engine) as s:
+        cert = find_by_digest(s, [sha256.lower()])
+        doc = s.get(CertificateDocument, cert.id) if cert else None
+    if cert is None or doc is None:
+        checks = [Check.of(name, CheckStatus.SKIPPED, "DOCUMENT_NOT_PROVIDED")
+                  for name in ("document_integrity", "signer_trust", "timestamp", "office_binding")]
+        checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
+                   Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
+        return _finish(Report(indication="FAILED", checks=[], document_sha256=sha256.lower()), checks)
+    return verify_pdf(ctx, doc.pdf)

@@ -1,0 +1,36 @@
+"""Tables owned by the verifier: registry API keys and the log of their verifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlmodel import Field, SQLModel
+
+from anchoring.models import utcnow
+
+
+class ApiKey(SQLModel, table=True):
+    """A key issued to a registry or court system for the batch API. Only its hash is kept."""
+
+    __tablename__ = "verifier_api_key"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=120)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    items_per_minute: int = 6000
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+
+
+class VerificationLog(SQLModel, table=True):
+    """Who verified what, when, with which result (全程留痕), for the offices' records."""
+
+    __tablename__ = "verifier_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_id: uuid.UUID = Field(index=True, foreign_key="verifier_api_key.id")
+    target: str = Field(max_length=80)  # certificate id or document SHA-256
+    certificate_id: uuid.UUID | None = Field(default=None, index=True)
+    indication: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,51 @@
+"""The full certificate record, shown only to someone holding the access code: the
+particulars and statement as certified, and previews of the pages to compare with a
+printout."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pypdfium2 as pdfium
+from pydantic import BaseModel
+
+from issuer.matters import MATTERS
+from issuer.models import Certificate
+
+from .report import CertificateSummary
+
+PREVIEW_DPI = 96
+MAX_PREVIEW_PAGES = 4
+
+
+class CertificateRecord(BaseModel):
+    summary: CertificateSummary
+    number: str
+    particulars: list[tuple[str, str]]
+    statement: list[str]
+    notary: str
+    previews: list[str] = []  # data: URIs of PNG page images
+
+
+def page_previews(pdf: bytes, dpi: int = PREVIEW_DPI) -> list[str]:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        out = []
+        for index in range(min(len(doc), MAX_PREVIEW_PAGES)):
+            buf = io.BytesIO()
+            doc[index].render(scale=dpi / 72).to_pil().save(buf, format="PNG", optimize=True)
+            out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+        return out
+    finally:
+        doc.close()
+
+
+def full_record(cert: Certificate, summary: CertificateSummary, pdf: bytes | None = None) -> CertificateRecord:
+    model = MATTERS[cert.matter]
+    matter = model.model_validate(json.loads(cert.data_json))
+    return CertificateRecord(
+        summary=summary, number=cert.number, particulars=matter.particulars(), statement=matter.statement(),
+        notary=cert.notary, previews=page_previews(pdf) if pdf else [],
+    )
