@@ -76,3 +76,49 @@ def test_qr_page_states_on_a_phone(browser, runtime_factory, artifacts_dir):
         assert page.locator("#verdict").get_attribute("data-indication") == "NOT_FOUND"
         page.screenshot(path=str(artifacts_dir / "qr-page-not-found-zh.png"), full_page=True)
     assert requests_outside == []  # no assets from outside the service
+
+
+def test_home_page_forms(browser, runtime_factory, artifacts_dir, tmp_path):
+    port = free_port()
+    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}")
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(issued.pdf)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.method + " " + r.url))
+    with LiveServer(create_app(rt), port) as server:
+        page.goto(f"{server.url}/verify")
+        page.screenshot(path=str(artifacts_dir / "home-zh.png"), full_page=True)
+
+        # Fingerprint in the browser (WebCrypto): the PDF itself is never sent.
+        page.set_input_files("#hash-file", str(pdf))
+        page.click("#hash-button")
+        page.wait_for_url("**/verify/hash?**")
+        assert page.locator("#verdict").get_attribute("data-indication") == "PASSED"
+        assert issued.document_sha256 in page.url
+        assert not any(u.startswith("POST") for u in uploads)
+        page.screenshot(path=str(artifacts_dir / "hash-passed-zh.png"), full_page=True)
+
+        page.goto(f"{server.url}/verify?lang=en")
+        page.set_input_files("#upload-form input[name=file]", str(pdf))
+        page.click("#upload-form button")
+        assert page.locator("#verdict").get_attribute("data-indication") == "PASSED"
+        page.screenshot(path=str(artifacts_dir / "upload-passed-en.png"), full_page=True)
+
+        page.goto(f"{server.url}/verify")
+        page.fill("#number", issued.number)
+        page.fill("#number-form #access_code", issued.access_code)
+        page.click("#number-form button")
+        assert page.locator("#record").is_visible()
+        assert EXAMPLES["birth"]["applicant_name"] in page.locator("#record").inner_text()
+        assert page.locator("img.preview").count() == 1
+        page.screenshot(path=str(artifacts_dir / "record-with-access-code-zh.png"), full_page=True)
+
+        page.goto(f"{server.url}/verify")
+        page.fill("#number", issued.number)
+        page.fill("#number-form #access_code", "AAAA-AAAA")
+        page.click("#number-form button")
+        assert page.locator("#error").get_attribute("data-code") == "ACCESS_CODE_WRONG"
+        page.screenshot(path=str(artifacts_dir / "wrong-access-code-zh.png"), full_page=True)
