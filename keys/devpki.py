@@ -172,6 +172,43 @@ def signer_pkcs12(name: str, key, cert, chain: list[x509.Certificate], passphras
     return pkcs12.serialize_key_and_certificates(name.encode(), key, cert, chain, encryption)
 
 
+SERVICE_P12 = "verification-service.p12"
+
+
+def make_service_cert(issuer_cert: x509.Certificate, issuer_key, name: str, *, days: int = 825):
+    """The verification service's certificate, for signing verification reports."""
+    now = dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _builder(_name(name, "Notarial Authority (development)", "Verification service"), issuer_cert.subject,
+                 key.public_key(), days, now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def ensure_service_signer(directory: Path, passphrase: bytes) -> Path:
+    """The report-signing key of the verification service, issued by the development root
+    (created on demand, also for data directories made before it existed)."""
+    path = directory / SERVICE_P12
+    if path.exists():
+        return path
+    root = x509.load_pem_x509_certificate((directory / ROOT_CERT).read_bytes())
+    root_key = serialization.load_pem_private_key((directory / ROOT_KEY).read_bytes(), passphrase)
+    cert, key = make_service_cert(root, root_key, "电子公证书核验服务 Verification Service (dev)")
+    _write_private(path, signer_pkcs12("verification-service", key, cert, [], passphrase))
+    return path
+
+
 def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -> DevPkiPaths:
     """Create the development PKI in ``directory`` unless it is already there. Idempotent."""
     paths = DevPkiPaths(directory)

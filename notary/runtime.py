@@ -22,7 +22,7 @@ from anchoring.errors import ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from issuer.service import IssuerContext, Office
-from keys.devpki import OfficeIdentity, ensure_dev_pki
+from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.cache import AnalysisCache
 from verifier.sandbox import ParserPool
@@ -69,6 +69,10 @@ class Runtime:
         return ParserPool(size=s.parser_processes, timeout=s.parse_timeout_seconds)
 
     @cached_property
+    def report_signer(self) -> OfficeSigner:
+        return load_pkcs12_signer(ensure_service_signer(self.pki_dir, self.passphrase), self.passphrase)
+
+    @cached_property
     def analysis_cache(self) -> AnalysisCache:
         return AnalysisCache()
 
@@ -79,6 +83,7 @@ class Runtime:
         return VerifierContext(
             self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes,
             sandbox=self.parser_pool if sandboxed else None, cache=self.analysis_cache if sandboxed else None,
+            font_path=s.cjk_font, report_signer=self.report_signer,
         )
 
     def worker(self) -> AnchorWorker:

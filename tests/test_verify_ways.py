@@ -107,3 +107,27 @@ def test_batch_api(env):
     assert too_many.status_code == 422
     neither = client.post("/api/v1/verify/batch", json={"items": [{}]}, headers=auth)
     assert neither.status_code == 422 and "exactly one" in neither.json()["error"]["message"]
+
+
+def test_signed_verification_report_pdf(env):
+    import io
+
+    import pypdfium2 as pdfium
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    rt, issued, client = env
+    path = issued.verify_url.split("8000", 1)[1]
+    assert "report.pdf" in client.get(path).text
+    r = client.get(path.replace("?c=", "/report.pdf?c="))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    sig = PdfFileReader(io.BytesIO(r.content)).embedded_signatures[0]
+    status = validate_pdf_signature(sig, ValidationContext(trust_roots=rt.trust_roots, allow_fetching=False))
+    assert status.intact and status.valid and status.trusted
+    assert "Verification Service" in status.signing_cert.subject.human_friendly
+    text = pdfium.PdfDocument(r.content)[0].get_textpage().get_text_range()
+    assert "核验通过" in text and issued.document_sha256 in text.replace("\r", "").replace("\n", "")
+    upload = client.post("/api/v1/verify/report.pdf", files={"file": ("c.pdf", issued.pdf, "application/pdf")})
+    assert upload.status_code == 200 and upload.content.startswith(b"%PDF")
+    assert client.get(path.replace("?c=", "/report.pdf?c=X")).status_code == 404

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
@@ -27,6 +27,7 @@ from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierError
 from .intake import check_size, upload_too_large
 from .models import VerificationLog
 from .record import CertificateRecord, full_record
+from .report_pdf import signed_report
 from .report import Report
 from .service import VerifierContext, stored_certificate, summary, verify_digest, verify_pdf
 
@@ -107,6 +108,14 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
         data = await _read_pdf_body(request, ctx.max_upload_bytes)
         # pyHanko's synchronous validation runs its own event loop: keep it off ours.
         return await run_in_threadpool(verify_pdf, ctx, data)
+
+    @r.post("/api/v1/verify/report.pdf", tags=["verify"], response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}},
+            summary="Verify an uploaded PDF and get the report as a PDF signed by the verification service")
+    async def verify_upload_report(request: Request) -> Response:
+        data = await _read_pdf_body(request, ctx.max_upload_bytes)
+        report = await run_in_threadpool(verify_pdf, ctx, data)
+        return _report_pdf(await run_in_threadpool(signed_report, report, ctx.font_path, ctx.report_signer))
 
     @r.post("/api/v1/verify/hash", response_model=Report, tags=["verify"],
             summary="Verify by the document's SHA-256; the PDF never leaves its holder")
@@ -224,6 +233,14 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
         _, pdf = stored_certificate(ctx, cert.id)
         return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c)
 
+    @r.get("/v/{certificate_id}/report.pdf", include_in_schema=False)
+    def qr_report_pdf(certificate_id: str, c: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+        cert = _qr_target(certificate_id, c)
+        if cert is None:
+            raise UnknownCertificate("no such certificate, or the check code is wrong", "查无此公证书，或核验码不正确")
+        _, pdf = stored_certificate(ctx, cert.id)
+        return _report_pdf(signed_report(verify_pdf(ctx, pdf), ctx.font_path, ctx.report_signer))
+
     @r.post("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
     def record_page(request: Request, certificate_id: str, access_code: Annotated[str, Form(max_length=16)],
                     c: Annotated[str | None, Query(max_length=16)] = None,
@@ -258,6 +275,11 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
         return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf))
 
     return r
+
+
+def _report_pdf(pdf: bytes) -> Response:
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": 'attachment; filename="verification-report.pdf"'})
 
 
 def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:

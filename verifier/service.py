@@ -7,6 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy.engine import Engine
@@ -20,7 +21,7 @@ from issuer.models import Certificate, CertificateDocument, CertificateStatus
 from issuer.numbering import mask_number
 from issuer.service import find_by_digest
 
-from keys.store import certificate_fingerprint
+from keys.store import OfficeSigner, certificate_fingerprint
 
 from .analysis import PdfAnalysis, analyse_pdf
 from .cache import AnalysisCache
@@ -42,6 +43,8 @@ class VerifierContext:
     max_upload_bytes: int = 20 * 1024 * 1024
     sandbox: ParserPool | None = None  # None: parse in this process (the CLI's own files)
     cache: AnalysisCache | None = None
+    font_path: Path | None = None  # for the PDF report
+    report_signer: OfficeSigner | None = None
 
     @cached_property
     def trust_roots_der(self) -> list[bytes]:
