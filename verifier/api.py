@@ -3,6 +3,7 @@ its access code, the QR landing page, and the batch API for registries."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,7 @@ from issuer.service import find_by_number
 
 from .apikeys import FailureLimiter, RateLimiter, authenticate
 from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierError
+from .microcache import MicroCache
 from .intake import check_size, upload_too_large
 from .models import VerificationLog
 from .record import CertificateRecord, full_record
@@ -88,10 +90,11 @@ class BatchResponse(BaseModel):
     results: list[BatchResult]
 
 
-def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
+def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.0) -> APIRouter:
     r = APIRouter()
     failures = FailureLimiter()
     limiter = RateLimiter()
+    lookups = MicroCache(lookup_cache_seconds)
 
     def open_record(request: Request, cert: Certificate, code: str | None) -> None:
         """Check an access code; wrong codes count against the client."""
@@ -119,8 +122,9 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
 
     @r.post("/api/v1/verify/hash", response_model=Report, tags=["verify"],
             summary="Verify by the document's SHA-256; the PDF never leaves its holder")
-    def verify_hash(body: HashRequest) -> Report:
-        return verify_digest(ctx, body.sha256)
+    async def verify_hash(body: HashRequest) -> Response:
+        key = ("hash", body.sha256.lower())
+        return _json(await lookups.through(key, lambda: verify_digest(ctx, body.sha256).model_dump_json().encode()))
 
     @r.post("/api/v1/verify/number", response_model=RecordResponse, tags=["verify"],
             summary="Certificate number plus access code: the report and the full record")
@@ -165,7 +169,11 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
 
     @r.get("/api/v1/certificates/{certificate_id}/status", tags=["verify"],
            summary="Public status of a certificate: no personal data")
-    def certificate_status(certificate_id: uuid.UUID) -> dict:
+    async def certificate_status(certificate_id: uuid.UUID) -> Response:
+        key = ("status", certificate_id)
+        return _json(await lookups.through(key, lambda: json.dumps(_status(certificate_id)).encode()))
+
+    def _status(certificate_id: uuid.UUID) -> dict:
         cert, _ = stored_certificate(ctx, certificate_id)
         with Session(ctx.engine) as s:
             anchor = anchor_status(s, certificate_id)
@@ -275,6 +283,11 @@ def router(ctx: VerifierContext, qr_key: bytes) -> APIRouter:
         return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf))
 
     return r
+
+
+def _json(body: bytes) -> Response:
+    # Cached answers are kept serialised: a hit costs no validation or encoding.
+    return Response(body, media_type="application/json")
 
 
 def _report_pdf(pdf: bytes) -> Response:
