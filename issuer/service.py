@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from pyhanko.sign.timestamps import TimeStamper
+
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
@@ -42,6 +44,7 @@ class IssuerContext:
     public_base_url: str
     qr_key: bytes
     font_path: Path
+    timestamper: TimeStamper | None = None  # None: PAdES B-B
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
         serial = next_serial(s, ctx.office.code, issue_date.year)
         number = format_number(issue_date.year, ctx.office.abbrev, serial)
         page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code)
-        pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name)
+        pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name, ctx.timestamper)
         digest = hashlib.sha256(pdf).digest()
         s.add(Certificate(
             id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,

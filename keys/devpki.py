@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
@@ -117,16 +117,12 @@ def make_ca(
     return builder.sign(signing_key, hashes.SHA256()), key
 
 
-def make_signing_cert(
-    office: OfficeIdentity, issuer_cert: x509.Certificate, issuer_key, *, days: int = 825,
-    now: dt.datetime | None = None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """The office's document-signing certificate (non-repudiation, RFC 9336 EKU)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        _builder(_name(office.name, office.name, office.code), issuer_cert.subject,
-                 key.public_key(), days, now)
+def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, key, ekus: list,
+                *, eku_critical: bool = False, days: int = 825) -> x509.Certificate:
+    """A non-CA certificate for signing (digital signature + non-repudiation)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return (
+        _builder(subject, issuer_cert.subject, key.public_key(), days, now)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -136,15 +132,21 @@ def make_signing_cert(
             ),
             critical=True,
         )
-        .add_extension(
-            x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-            critical=False,
-        )
+        .add_extension(x509.ExtendedKeyUsage(ekus), critical=eku_critical)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
         )
         .sign(issuer_key, hashes.SHA256())
     )
+
+
+def make_signing_cert(
+    office: OfficeIdentity, issuer_cert: x509.Certificate, issuer_key, *, days: int = 825,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The office's document-signing certificate (non-repudiation, RFC 9336 EKU)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _end_entity(_name(office.name, office.name, office.code), issuer_cert, issuer_key, key,
+                       [DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION], days=days)
     return cert, key
 
 
@@ -177,36 +179,46 @@ SERVICE_P12 = "verification-service.p12"
 
 def make_service_cert(issuer_cert: x509.Certificate, issuer_key, name: str, *, days: int = 825):
     """The verification service's certificate, for signing verification reports."""
-    now = dt.datetime.now(dt.timezone.utc)
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        _builder(_name(name, "Notarial Authority (development)", "Verification service"), issuer_cert.subject,
-                 key.public_key(), days, now)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
-        .sign(issuer_key, hashes.SHA256())
-    )
-    return cert, key
+    subject = _name(name, "Notarial Authority (development)", "Verification service")
+    return _end_entity(subject, issuer_cert, issuer_key, key, [DOCUMENT_SIGNING_EKU], days=days), key
 
 
 def ensure_service_signer(directory: Path, passphrase: bytes) -> Path:
-    """The report-signing key of the verification service, issued by the development root
-    (created on demand, also for data directories made before it existed)."""
-    path = directory / SERVICE_P12
+    """The report-signing key of the verification service, issued by the development root."""
+    return _ensure_root_issued(directory, passphrase, SERVICE_P12, "verification-service",
+                               lambda c, k: make_service_cert(c, k, "电子公证书核验服务 Verification Service (dev)"))
+
+
+TSA_P12 = "tsa.p12"
+
+
+def make_tsa_cert(issuer_cert: x509.Certificate, issuer_key, name: str, *, days: int = 3650):
+    """An RFC 3161 time-stamping authority certificate. RSA, because pyHanko's in-process
+    TSA signs only with RSA keys; the timeStamping EKU is critical, as RFC 3161 requires."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = _name(name, "Notarial Authority (development)", "Time-stamping")
+    cert = _end_entity(subject, issuer_cert, issuer_key, key, [ExtendedKeyUsageOID.TIME_STAMPING],
+                       eku_critical=True, days=days)
+    return cert, key
+
+
+def _ensure_root_issued(directory: Path, passphrase: bytes, filename: str, friendly: str, make) -> Path:
+    """A key + certificate issued by the development root, created on first use (also in
+    data directories made before it existed)."""
+    path = directory / filename
     if path.exists():
         return path
     root = x509.load_pem_x509_certificate((directory / ROOT_CERT).read_bytes())
     root_key = serialization.load_pem_private_key((directory / ROOT_KEY).read_bytes(), passphrase)
-    cert, key = make_service_cert(root, root_key, "电子公证书核验服务 Verification Service (dev)")
-    _write_private(path, signer_pkcs12("verification-service", key, cert, [], passphrase))
+    cert, key = make(root, root_key)
+    _write_private(path, signer_pkcs12(friendly, key, cert, [], passphrase))
     return path
+
+
+def ensure_tsa(directory: Path, passphrase: bytes) -> Path:
+    return _ensure_root_issued(directory, passphrase, TSA_P12, "development-tsa",
+                               lambda c, k: make_tsa_cert(c, k, "公证时间戳服务 Notarial TSA (dev)"))
 
 
 def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -> DevPkiPaths:

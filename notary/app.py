@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from anchoring.errors import AnchoringError
 from issuer.errors import InvalidMatterData, IssuerError
+from issuer.timestamping import answer_request
 from verifier.api import router as verifier_router
 from verifier.errors import VerifierError
 
@@ -43,6 +45,19 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds))
+
+    if rt.settings.tsa_url is None:
+        @app.post("/tsa", include_in_schema=False)
+        async def development_tsa(request: Request) -> Response:
+            """The development RFC 3161 TSA (application/timestamp-query, DER)."""
+            body = await request.body()
+            if not body or len(body) > 16 * 1024:
+                return _error(400, "TSA_BAD_REQUEST", "send one DER TimeStampReq", "请求格式错误")
+            try:
+                answer = await run_in_threadpool(answer_request, rt.dev_tsa, body)
+            except ValueError:
+                return _error(400, "TSA_BAD_REQUEST", "not a DER TimeStampReq", "不是有效的时间戳请求")
+            return Response(answer, media_type="application/timestamp-reply")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:

@@ -21,8 +21,11 @@ from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
+from pyhanko.sign.timestamps import DummyTimeStamper
+
 from issuer.service import IssuerContext, Office
-from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer
+from issuer.timestamping import development_tsa, timestamper
+from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.cache import AnalysisCache
 from verifier.sandbox import ParserPool
@@ -59,9 +62,17 @@ class Runtime:
     def trust_roots(self):
         return load_certificates(self.pki_dir / "notarial-root-ca.pem")
 
+    @cached_property
+    def dev_tsa(self) -> DummyTimeStamper:
+        return development_tsa(ensure_tsa(self.pki_dir, self.passphrase), self.passphrase)
+
     def issuer_context(self) -> IssuerContext:
         s = self.settings
-        return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font)
+        stamper = None
+        if s.signature_level == "B-T":
+            stamper = timestamper(s.tsa_url, None if s.tsa_url else self.dev_tsa, s.chain_timeout_seconds)
+        return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font,
+                             stamper)
 
     @cached_property
     def parser_pool(self) -> ParserPool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     office_code: str = "SH-DONGFANG"
     office_abbrev: str = Field("沪东", description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
     cjk_font: Path = DEFAULT_FONT
+    signature_level: Literal["B-B", "B-T"] = Field("B-T", description="PAdES baseline level of issued certificates")
+    tsa_url: str | None = Field(None, description="the office's RFC 3161 TSA; unset = the development TSA")
 
     confirmations: int = Field(1, ge=1, description="blocks (including the anchoring one) before an anchor counts")
     batch_size: int = Field(1000, ge=1, le=100_000)

@@ -45,10 +45,12 @@ def test_issue_scan_and_verify_on_a_running_server(runtime_factory, artifacts_di
                             timeout=30).json()
         assert report["indication"] == "PASSED"
         assert {c["name"]: c["status"] for c in report["checks"]} == {
-            "document_integrity": "VALID", "signer_trust": "VALID", "timestamp": "SKIPPED",
+            "document_integrity": "VALID", "signer_trust": "VALID", "timestamp": "VALID",
             "office_binding": "VALID", "anchor_inclusion": "VALID", "status": "VALID",
         }
         assert report["anchor_block_time"] and report["anchor_block_number"] >= 1
+        # B-T: the best signing time is the TSA's, not the signer's claim.
+        assert report["best_signing_time"] and report["claimed_signing_time"]
         assert report["certificate"]["number_masked"].endswith("**号")
 
         status = httpx.get(f"{server.url}/api/v1/certificates/{issued.id}/status", timeout=30).json()
@@ -90,3 +92,33 @@ def test_qr_page_refuses_wrong_check_code_and_unknown_ids(sqlite_runtime):
     unknown = client.get("/api/v1/certificates/7d1f1c9e-0000-4000-8000-000000000000/status")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "CERTIFICATE_NOT_FOUND"
     assert client.get("/api/v1/certificates/nope/status").status_code == 422
+
+
+def test_b_b_and_an_external_tsa_over_http(runtime_factory):
+    """PAdES B-B still verifies (timestamp SKIPPED); B-T through a TSA reached over HTTP
+    (the development TSA that the app serves at POST /tsa) verifies with a VALID timestamp."""
+    from verifier.service import verify_pdf
+
+    plain = runtime_factory("bb", signature_level="B-B")
+    issued = issue_certificate(plain.issuer_context(), "birth", EXAMPLES["birth"])
+    plain.worker().run_once(force=True)
+    report = verify_pdf(plain.verifier_context(), issued.pdf)
+    assert report.indication.value == "PASSED" and report.check("timestamp").code == "NO_TIMESTAMP"
+    assert report.best_signing_time is None
+
+    port = free_port()
+    tsa_host = runtime_factory("tsa-host")
+    with LiveServer(create_app(tsa_host), port) as server:
+        # Same data directory's PKI is not needed: the TSA host's root is added to trust.
+        rt = runtime_factory("bt", tsa_url=f"{server.url}/tsa")
+        issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    ctx = rt.verifier_context()
+    both = ctx.trust_roots + tsa_host.trust_roots
+    from dataclasses import replace
+
+    report = verify_pdf(replace(ctx, trust_roots=both), issued.pdf)
+    assert report.check("timestamp").status.value == "VALID", report.check("timestamp")
+    assert report.indication.value == "PASSED"
+    # With only its own roots, the foreign TSA's timestamp is not trusted.
+    assert verify_pdf(ctx, issued.pdf).check("timestamp").status.value == "INVALID"

@@ -46,7 +46,7 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
     (difference analysis included, so later permitted additions are accepted)."""
     vc = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail")
     try:
-        status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc)
+        status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
         log.info("signature validation failed: %s", exc)
         broken = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
