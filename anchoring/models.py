@@ -61,3 +61,26 @@ class AnchorBatch(SQLModel, table=True):
     confirmed_at: dt.datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class LeafActionState:
+    PENDING = "pending"  # waiting for the leaf's batch to be confirmed, or for sending
+    SENT = "sent"
+    DONE = "done"
+
+
+class LeafAction(SQLModel, table=True):
+    """A revocation or supersession to record on the ledger once the leaf is anchored.
+    Written in the same transaction as the certificate's change of status."""
+
+    __tablename__ = "anchor_leaf_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: uuid.UUID = Field(index=True, unique=True)
+    reason: int  # contract reason code; 255 = superseded
+    successor_leaf: str | None = Field(default=None, max_length=64)
+    state: str = Field(default=LeafActionState.PENDING, max_length=16, index=True)
+    tx_hash: str | None = Field(default=None, max_length=66)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    done_at: dt.datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)

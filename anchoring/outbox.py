@@ -7,7 +7,7 @@ import uuid
 from sqlmodel import Session
 
 from .leaf import certificate_leaf
-from .models import OutboxEntry
+from .models import LeafAction, OutboxEntry
 
 
 def enqueue(session: Session, certificate_id: uuid.UUID, document_sha256: bytes, office_code: str) -> OutboxEntry:
@@ -21,3 +21,24 @@ def enqueue(session: Session, certificate_id: uuid.UUID, document_sha256: bytes,
     )
     session.add(entry)
     return entry
+
+
+SUPERSEDED = 255
+
+
+def enqueue_revocation(session: Session, certificate_id: uuid.UUID, reason: int) -> LeafAction:
+    """Record on the ledger, once anchored, that this certificate's leaf is revoked."""
+    if not 0 < reason < SUPERSEDED:
+        raise ValueError("revocation reason codes are 1..254")
+    action = LeafAction(certificate_id=certificate_id, reason=reason)
+    session.add(action)
+    return action
+
+
+def enqueue_supersession(session: Session, certificate_id: uuid.UUID, successor_id: uuid.UUID,
+                         successor_digest: bytes) -> LeafAction:
+    """Record that this certificate was corrected (更正) and replaced by ``successor_id``."""
+    action = LeafAction(certificate_id=certificate_id, reason=SUPERSEDED,
+                        successor_leaf=certificate_leaf(successor_id, successor_digest).hex())
+    session.add(action)
+    return action

@@ -25,7 +25,8 @@ from web3.exceptions import Web3RPCError
 from .chain import RegistryClient
 from .errors import AnchoringError, ChainUnavailable, TransactionFailed
 from .merkle import MerkleTree
-from .models import AnchorBatch, BatchState, OutboxEntry, utcnow
+from .models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry, utcnow
+from .outbox import SUPERSEDED as SUPERSEDED_REASON
 from .sessions import read_session, write_session
 
 log = logging.getLogger("notary.anchoring")
@@ -266,7 +267,52 @@ class AnchorWorker:
         while (batch_id := self.claim_batch(force=force)) is not None:
             if self.process_batch(batch_id):
                 confirmed += self._size(batch_id)
+        self.push_leaf_actions()
         return confirmed
+
+    def push_leaf_actions(self) -> int:
+        """Send pending revocations and supersessions whose leaves are anchored and
+        confirmed. Returns how many were recorded on the ledger in this round."""
+        with read_session(self.engine) as s:
+            rows = s.exec(
+                select(LeafAction, OutboxEntry, AnchorBatch)
+                .join(OutboxEntry, OutboxEntry.certificate_id == LeafAction.certificate_id)
+                .join(AnchorBatch, AnchorBatch.id == OutboxEntry.batch_id)
+                .where(LeafAction.state != LeafActionState.DONE, AnchorBatch.state == BatchState.CONFIRMED,
+                       OutboxEntry.office_code == self.config.office_code)
+                .order_by(LeafAction.id)
+            ).all()
+        done = 0
+        for action, entry, batch in rows:
+            leaf = bytes.fromhex(entry.leaf_hash)
+            onchain = self.registry.get_leaf_status(leaf)
+            if onchain.reason == 0:
+                args = (bytes.fromhex(batch.root), leaf, entry.leaf_index,
+                        [entry.audit_path[i:i + 32] for i in range(0, len(entry.audit_path or b""), 32)])
+                try:
+                    if action.reason == SUPERSEDED_REASON:
+                        receipt = self.registry.transact(self.account, "supersedeLeaf", *args,
+                                                         bytes.fromhex(action.successor_leaf))
+                    else:
+                        receipt = self.registry.transact(self.account, "revokeLeaf", *args, action.reason)
+                except TransactionFailed as exc:
+                    log.warning("ledger action for %s failed: %s", action.certificate_id, exc.message)
+                    with write_session(self.engine) as s:
+                        row = s.get(LeafAction, action.id)
+                        row.last_error = exc.message[:500]
+                        s.add(row)
+                        s.commit()
+                    continue
+                tx_hash = receipt["transactionHash"].to_0x_hex()
+            else:
+                tx_hash = action.tx_hash  # already on the ledger (a retry after a crash)
+            with write_session(self.engine) as s:
+                row = s.get(LeafAction, action.id)
+                row.state, row.tx_hash, row.done_at, row.last_error = LeafActionState.DONE, tx_hash, utcnow(), None
+                s.add(row)
+                s.commit()
+            done += 1
+        return done
 
     def _size(self, batch_id: uuid.UUID) -> int:
         b = self._load(batch_id)

@@ -33,3 +33,10 @@ class CertificateNotFound(IssuerError):
 class FontMissing(IssuerError):
     code = "CJK_FONT_MISSING"
     http_status = 500
+
+
+class InvalidTransition(IssuerError):
+    """The certificate is not in a state that allows this action (e.g. already revoked)."""
+
+    code = "CERTIFICATE_STATE_CONFLICT"
+    http_status = 409

@@ -14,6 +14,7 @@ from anchoring.models import utcnow
 class CertificateStatus:
     ISSUED = "issued"
     REVOKED = "revoked"
+    SUPERSEDED = "superseded"  # corrected (更正): a new certificate replaces it
 
 
 class Certificate(SQLModel, table=True):
@@ -31,7 +32,11 @@ class Certificate(SQLModel, table=True):
     notary: str = Field(max_length=40)
     data_json: str
     status: str = Field(default=CertificateStatus.ISSUED, max_length=16)
-    revocation_reason: str | None = Field(default=None, max_length=200)
+    revocation_reason: int | None = None
+    revocation_note: str | None = Field(default=None, max_length=200)
+    revoked_at: dt.datetime | None = None
+    supersedes: uuid.UUID | None = Field(default=None, index=True)
+    superseded_by: uuid.UUID | None = Field(default=None, index=True)
     document_sha256: str = Field(max_length=64, unique=True, index=True)
     signer_fingerprint: str = Field(max_length=64)
     check_code: str = Field(max_length=16)

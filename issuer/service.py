@@ -19,7 +19,7 @@ from keys.store import OfficeSigner
 
 from .access import hash_access_code, new_access_code
 from .errors import CertificateNotFound
-from .matters import parse_matter
+from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
 from .pades import sign_pdf
@@ -60,27 +60,34 @@ class IssuedCertificate:
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None) -> IssuedCertificate:
     """Issue one certificate. The certificate, its PDF and its outbox row commit together."""
     matter = parse_matter(matter_key, data)
+    with Session(ctx.engine) as s:
+        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date)
+        s.commit()
+    return issued
+
+
+def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
+                     issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None) -> IssuedCertificate:
+    """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
     certificate_id = uuid.uuid4()
     issue_date = issue_date or dt.date.today()
     code = check_code(ctx.qr_key, certificate_id)
     url = verify_url(ctx.public_base_url, certificate_id, code)
     access_code = new_access_code()
-    with Session(ctx.engine) as s:
-        serial = next_serial(s, ctx.office.code, issue_date.year)
-        number = format_number(issue_date.year, ctx.office.abbrev, serial)
-        page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code)
-        pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name, ctx.timestamper)
-        digest = hashlib.sha256(pdf).digest()
-        s.add(Certificate(
-            id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
-            year=issue_date.year, serial=serial, matter=matter_key, applicant_name=matter.applicant_name,
-            notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
-            signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
-            access_code_hash=hash_access_code(certificate_id, access_code),
-        ))
-        s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
-        enqueue(s, certificate_id, digest, ctx.office.code)
-        s.commit()
+    serial = next_serial(s, ctx.office.code, issue_date.year)
+    number = format_number(issue_date.year, ctx.office.abbrev, serial)
+    page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code)
+    pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name, ctx.timestamper)
+    digest = hashlib.sha256(pdf).digest()
+    s.add(Certificate(
+        id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
+        year=issue_date.year, serial=serial, matter=matter_key, applicant_name=matter.applicant_name,
+        notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
+        signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
+        access_code_hash=hash_access_code(certificate_id, access_code), supersedes=supersedes,
+    ))
+    s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
+    enqueue(s, certificate_id, digest, ctx.office.code)
     return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf, access_code)
 
 

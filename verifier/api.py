@@ -20,7 +20,7 @@ from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
 from issuer.access import access_code_matches
 from issuer.models import Certificate
-from issuer.qr import check_code_matches
+from issuer.qr import check_code, check_code_matches
 from issuer.service import find_by_number
 
 from .apikeys import FailureLimiter, RateLimiter, authenticate
@@ -239,7 +239,14 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             # A made-up id or check code gets the same answer as an unknown id: no probing.
             return _page(request, lang, "verify.html", status=404, not_found=True)
         _, pdf = stored_certificate(ctx, cert.id)
-        return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c)
+        report = verify_pdf(ctx, pdf)
+        return _page(request, lang, "verify.html", report=report, qr_code=c, successor_url=successor_url(report))
+
+    def successor_url(report: Report) -> str | None:
+        """The corrected certificate's own verify page (its QR link)."""
+        if report.successor_id is None:
+            return None
+        return f"/v/{report.successor_id}?c={check_code(qr_key, report.successor_id)}"
 
     @r.get("/v/{certificate_id}/report.pdf", include_in_schema=False)
     def qr_report_pdf(certificate_id: str, c: Annotated[str | None, Query(max_length=16)] = None) -> Response:

@@ -145,10 +145,20 @@ def anchor_check(evidence: LedgerEvidence | None, receipt: AnchorReceipt, confir
     return AnchorFacts(Check.of("anchor_inclusion", V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
 
 
-def ledger_status_check(evidence: LedgerEvidence | None, revoked_in_db: bool) -> tuple[Check, bytes | None]:
-    """Revocation and correction as recorded on the ledger (authoritative) and locally."""
-    if revoked_in_db:
-        return Check.of("status", I, "REVOKED"), None
+def local_status_check(local_status: str, successor: str | None = None) -> Check | None:
+    """What this service's own record says; None when it says nothing against the certificate."""
+    if local_status == "revoked":
+        return Check.of("status", I, "REVOKED")
+    if local_status == "superseded":
+        return Check.of("status", I, "SUPERSEDED", successor_id=successor)
+    return None
+
+
+def ledger_status_check(evidence: LedgerEvidence | None, local: Check | None = None) -> tuple[Check, bytes | None]:
+    """Revocation and correction: the local record takes effect at once, the ledger (which
+    anyone can read without this service) as soon as the change is anchored."""
+    if local is not None:
+        return local, None
     if evidence is None:
         return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
     st = evidence.leaf

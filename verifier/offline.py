@@ -73,7 +73,7 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], tru
         anchor.check.details["nodes_agreeing"] = agreeing
         checks.append(anchor.check)
         report.anchor_block_number, report.anchor_block_time = anchor.block_number, anchor.block_time
-        checks.append(ledger_status_check(evidence, revoked_in_db=False)[0])
+        checks.append(ledger_status_check(evidence)[0])
     report.checks = ordered(checks)
     report.indication = overall(report.checks)
     return report

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from anchoring.chain import RegistryClient
 from anchoring.status import anchor_status
 from issuer.matters import MATTERS
-from issuer.models import Certificate, CertificateDocument, CertificateStatus
+from issuer.models import Certificate, CertificateDocument
 from issuer.numbering import mask_number
 from issuer.service import find_by_digest
 
@@ -25,7 +25,7 @@ from keys.store import OfficeSigner, certificate_fingerprint
 
 from .analysis import PdfAnalysis, analyse_pdf
 from .cache import AnalysisCache
-from .checks import anchor_check, fetch_evidence, ledger_status_check, office_binding_check
+from .checks import anchor_check, fetch_evidence, ledger_status_check, local_status_check, office_binding_check
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
 from .sandbox import ParserPool
@@ -109,18 +109,18 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
         return _finish(report, checks)
 
     report.certificate = summary(cert)
-    revoked_locally = cert.status == CertificateStatus.REVOKED
+    report.successor_id = cert.superseded_by
+    local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None)
     if receipt is None:
         checks.append(Check.of("anchor_inclusion", CheckStatus.SKIPPED, "ANCHOR_PENDING"))
         # Not on the ledger yet: only the local record can say whether it was revoked.
-        checks.append(Check.of("status", CheckStatus.INVALID if revoked_locally else CheckStatus.VALID,
-                               "REVOKED" if revoked_locally else "NOT_REVOKED"))
+        checks.append(local or Check.of("status", CheckStatus.VALID, "NOT_REVOKED"))
         return _finish(report, checks)
     facts_anchor = anchor_check(evidence, receipt, ctx.confirmations, trust_receipt_source=True)
     checks.append(facts_anchor.check)
     report.anchor_block_number = facts_anchor.block_number
     report.anchor_block_time = facts_anchor.block_time
-    status_check, _successor = ledger_status_check(evidence, revoked_locally)
+    status_check, _successor = ledger_status_check(evidence, local)
     checks.append(status_check)
     return _finish(report, checks)
 

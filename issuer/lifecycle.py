@@ -1,0 +1,73 @@
+"""Certificate lifecycle after issuance: revocation (撤销) and correction (更正).
+
+Each change commits together with its ledger action, which the anchoring worker records
+on the ledger once the certificate's leaf is anchored; the local status takes effect at
+once, the ledger's as soon as the transaction confirms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import IntEnum
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from anchoring.models import utcnow
+from anchoring.outbox import enqueue_revocation, enqueue_supersession
+from anchoring.sessions import write_session
+
+from .errors import CertificateNotFound, InvalidTransition
+from .matters import parse_matter
+from .models import Certificate, CertificateStatus
+from .service import IssuedCertificate, IssuerContext, issue_in_session
+
+
+class RevocationReason(IntEnum):
+    """Reason codes, as recorded on the ledger (1..254; 255 is 'superseded')."""
+
+    ISSUED_IN_ERROR = 1  # 错误出证
+    WITHDRAWN = 2  # 当事人撤回申请
+    OBTAINED_BY_DECEPTION = 3  # 以欺骗手段取得
+    COURT_ORDER = 4  # 人民法院裁判
+    OTHER = 9
+
+
+REASON_ZH = {1: "错误出证", 2: "当事人撤回", 3: "以欺骗手段取得", 4: "人民法院裁判", 9: "其他"}
+
+
+def _load_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None) -> Certificate:
+    cert = s.get(Certificate, certificate_id)
+    if cert is None or (office_code is not None and cert.office_code != office_code):
+        # Another office's certificate is reported exactly like a missing one.
+        raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+    if cert.status != CertificateStatus.ISSUED:
+        raise InvalidTransition(f"the certificate is already {cert.status}", f"该公证书已{'撤销' if cert.status == 'revoked' else '更正'}")
+    return cert
+
+
+def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: RevocationReason, note: str | None = None,
+                       *, office_code: str | None = None) -> Certificate:
+    with write_session(engine) as s:
+        cert = _load_issued(s, certificate_id, office_code)
+        cert.status = CertificateStatus.REVOKED
+        cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
+        s.add(cert)
+        enqueue_revocation(s, cert.id, int(reason))
+        s.commit()
+        s.refresh(cert)
+        return cert
+
+
+def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
+                        office_code: str | None = None, issue_date: dt.date | None = None) -> IssuedCertificate:
+    """Issue the corrected certificate and supersede the old one, in one transaction."""
+    with write_session(ctx.engine) as s:
+        old = _load_issued(s, certificate_id, office_code)
+        matter = parse_matter(old.matter, data)
+        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id)
+        old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
+        s.add(old)
+        enqueue_supersession(s, old.id, new.id, bytes.fromhex(new.document_sha256))
+        s.commit()
+        return new
