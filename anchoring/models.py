@@ -49,6 +49,8 @@ class AnchorBatch(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     chain_id: int | None = None
     contract: str | None = Field(default=None, max_length=42)
+    # 32 bytes committed on chain as the batch's id: e.g. the audit log's head when built.
+    commitment: str | None = Field(default=None, max_length=64)
     tx_hash: str | None = Field(default=None, max_length=66)
     tx_nonce: int | None = None
     # EIP-1559 fees of the last signed transaction (wei), so a stuck one is replaced at a higher fee.

@@ -13,13 +13,14 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy import func, text
-from sqlmodel import select
+from sqlmodel import Session, select
 from web3.exceptions import Web3RPCError
 
 from .chain import RegistryClient
@@ -50,11 +51,15 @@ def batch_id_bytes32(batch_id: uuid.UUID) -> bytes:
 
 
 class AnchorWorker:
-    def __init__(self, engine: Engine, registry: RegistryClient, account: LocalAccount, config: WorkerConfig):
+    def __init__(self, engine: Engine, registry: RegistryClient, account: LocalAccount, config: WorkerConfig,
+                 commitment: Callable[[Session], bytes] | None = None):
+        """``commitment`` gives 32 bytes to anchor with each batch, read in the transaction
+        that builds it (the issuer passes its audit-log head); default: the batch's uuid."""
         self.engine = engine
         self.registry = registry
         self.account = account
         self.config = config
+        self.commitment = commitment
 
     # ------------------------------------------------------------ claiming
     def claim_batch(self, force: bool = False) -> uuid.UUID | None:
@@ -80,6 +85,8 @@ class AnchorWorker:
                     return None
                 tree = MerkleTree([bytes.fromhex(r.leaf_hash) for r in rows])
                 batch = AnchorBatch(root=tree.root.hex(), tree_size=tree.size, office_code=cfg.office_code)
+                if self.commitment is not None:
+                    batch.commitment = self.commitment(s).hex()
                 s.add(batch)
                 s.flush()
                 for index, row in enumerate(rows):
@@ -152,7 +159,8 @@ class AnchorWorker:
         The nonce is chosen and the transaction recorded in one write transaction that also
         serialises every worker using this account (SQLite's write lock, or a PostgreSQL
         advisory lock), so two workers never sign different transactions with one nonce."""
-        args = (bytes.fromhex(batch.root), batch.tree_size, batch_id_bytes32(batch.id))
+        tag = bytes.fromhex(batch.commitment) if batch.commitment else batch_id_bytes32(batch.id)
+        args = (bytes.fromhex(batch.root), batch.tree_size, tag)
         with write_session(self.engine) as s:
             if self.engine.dialect.name == "postgresql":
                 s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})

@@ -17,6 +17,7 @@ from anchoring.models import utcnow
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
 from anchoring.sessions import write_session
 
+from . import audit
 from .errors import CertificateNotFound, InvalidTransition
 from .matters import parse_matter
 from .models import Certificate, CertificateStatus
@@ -47,25 +48,27 @@ def _load_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None)
 
 
 def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: RevocationReason, note: str | None = None,
-                       *, office_code: str | None = None) -> Certificate:
+                       *, office_code: str | None = None, actor: str = "cli") -> Certificate:
     with write_session(engine) as s:
         cert = _load_issued(s, certificate_id, office_code)
         cert.status = CertificateStatus.REVOKED
         cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
         s.add(cert)
         enqueue_revocation(s, cert.id, int(reason))
+        audit.append(s, actor, "revoke", str(cert.id), {"reason": int(reason), "note": note or ""})
         s.commit()
         s.refresh(cert)
         return cert
 
 
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
-                        office_code: str | None = None, issue_date: dt.date | None = None) -> IssuedCertificate:
+                        office_code: str | None = None, issue_date: dt.date | None = None,
+                        actor: str = "cli") -> IssuedCertificate:
     """Issue the corrected certificate and supersede the old one, in one transaction."""
     with write_session(ctx.engine) as s:
         old = _load_issued(s, certificate_id, office_code)
         matter = parse_matter(old.matter, data)
-        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id)
+        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor)
         old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
         s.add(old)
         enqueue_supersession(s, old.id, new.id, bytes.fromhex(new.document_sha256))

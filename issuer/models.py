@@ -61,3 +61,15 @@ class CertificateCounter(SQLModel, table=True):
     office_code: str = Field(primary_key=True, max_length=64)
     year: int = Field(primary_key=True)
     last_serial: int = 0
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a request with an Idempotency-Key, per token."""
+
+    __tablename__ = "issuer_idempotency"
+
+    token_id: uuid.UUID = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=100)
+    request_sha256: str = Field(max_length=64)
+    certificate_id: uuid.UUID
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -17,6 +17,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
+from . import audit
 from .access import hash_access_code, new_access_code
 from .errors import CertificateNotFound
 from .matters import MatterInput, parse_matter
@@ -57,17 +58,20 @@ class IssuedCertificate:
     access_code: str = field(repr=False, default="")
 
 
-def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None) -> IssuedCertificate:
-    """Issue one certificate. The certificate, its PDF and its outbox row commit together."""
+def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
+                      actor: str = "cli") -> IssuedCertificate:
+    """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
+    commit together."""
     matter = parse_matter(matter_key, data)
     with Session(ctx.engine) as s:
-        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date)
+        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor)
         s.commit()
     return issued
 
 
 def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
-                     issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None) -> IssuedCertificate:
+                     issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
+                     actor: str = "cli") -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
     certificate_id = uuid.uuid4()
     issue_date = issue_date or dt.date.today()
@@ -88,6 +92,9 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)
+    audit.append(s, actor, "correct" if supersedes else "issue", str(certificate_id),
+                 {"number": number, "matter": matter_key, "sha256": digest.hex(),
+                  **({"supersedes": str(supersedes)} if supersedes else {})})
     return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf, access_code)
 
 

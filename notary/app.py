@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from anchoring.errors import AnchoringError
+from issuer.api import router as issuer_router
 from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
 from verifier.api import router as verifier_router
@@ -43,6 +44,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.include_router(issuer_router(rt.issuer_context()))
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds))
 

@@ -205,6 +205,110 @@ def receipt(
         typer.echo(text)
 
 
+@app.command()
+def revoke(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
+    reason: Annotated[int, typer.Option(help="1 issued in error, 2 withdrawn, 3 obtained by deception, 4 court order, 9 other")],
+    note: Annotated[str | None, typer.Option(help="a short note for the record (200 characters at most)")] = None,
+) -> None:
+    """Revoke (撤销) a certificate; the ledger records it once the certificate is anchored."""
+    from issuer.errors import IssuerError
+    from issuer.lifecycle import RevocationReason, revoke_certificate
+
+    try:
+        cid, why = uuid.UUID(certificate_id), RevocationReason(reason)
+    except ValueError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    if note is not None and len(note) > 200:
+        _fail(EXIT_BAD_INPUT, "the note is longer than 200 characters")
+    rt = _runtime()
+    try:
+        cert = revoke_certificate(rt.engine, cid, why, note, office_code=rt.office.code)
+        rt.worker().run_once(force=True)
+    except IssuerError as exc:
+        _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    finally:
+        rt.close()
+    typer.echo(f"revoked {cert.number} ({why.name.lower()})")
+
+
+@app.command()
+def correct(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID) to correct")],
+    data: Annotated[Path, typer.Option(help="the corrected input JSON")],
+    out: Annotated[Path, typer.Option(help="where to write the new signed PDF")],
+) -> None:
+    """Correct (更正): issue a replacement certificate and supersede the old one."""
+    from issuer.errors import IssuerError
+    from issuer.lifecycle import correct_certificate
+
+    try:
+        cid = uuid.UUID(certificate_id)
+        payload = json.loads(data.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        _fail(EXIT_BAD_INPUT, f"cannot use the input: {exc}")
+    rt = _runtime()
+    try:
+        new = correct_certificate(rt.issuer_context(), cid, payload, office_code=rt.office.code)
+        out.write_bytes(new.pdf)
+        rt.worker().run_once(force=True)
+    except InvalidMatterData as exc:
+        for e in exc.errors:
+            typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
+        _fail(EXIT_BAD_INPUT, f"invalid corrected input [{exc.code}]")
+    except IssuerError as exc:
+        _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    finally:
+        rt.close()
+    typer.echo(f"id:         {new.id}\nnumber:     {new.number}\nverify URL: {new.verify_url}")
+    typer.echo(f"access:     {new.access_code}\npdf:        {out}")
+
+
+token_app = typer.Typer(help="Bearer tokens of notaries and administrators for the issuer API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="whose token, e.g. 王丽")],
+    role: Annotated[str, typer.Option(help="notary, office_admin or registry_admin")] = "notary",
+    office: Annotated[str | None, typer.Option(help="office code (default: this service's office)")] = None,
+) -> None:
+    """Create a token; it is printed once and only its hash is stored."""
+    from issuer.auth import Role, create_token
+
+    try:
+        role_ = Role(role)
+    except ValueError:
+        _fail(EXIT_BAD_INPUT, "role must be notary, office_admin or registry_admin")
+    rt = _runtime(chain=False)
+    try:
+        row, token = create_token(rt.engine, name, role_, office or rt.office.code)
+    finally:
+        rt.close()
+    typer.echo(f"id:    {row.id}\nrole:  {row.role} {row.office_code or ''}\ntoken: {token}")
+
+
+@app.command("audit")
+def audit_check() -> None:
+    """Check the audit log's hash chain, and its heads against the ledger."""
+    from issuer.audit import check_anchored_heads, verify_chain
+
+    rt = _runtime()
+    try:
+        broken = verify_chain(rt.engine)
+        problems = check_anchored_heads(rt.engine, rt.registry)
+    finally:
+        rt.close()
+    if broken is not None:
+        _fail(EXIT_FAILED, f"the audit log is broken at event {broken}")
+    for p in problems:
+        typer.secho(p, err=True)
+    if problems:
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo("audit log intact; every anchored head matches the ledger")
+
+
 apikey_app = typer.Typer(help="API keys of registries for the batch verification API.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 

@@ -23,6 +23,7 @@ from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from pyhanko.sign.timestamps import DummyTimeStamper
 
+from issuer import audit
 from issuer.service import IssuerContext, Office
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa
@@ -103,7 +104,9 @@ class Runtime:
         s = self.settings
         config = WorkerConfig(office_code=self.office.code, batch_size=s.batch_size,
                               batch_age_seconds=s.batch_age_seconds, confirmations=s.confirmations)
-        return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config)
+        # The audit log's head rides on every batch: the ledger then dates the whole log.
+        return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config,
+                            commitment=lambda s: bytes.fromhex(audit.head(s)))
 
     def start_worker_thread(self) -> tuple[threading.Thread, threading.Event]:
         stop = threading.Event()

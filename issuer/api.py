@@ -1,0 +1,181 @@
+"""The issuer API: authenticated, office-scoped issuing, listing, revocation, correction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, func, select
+
+from .auth import Principal, authenticate
+from .errors import CertificateNotFound, InvalidTransition
+from .lifecycle import RevocationReason, correct_certificate, revoke_certificate
+from .models import Certificate, CertificateDocument, IdempotencyRecord
+from .service import IssuedCertificate, IssuerContext, issue_certificate
+
+
+class IssueRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    matter: str = Field(max_length=40, description="matter type, e.g. birth")
+    data: dict[str, Any] = Field(description="the matter's input, see `notary matters --example`")
+
+
+class CorrectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: dict[str, Any]
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: RevocationReason
+    note: str | None = Field(None, max_length=200)
+
+
+class IssuedResponse(BaseModel):
+    id: uuid.UUID
+    number: str
+    verify_url: str
+    document_sha256: str
+    access_code: str | None = Field(None, description="shown once; null when an idempotent request is replayed")
+    replayed: bool = False
+
+
+class CertificateItem(BaseModel):
+    id: uuid.UUID
+    number: str
+    matter: str
+    status: str
+    applicant_name: str
+    notary: str
+    office_code: str
+    issued_at: dt.datetime
+    supersedes: uuid.UUID | None = None
+    superseded_by: uuid.UUID | None = None
+
+
+class CertificateDetail(CertificateItem):
+    data: dict[str, Any]
+    revocation_reason: int | None = None
+    revocation_note: str | None = None
+
+
+class CertificatePage(BaseModel):
+    items: list[CertificateItem]
+    total: int
+    limit: int
+    offset: int
+
+
+def _item(cert: Certificate, model=CertificateItem):
+    extra = {"data": json.loads(cert.data_json), "revocation_reason": cert.revocation_reason,
+             "revocation_note": cert.revocation_note} if model is CertificateDetail else {}
+    return model(id=cert.id, number=cert.number, matter=cert.matter, status=cert.status,
+                 applicant_name=cert.applicant_name, notary=cert.notary, office_code=cert.office_code,
+                 issued_at=cert.issued_at, supersedes=cert.supersedes, superseded_by=cert.superseded_by, **extra)
+
+
+def _issued(issued: IssuedCertificate) -> IssuedResponse:
+    return IssuedResponse(id=issued.id, number=issued.number, verify_url=issued.verify_url,
+                          document_sha256=issued.document_sha256, access_code=issued.access_code)
+
+
+def router(ctx: IssuerContext) -> APIRouter:
+    r = APIRouter(prefix="/api/v1/certificates", tags=["issue"])
+
+    def principal(authorization: str | None) -> Principal:
+        return authenticate(ctx.engine, authorization)
+
+    def readable(p: Principal, certificate_id: uuid.UUID) -> Certificate:
+        with Session(ctx.engine) as s:
+            cert = s.get(Certificate, certificate_id)
+        if cert is None or not p.can_read(cert.office_code):
+            # Another office's certificate is reported exactly like a missing one.
+            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+        return cert
+
+    @r.post("", status_code=201, response_model=IssuedResponse, summary="Issue a certificate")
+    def issue(body: IssueRequest, response: Response, authorization: Annotated[str | None, Header()] = None,
+              idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> IssuedResponse:
+        p = principal(authorization)
+        p.require_issuer(ctx.office.code)
+        request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        if idempotency_key:
+            with Session(ctx.engine) as s:
+                first = s.get(IdempotencyRecord, (p.token_id, idempotency_key))
+                cert = s.get(Certificate, first.certificate_id) if first else None
+            if first is not None:
+                if first.request_sha256 != request_hash:
+                    raise InvalidTransition("this Idempotency-Key was used for a different request",
+                                            "该幂等键已用于另一请求")
+                response.status_code = 200
+                return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
+                                      verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
+                                      replayed=True)
+        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor)
+        if idempotency_key:
+            with Session(ctx.engine) as s:
+                s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
+                                        certificate_id=issued.id))
+                s.commit()
+        return _issued(issued)
+
+    @r.get("", response_model=CertificatePage, summary="List certificates of your office (all, for the registry)")
+    def list_certificates(
+        authorization: Annotated[str | None, Header()] = None,
+        matter: Annotated[str | None, Query(max_length=40)] = None,
+        status: Annotated[str | None, Query(pattern="^(issued|revoked|superseded)$")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> CertificatePage:
+        p = principal(authorization)
+        query = select(Certificate)
+        if p.office_code is not None:
+            query = query.where(Certificate.office_code == p.office_code)
+        if matter:
+            query = query.where(Certificate.matter == matter)
+        if status:
+            query = query.where(Certificate.status == status)
+        with Session(ctx.engine) as s:
+            total = s.exec(select(func.count()).select_from(query.subquery())).one()
+            rows = s.exec(query.order_by(Certificate.issued_at.desc()).offset(offset).limit(limit)).all()
+        return CertificatePage(items=[_item(c) for c in rows], total=total, limit=limit, offset=offset)
+
+    @r.get("/{certificate_id}", response_model=CertificateDetail, summary="One certificate with its data")
+    def get_certificate(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None):
+        return _item(readable(principal(authorization), certificate_id), CertificateDetail)
+
+    @r.get("/{certificate_id}/pdf", summary="The signed PDF as issued",
+           responses={200: {"content": {"application/pdf": {}}}})
+    def get_pdf(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> Response:
+        cert = readable(principal(authorization), certificate_id)
+        with Session(ctx.engine) as s:
+            doc = s.get(CertificateDocument, cert.id)
+        return Response(doc.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'})
+
+    @r.post("/{certificate_id}/revoke", response_model=CertificateDetail, summary="Revoke (撤销)")
+    def revoke(certificate_id: uuid.UUID, body: RevokeRequest,
+               authorization: Annotated[str | None, Header()] = None):
+        p = principal(authorization)
+        p.require_issuer(ctx.office.code)
+        cert = revoke_certificate(ctx.engine, certificate_id, body.reason, body.note,
+                                  office_code=p.office_code, actor=p.actor)
+        return _item(cert, CertificateDetail)
+
+    @r.post("/{certificate_id}/correct", status_code=201, response_model=IssuedResponse,
+            summary="Correct (更正): issue a replacement and supersede this certificate")
+    def correct(certificate_id: uuid.UUID, body: CorrectRequest,
+                authorization: Annotated[str | None, Header()] = None) -> IssuedResponse:
+        p = principal(authorization)
+        p.require_issuer(ctx.office.code)
+        return _issued(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, actor=p.actor))
+
+    return r
+
+

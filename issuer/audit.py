@@ -1,0 +1,96 @@
+"""The append-only, hash-chained audit log (全程留痕).
+
+Every action on certificates appends one event in the same transaction as the action.
+Each event's hash covers the previous one, so removing or editing an event breaks every
+later hash; the head hash is anchored on the ledger with each batch (as the batch's
+on-chain id), so even a rewrite of the whole chain is caught against the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, select
+
+from anchoring.models import utcnow
+
+GENESIS = "00" * 32
+_PG_LOCK = 0x454E4F54  # "ENOT": serialises appends on PostgreSQL
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=40, index=True)
+    target: str = Field(max_length=80, index=True)
+    details: str = "{}"
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, target: str, details: str) -> str:
+    body = json.dumps([prev_hash, at.isoformat(), actor, action, target, details], ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def head(session: Session) -> str:
+    last = session.exec(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return last or GENESIS
+
+
+def append(session: Session, actor: str, action: str, target: str, details: dict | None = None) -> AuditEvent:
+    """Add an event in the caller's transaction (not committed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    prev = head(session)
+    at = utcnow()
+    body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
+    event = AuditEvent(at=at, actor=actor, action=action, target=target, details=body, prev_hash=prev,
+                       hash=_digest(prev, at, actor, action, target, body))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def current_head(engine: Engine) -> bytes:
+    with Session(engine) as s:
+        return bytes.fromhex(head(s))
+
+
+def verify_chain(engine: Engine) -> int | None:
+    """The sequence number of the first event that does not chain, or None if all do."""
+    prev = GENESIS
+    with Session(engine) as s:
+        for e in s.exec(select(AuditEvent).order_by(AuditEvent.seq)):
+            at = e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.timezone.utc)
+            if e.prev_hash != prev or e.hash != _digest(prev, at, e.actor, e.action, e.target, e.details):
+                return e.seq
+            prev = e.hash
+    return None
+
+
+def check_anchored_heads(engine: Engine, registry) -> list[str]:
+    """Compare the audit heads committed with each confirmed batch against the ledger and
+    the log. Returns the problems found (empty when the log matches the ledger)."""
+    from anchoring.models import AnchorBatch, BatchState
+
+    problems: list[str] = []
+    with Session(engine) as s:
+        hashes = set(s.exec(select(AuditEvent.hash)).all())
+        batches = s.exec(select(AnchorBatch).where(AnchorBatch.state == BatchState.CONFIRMED,
+                                                   AnchorBatch.commitment.is_not(None))).all()
+    for b in batches:
+        if b.commitment != GENESIS and b.commitment not in hashes:
+            problems.append(f"batch {b.id}: audit head {b.commitment[:16]}… is missing from the log")
+        logs = registry.contract.events.RootAnchored().get_logs(
+            from_block=b.block_number, to_block=b.block_number, argument_filters={"root": bytes.fromhex(b.root)})
+        if not logs or logs[0]["args"]["batchId"].hex() != b.commitment:
+            problems.append(f"batch {b.id}: the ledger does not carry audit head {b.commitment[:16]}…")
+    return problems

@@ -1,0 +1,125 @@
+"""The issuer API: tokens, roles and offices (the whole matrix), idempotency, field errors,
+and the hash-chained audit log whose head is anchored with each batch."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from issuer.audit import AuditEvent, check_anchored_heads, verify_chain
+from issuer.auth import Role, create_token
+from issuer.matters import EXAMPLES
+from notary.app import create_app
+
+OFFICE_A, OFFICE_B = "SH-DONGFANG", "SH-XUHUI"
+
+
+@pytest.fixture
+def api(runtime):
+    """Runs on SQLite and on PostgreSQL."""
+    tokens = {
+        "notary_a": create_token(runtime.engine, "王丽", Role.NOTARY, OFFICE_A)[1],
+        "admin_a": create_token(runtime.engine, "李主任", Role.OFFICE_ADMIN, OFFICE_A)[1],
+        "notary_b": create_token(runtime.engine, "赵强", Role.NOTARY, OFFICE_B)[1],
+        "admin_b": create_token(runtime.engine, "孙主任", Role.OFFICE_ADMIN, OFFICE_B)[1],
+        "registry": create_token(runtime.engine, "司法局", Role.REGISTRY_ADMIN, None)[1],
+        "bad": "ent_not-a-token",
+    }
+    return runtime, TestClient(create_app(runtime), raise_server_exceptions=False), tokens
+
+
+def _h(tokens, who):
+    return {} if who is None else {"Authorization": f"Bearer {tokens[who]}"}
+
+
+def _issue(client, tokens, who="notary_a", **extra):
+    return client.post("/api/v1/certificates", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                       headers={**_h(tokens, who), **extra})
+
+
+@pytest.mark.parametrize("who, expected", [
+    ("notary_a", 201), ("admin_a", 201), ("notary_b", 403), ("admin_b", 403), ("registry", 403),
+    (None, 401), ("bad", 401),
+])
+def test_who_may_issue(api, who, expected):
+    _rt, client, tokens = api
+    r = _issue(client, tokens, who)
+    assert r.status_code == expected, r.text
+    if expected == 201:
+        assert r.json()["access_code"] and r.json()["number"].startswith("(")
+    else:
+        assert r.json()["error"]["code"] in ("FORBIDDEN", "AUTH_REQUIRED")
+
+
+def test_reading_and_changing_across_offices(api):
+    _rt, client, tokens = api
+    cid = _issue(client, tokens).json()["id"]
+    get = lambda who, suffix="": client.get(f"/api/v1/certificates/{cid}{suffix}", headers=_h(tokens, who))  # noqa: E731
+    for who, code in (("notary_a", 200), ("admin_a", 200), ("registry", 200), ("notary_b", 404), ("admin_b", 404),
+                      (None, 401)):
+        assert get(who).status_code == code, who
+        assert get(who, "/pdf").status_code == code, who
+    assert get("notary_a").json()["data"]["id_number"] == EXAMPLES["birth"]["id_number"]
+    assert client.get("/api/v1/certificates", headers=_h(tokens, "notary_b")).json()["total"] == 0
+    assert client.get("/api/v1/certificates", headers=_h(tokens, "registry")).json()["total"] == 1
+    listing = client.get("/api/v1/certificates?status=issued&matter=birth&limit=10", headers=_h(tokens, "admin_a"))
+    assert listing.json()["total"] == 1 and listing.json()["items"][0]["id"] == cid
+    assert client.get("/api/v1/certificates?limit=1000", headers=_h(tokens, "admin_a")).status_code == 422
+
+    revoke = lambda who: client.post(f"/api/v1/certificates/{cid}/revoke", json={"reason": 1},  # noqa: E731
+                                     headers=_h(tokens, who))
+    correct = lambda who: client.post(f"/api/v1/certificates/{cid}/correct",  # noqa: E731
+                                      json={"data": {**EXAMPLES["birth"], "birth_place": "上海市徐汇区"}},
+                                      headers=_h(tokens, who))
+    for who in ("notary_b", "admin_b", "registry"):
+        assert revoke(who).status_code == 403 and correct(who).status_code == 403
+    fixed = correct("notary_a")
+    assert fixed.status_code == 201
+    assert get("notary_a").json()["status"] == "superseded"
+    assert revoke("notary_a").status_code == 409  # superseded: nothing left to revoke
+    new_id = fixed.json()["id"]
+    r = client.post(f"/api/v1/certificates/{new_id}/revoke", json={"reason": 2, "note": "申请人撤回"},
+                    headers=_h(tokens, "admin_a"))
+    assert r.status_code == 200 and r.json()["status"] == "revoked" and r.json()["revocation_reason"] == 2
+    bad_reason = client.post(f"/api/v1/certificates/{new_id}/revoke", json={"reason": 7}, headers=_h(tokens, "admin_a"))
+    assert bad_reason.status_code == 422
+
+
+def test_idempotency_and_field_errors(api):
+    _rt, client, tokens = api
+    first = _issue(client, tokens, **{"Idempotency-Key": "req-42"})
+    again = _issue(client, tokens, **{"Idempotency-Key": "req-42"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
+    assert again.json()["access_code"] is None  # shown once only
+    other = client.post("/api/v1/certificates", headers={**_h(tokens, "notary_a"), "Idempotency-Key": "req-42"},
+                        json={"matter": "no-criminal-record", "data": EXAMPLES["no-criminal-record"]})
+    assert other.status_code == 409
+    assert client.get("/api/v1/certificates", headers=_h(tokens, "notary_a")).json()["total"] == 1
+    bad = client.post("/api/v1/certificates", headers=_h(tokens, "notary_a"),
+                      json={"matter": "birth", "data": {**EXAMPLES["birth"], "id_number": "310101199003070028"}})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "INVALID_MATTER_DATA"
+    assert bad.json()["error"]["fields"][0]["field"] == "id_number"
+    unknown = client.post("/api/v1/certificates", headers=_h(tokens, "notary_a"), json={"matter": "x", "data": {}})
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "UNKNOWN_MATTER"
+
+
+def test_audit_log_is_chained_and_anchored(api):
+    rt, client, tokens = api
+    cid = _issue(client, tokens).json()["id"]
+    client.post(f"/api/v1/certificates/{cid}/revoke", json={"reason": 1}, headers=_h(tokens, "notary_a"))
+    assert rt.worker().run_once(force=True) == 1
+    with Session(rt.engine) as s:
+        events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [(e.action, e.actor) for e in events] == [("issue", "notary:王丽"), ("revoke", "notary:王丽")]
+    assert verify_chain(rt.engine) is None
+    assert check_anchored_heads(rt.engine, rt.registry) == []
+    # Edit history: the chain breaks at the edited event.
+    with Session(rt.engine) as s:
+        first = s.get(AuditEvent, events[0].seq)
+        first.actor = "notary:someone else"
+        s.add(first)
+        s.commit()
+    assert verify_chain(rt.engine) == events[0].seq
