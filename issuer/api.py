@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
@@ -24,6 +24,7 @@ class IssueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     matter: str = Field(max_length=40, description="matter type, e.g. birth")
     data: dict[str, Any] = Field(description="the matter's input, see `notary matters --example`")
+    language: Literal["zh", "zh-en"] = Field("zh", description="zh-en adds the English translation (for use abroad)")
 
 
 class CorrectRequest(BaseModel):
@@ -63,6 +64,10 @@ class CertificateDetail(CertificateItem):
     data: dict[str, Any]
     revocation_reason: int | None = None
     revocation_note: str | None = None
+    fee_exempt: bool = False
+    fee_note: str | None = None
+    accepting_office: str | None = None
+    language: str = "zh"
 
 
 class CertificatePage(BaseModel):
@@ -74,7 +79,8 @@ class CertificatePage(BaseModel):
 
 def _item(cert: Certificate, model=CertificateItem):
     extra = {"data": json.loads(cert.data_json), "revocation_reason": cert.revocation_reason,
-             "revocation_note": cert.revocation_note} if model is CertificateDetail else {}
+             "revocation_note": cert.revocation_note, "fee_exempt": cert.fee_exempt, "fee_note": cert.fee_note,
+             "accepting_office": cert.accepting_office, "language": cert.language} if model is CertificateDetail else {}
     return model(id=cert.id, number=cert.number, matter=cert.matter, status=cert.status,
                  applicant_name=cert.applicant_name, notary=cert.notary, office_code=cert.office_code,
                  issued_at=cert.issued_at, supersedes=cert.supersedes, superseded_by=cert.superseded_by, **extra)
@@ -117,7 +123,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                 return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
                                       verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
                                       replayed=True)
-        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor)
+        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor, language=body.language)
         if idempotency_key:
             with Session(ctx.engine) as s:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,

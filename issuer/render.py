@@ -25,7 +25,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph
 
 from .errors import FontMissing
-from .matters import MatterInput, zh_formal_date
+from .matters import MatterInput, en_date, zh_formal_date
 from .qr import qr_matrix
 
 FONT_NAME = "NotaryCJK"
@@ -47,6 +47,7 @@ class CertificatePage:
     verify_url: str
     check_code: str
     access_code: str | None = None
+    bilingual: bool = False  # add the English translation page (译文相符, for use abroad)
 
 
 def register_font(path: Path) -> None:
@@ -119,8 +120,38 @@ def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
     c.setFont(FONT_NAME, 7)
     c.drawString(25 * mm, 20 * mm, f"证书标识 Certificate ID: {page.certificate_id}")
     c.showPage()
+    if page.bilingual:
+        _draw_translation(c, page)
     c.save()
     return buf.getvalue()
+
+
+def _draw_translation(c: canvas.Canvas, page: CertificatePage) -> None:
+    """The English translation page, certified to conform to the Chinese original."""
+    width, height = A4
+    matter = page.matter
+    c.setFont(FONT_NAME, 20)
+    c.drawCentredString(width / 2, height - 40 * mm, "NOTARIAL CERTIFICATE")
+    c.setFont(FONT_NAME, 11)
+    c.drawCentredString(width / 2, height - 48 * mm, f"(Translation)   {matter.title_en}")
+    c.drawRightString(width - 25 * mm, height - 58 * mm, f"No. {page.number}")
+    style = ParagraphStyle("en", fontName=FONT_NAME, fontSize=12, leading=19, firstLineIndent=20)
+    y = height - 75 * mm
+    for text in matter.statement_en():
+        para = Paragraph(text, style)
+        _, h = para.wrap(width - 60 * mm, y)
+        para.drawOn(c, 30 * mm, y - h)
+        y -= h + 6 * mm
+    base = 95 * mm
+    c.setFont(FONT_NAME, 12)
+    c.drawRightString(width - 30 * mm, base + 16 * mm, f"{page.office_name}, People's Republic of China")
+    c.drawRightString(width - 30 * mm, base + 8 * mm, f"Notary: {matter.notary}")
+    c.drawRightString(width - 30 * mm, base, en_date(page.issue_date))
+    c.setFont(FONT_NAME, 10)
+    c.drawString(30 * mm, 60 * mm, "This translation conforms to the Chinese original.  译文与原文相符。")
+    c.setFont(FONT_NAME, 7)
+    c.drawString(25 * mm, 20 * mm, f"Certificate ID: {page.certificate_id}   Verify: {page.verify_url}")
+    c.showPage()
 
 
 def _draw_qr(c: canvas.Canvas, data: str, x: float, y: float) -> None:

@@ -23,6 +23,7 @@ from .errors import CertificateNotFound
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
+from .policy import apply_policies
 from .pades import sign_pdf
 from .qr import check_code, verify_url
 from .render import CertificatePage, render_certificate
@@ -59,28 +60,30 @@ class IssuedCertificate:
 
 
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
-                      actor: str = "cli") -> IssuedCertificate:
+                      actor: str = "cli", language: str = "zh") -> IssuedCertificate:
     """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
     commit together."""
     matter = parse_matter(matter_key, data)
     with Session(ctx.engine) as s:
-        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor)
+        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language)
         s.commit()
     return issued
 
 
 def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
-                     actor: str = "cli") -> IssuedCertificate:
+                     actor: str = "cli", language: str = "zh") -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
-    certificate_id = uuid.uuid4()
     issue_date = issue_date or dt.date.today()
+    policy = apply_policies(matter, issue_date)  # before a number is taken
+    certificate_id = uuid.uuid4()
     code = check_code(ctx.qr_key, certificate_id)
     url = verify_url(ctx.public_base_url, certificate_id, code)
     access_code = new_access_code()
     serial = next_serial(s, ctx.office.code, issue_date.year)
     number = format_number(issue_date.year, ctx.office.abbrev, serial)
-    page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code)
+    page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code,
+                           bilingual=language == "zh-en")
     pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name, ctx.timestamper)
     digest = hashlib.sha256(pdf).digest()
     s.add(Certificate(
@@ -89,6 +92,8 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
         notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
         signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
         access_code_hash=hash_access_code(certificate_id, access_code), supersedes=supersedes,
+        fee_exempt=policy.fee_exempt, fee_note=policy.fee_note, accepting_office=matter.accepting_office,
+        language=language,
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)

@@ -69,6 +69,7 @@ def issue(
     data: Annotated[Path, typer.Option(help="input JSON file", exists=False)],
     out: Annotated[Path, typer.Option(help="where to write the signed PDF")],
     wait: Annotated[bool, typer.Option(help="anchor now and wait for the ledger")] = True,
+    bilingual: Annotated[bool, typer.Option(help="add the English translation page (for use abroad)")] = False,
 ) -> None:
     """Issue a certificate; prints its id, number and verify URL."""
     from issuer.service import issue_certificate
@@ -84,7 +85,7 @@ def issue(
     rt = _runtime()
     try:
         try:
-            issued = issue_certificate(rt.issuer_context(), matter, payload)
+            issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh")
         except InvalidMatterData as exc:
             for e in exc.errors:
                 typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)

@@ -1,0 +1,113 @@
+"""Matter types (公证事项): the typed input each one takes and the statement it certifies,
+in Chinese and in English translation.
+
+A matter turns validated input into the paragraphs of the certificate. New matters are
+added by subclassing :class:`MatterInput` and listing it in :data:`MATTERS`.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from ..errors import InvalidMatterData, UnknownMatter
+from .base import MatterInput, en_date, zh_date, zh_formal_date
+from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
+from .education import DegreeInput, EducationInput, ExperienceInput
+from .estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
+
+MATTERS: dict[str, type[MatterInput]] = {m.key: m for m in (
+    BirthInput, KinshipInput, MaritalStatusInput, NoCriminalRecordInput, EducationInput, DegreeInput,
+    PowerOfAttorneyInput, DeclarationInput, InheritanceInput, WillInput, ExperienceInput, NationalityInput,
+)}
+
+_PERSON = {"notary": "王丽"}
+EXAMPLES: dict[str, dict] = {
+    "birth": {
+        "applicant_name": "张明", "applicant_name_en": "ZHANG Ming", "sex": "男", "birth_date": "1990-03-07",
+        "id_number": "310101199003070027", "birth_place": "上海市黄浦区",
+        "father_name": "张建国", "mother_name": "李秀英", "purpose": "留学", "destination": "美国", **_PERSON,
+    },
+    "no-criminal-record": {
+        "applicant_name": "陈静", "applicant_name_en": "CHEN Jing", "sex": "女", "birth_date": "1988-11-20",
+        "id_number": "310115198811200049", "residence": "上海市浦东新区",
+        "period_from": "2006-11-20", "period_to": "2026-10-31", "purpose": "工作签证", "destination": "加拿大",
+        **_PERSON,
+    },
+    "kinship": {
+        "applicant_name": "刘洋", "sex": "男", "birth_date": "1985-06-12", "id_number": "310104198506120035",
+        "relatives": [{"name": "刘德华", "relation": "父亲"}, {"name": "王芳", "relation": "母亲"}],
+        "purpose": "探亲", "destination": "澳大利亚", **_PERSON,
+    },
+    "marital-status": {
+        "applicant_name": "周婷", "sex": "女", "birth_date": "1995-01-01", "id_number": "310106199501010029",
+        "status": "未婚", "purpose": "结婚登记", "destination": "日本", **_PERSON,
+    },
+    "education": {
+        "applicant_name": "吴磊", "sex": "男", "birth_date": "1993-04-22", "id_number": "310104199304220075",
+        "school": "复旦大学", "level": "本科", "major": "计算机科学与技术", "enrolled": "2011-09-01",
+        "graduated": "2015-07-01", "diploma_number": "102461201505001234", "destination": "英国", **_PERSON,
+    },
+    "degree": {
+        "applicant_name": "吴磊", "sex": "男", "birth_date": "1993-04-22", "id_number": "310104199304220075",
+        "institution": "复旦大学", "degree": "学士", "discipline": "工学", "conferred": "2015-07-01",
+        "certificate_number": "1024642015001234", "destination": "英国", **_PERSON,
+    },
+    "power-of-attorney": {
+        "applicant_name": "郑国强", "sex": "男", "birth_date": "1980-09-15", "id_number": "310104198009150057",
+        "agent_name": "郑小红", "agent_id_number": "310101199003070027", "scope": "特别授权",
+        "powers": ["代为办理上海市徐汇区某路某号房屋的出租手续"], "disposes_real_estate": False,
+        "signed_on": "2026-11-20", **_PERSON,
+    },
+    "declaration": {
+        "applicant_name": "黄丽", "sex": "女", "birth_date": "1978-08-08", "id_number": "31011019780808006X",
+        "text": "本人自愿放弃对父亲黄某某遗产的继承权。", "signed_on": "2026-11-20", **_PERSON,
+    },
+    "inheritance": {
+        "applicant_name": "黄丽", "sex": "女", "birth_date": "1978-08-08", "id_number": "31011019780808006X",
+        "deceased_name": "黄建华", "died_on": "2026-03-01", "estate": "上海市杨浦区某路某号房屋一套",
+        "heirs": [{"name": "黄丽", "relation": "女儿"}, {"name": "林秀", "relation": "配偶"}], **_PERSON,
+    },
+    "will": {
+        "applicant_name": "赵老先生", "sex": "男", "birth_date": "1940-02-02", "id_number": "310101194002020041",
+        "made_on": "2026-11-20", "safekeeping": True, **_PERSON,
+    },
+    "experience": {
+        "applicant_name": "刘洋", "sex": "男", "birth_date": "1985-06-12", "id_number": "310104198506120035",
+        "positions": [{"start": "2008-07-01", "end": "2015-06-30", "organisation": "上海某科技有限公司",
+                       "position": "工程师"},
+                      {"start": "2015-07-01", "organisation": "上海某银行", "position": "高级经理"}],
+        "destination": "新加坡", **_PERSON,
+    },
+    "nationality": {
+        "applicant_name": "周婷", "sex": "女", "birth_date": "1995-01-01", "id_number": "310106199501010029",
+        "passport_number": "E12345678", "destination": "德国", **_PERSON,
+    },
+}
+
+
+def matter_type(key: str) -> type[MatterInput]:
+    try:
+        return MATTERS[key]
+    except KeyError:
+        raise UnknownMatter(
+            f"unknown matter type '{key}'; known: {', '.join(MATTERS)}",
+            f"未知的公证事项“{key}”；可选：{'、'.join(MATTERS)}",
+        ) from None
+
+
+def parse_matter(key: str, data: object) -> MatterInput:
+    """Validate input for a matter; field errors name the field and the rule."""
+    model = matter_type(key)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(input)", "rule": e["type"], "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise InvalidMatterData(f"invalid input for {key}: {summary}", errors, f"{model.title_zh}申请数据有误：{summary}") from None
+
+
+
+__all__ = ["EXAMPLES", "MATTERS", "MatterInput", "en_date", "matter_type", "parse_matter", "zh_date", "zh_formal_date"]
