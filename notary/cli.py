@@ -109,6 +109,84 @@ def issue(
         rt.close()
 
 
+BULK_MAX_BYTES = 50 * 1024 * 1024
+BULK_MAX_ROWS = 100_000
+
+
+def _bulk_rows(path: Path):
+    """Rows of a JSON Lines or CSV file as dicts (CSV: flat fields only; lists need JSON Lines)."""
+    import csv
+
+    if path.stat().st_size > BULK_MAX_BYTES:
+        _fail(EXIT_BAD_INPUT, f"{path} is larger than {BULK_MAX_BYTES // (1024 * 1024)} MB")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        rows = [{k: v for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(text.splitlines())]
+    else:
+        rows = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    rows.append({"__error__": f"line {n} is not JSON: {exc}"})
+    if len(rows) > BULK_MAX_ROWS:
+        _fail(EXIT_BAD_INPUT, f"{path} has more than {BULK_MAX_ROWS:,} rows")
+    return rows
+
+
+@app.command("issue-bulk")
+def issue_bulk(
+    matter: Annotated[str, typer.Option(help="matter type of every row")],
+    input: Annotated[Path, typer.Option("--input", help="JSON Lines (.jsonl) or CSV (.csv) file, one applicant a row")],
+    out_dir: Annotated[Path, typer.Option(help="where the signed PDFs go")],
+    errors: Annotated[Path | None, typer.Option(help="per-row errors (JSON Lines); default OUT_DIR/errors.jsonl")] = None,
+    bilingual: Annotated[bool, typer.Option(help="add the English translation page")] = False,
+) -> None:
+    """Issue many certificates from a file, with a progress bar, a summary and a file of
+    per-row errors. Exit code 0 when every row was issued, 3 when some were not."""
+    from rich.progress import Progress
+
+    from issuer.service import issue_certificate
+
+    if not input.exists():
+        _fail(EXIT_BAD_INPUT, f"input file not found: {input}")
+    rows = _bulk_rows(input)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    errors = errors or out_dir / "errors.jsonl"
+    rt = _runtime()
+    issued, failed = 0, 0
+    try:
+        ctx = rt.issuer_context()
+        with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
+                Progress() as progress:
+            task = progress.add_task(f"issuing {matter}", total=len(rows))
+            for n, row in enumerate(rows, 1):
+                try:
+                    if "__error__" in row:
+                        raise InvalidMatterData(row["__error__"], [{"field": "(row)", "rule": "json",
+                                                                    "message": row["__error__"]}])
+                    cert = issue_certificate(ctx, matter, row, language="zh-en" if bilingual else "zh")
+                    (out_dir / f"{cert.id}.pdf").write_bytes(cert.pdf)
+                    ok.write(json.dumps({"row": n, "id": str(cert.id), "number": cert.number,
+                                         "verify_url": cert.verify_url, "access_code": cert.access_code},
+                                        ensure_ascii=False) + "\n")
+                    issued += 1
+                except IssuerError as exc:
+                    failed += 1
+                    err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,
+                                          "fields": getattr(exc, "errors", [])}, ensure_ascii=False) + "\n")
+                progress.advance(task)
+        try:
+            rt.worker().run_once(force=True)
+        except AnchoringError as exc:
+            typer.echo(f"anchoring deferred ({exc.code}); the worker will retry")
+    finally:
+        rt.close()
+    typer.echo(f"issued {issued} of {len(rows)}; {failed} failed (see {errors}); list in {out_dir / 'issued.jsonl'}")
+    raise typer.Exit(EXIT_PASSED if failed == 0 else EXIT_BAD_INPUT)
+
+
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="the PDF to verify")],

@@ -82,3 +82,49 @@ def test_bad_input_gets_exit_code_3_and_a_message(run, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
     assert run("issue", "--matter", "birth", "--data", str(broken), "--out", str(tmp_path / "o.pdf")).returncode == 3
+
+
+def test_revoke_correct_token_and_audit(run, tmp_path):
+    data = tmp_path / "in.json"
+    data.write_text(run("matters", "--example", "birth").stdout, encoding="utf-8")
+    issued = run("issue", "--matter", "birth", "--data", str(data), "--out", str(tmp_path / "a.pdf"))
+    cid = issued.stdout.split("id:")[1].split()[0]
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps({**json.loads(data.read_text()), "birth_place": "上海市静安区"}, ensure_ascii=False))
+    corrected = run("correct", cid, "--data", str(fixed), "--out", str(tmp_path / "b.pdf"))
+    assert corrected.returncode == 0, corrected.stderr
+    new_id = corrected.stdout.split("id:")[1].split()[0]
+    old = run("verify", str(tmp_path / "a.pdf"))
+    assert old.returncode == 1 and "SUPERSEDED" in old.stdout
+    assert run("verify", str(tmp_path / "b.pdf")).returncode == 0
+    assert run("revoke", cid, "--reason", "1").returncode == 3  # already superseded
+    assert run("revoke", new_id, "--reason", "7").returncode == 3  # no such reason
+    revoked = run("revoke", new_id, "--reason", "2", "--note", "申请人撤回")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert run("verify", str(tmp_path / "b.pdf")).returncode == 1
+    token = run("token", "create", "王丽", "--role", "notary")
+    assert token.returncode == 0 and "token: ent_" in token.stdout
+    assert run("token", "create", "x", "--role", "king").returncode == 3
+    audit = run("audit")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_bulk_issuing_with_per_row_errors(run, tmp_path):
+    good = json.loads(run("matters", "--example", "birth").stdout)
+    rows = [good, {**good, "id_number": "310101199003070028"}, good]
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{broken\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = run("issue-bulk", "--matter", "birth", "--input", str(jsonl), "--out-dir", str(out))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "issued 2 of 4; 2 failed" in r.stdout
+    errors = [json.loads(x) for x in (out / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [e["row"] for e in errors] == [2, 4] and errors[0]["fields"][0]["field"] == "id_number"
+    issued = [json.loads(x) for x in (out / "issued.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(issued) == 2 and all((out / f"{i['id']}.pdf").exists() for i in issued)
+    assert run("verify", str(out / f"{issued[0]['id']}.pdf")).returncode == 0
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("applicant_name,sex,birth_date,id_number,birth_place,father_name,mother_name,notary\n"
+                        "张明,男,1990-03-07,310101199003070027,上海市黄浦区,张建国,李秀英,王丽\n", encoding="utf-8")
+    r = run("issue-bulk", "--matter", "birth", "--input", str(csv_file), "--out-dir", str(tmp_path / "csv"))
+    assert r.returncode == 0 and "issued 1 of 1" in r.stdout
