@@ -4,8 +4,6 @@ with a role and an office. A notary of office A can never act on office B's cert
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from enum import Enum
@@ -14,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from anchoring.models import utcnow
+from keys.secrets import bearer, new_secret, secret_hash
 
 from .errors import IssuerError
 
@@ -69,16 +68,12 @@ class Principal:
         return self.role == Role.REGISTRY_ADMIN or self.office_code == office_code
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_token(engine: Engine, name: str, role: Role, office_code: str | None) -> tuple[IssuerToken, str]:
     if role != Role.REGISTRY_ADMIN and not office_code:
         raise ValueError("notary and office administrator tokens belong to an office")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token, token_hash = new_secret(TOKEN_PREFIX)
     row = IssuerToken(name=name, role=role.value, office_code=office_code if role != Role.REGISTRY_ADMIN else None,
-                      token_hash=_hash(token))
+                      token_hash=token_hash)
     with Session(engine, expire_on_commit=False) as s:
         s.add(row)
         s.commit()
@@ -86,10 +81,11 @@ def create_token(engine: Engine, name: str, role: Role, office_code: str | None)
 
 
 def authenticate(engine: Engine, authorization: str | None) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    token = bearer(authorization)
+    if token is None:
         raise Unauthenticated("send your token as 'Authorization: Bearer <token>'", "请提供身份令牌")
     with Session(engine) as s:
-        row = s.exec(select(IssuerToken).where(IssuerToken.token_hash == _hash(authorization[7:].strip()))).first()
+        row = s.exec(select(IssuerToken).where(IssuerToken.token_hash == secret_hash(token))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("unknown or revoked token", "令牌无效或已注销")
     return Principal(row.id, row.name, Role(row.role), row.office_code)

@@ -95,18 +95,13 @@ def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
     style = ParagraphStyle(
         "statement", fontName=FONT_NAME, fontSize=13, leading=24, firstLineIndent=26, wordWrap="CJK"
     )
-    for text in page.matter.statement():
-        para = Paragraph(text, style)
-        _, h = para.wrap(width - 60 * mm, y)
-        para.drawOn(c, 30 * mm, y - h)
-        y -= h + 6 * mm
+    _draw_paragraphs(c, page.matter.statement(), style, y)
 
     # Office, notary and date, bottom right; the seal overlaps the office name as on paper.
     base = 95 * mm
     c.setFont(FONT_NAME, 13)
-    c.drawRightString(width - 30 * mm, base + 16 * mm, f"中华人民共和国{page.office_name}")
-    c.drawRightString(width - 30 * mm, base + 8 * mm, f"公证员  {page.matter.notary}")
-    c.drawRightString(width - 30 * mm, base, zh_formal_date(page.issue_date))
+    _draw_signature_block(c, [f"中华人民共和国{page.office_name}", f"公证员  {page.matter.notary}",
+                              zh_formal_date(page.issue_date)], base)
     _draw_seal(c, width - 62 * mm, base + 14 * mm, page.office_name)
 
     _draw_qr(c, page.verify_url, 25 * mm, 28 * mm)
@@ -136,22 +131,33 @@ def _draw_translation(c: canvas.Canvas, page: CertificatePage) -> None:
     c.drawCentredString(width / 2, height - 48 * mm, f"(Translation)   {matter.title_en}")
     c.drawRightString(width - 25 * mm, height - 58 * mm, f"No. {page.number}")
     style = ParagraphStyle("en", fontName=FONT_NAME, fontSize=12, leading=19, firstLineIndent=20)
-    y = height - 75 * mm
-    for text in matter.statement_en():
-        para = Paragraph(text, style)
-        _, h = para.wrap(width - 60 * mm, y)
-        para.drawOn(c, 30 * mm, y - h)
-        y -= h + 6 * mm
-    base = 95 * mm
+    _draw_paragraphs(c, matter.statement_en(), style, height - 75 * mm)
     c.setFont(FONT_NAME, 12)
-    c.drawRightString(width - 30 * mm, base + 16 * mm, f"{page.office_name}, People's Republic of China")
-    c.drawRightString(width - 30 * mm, base + 8 * mm, f"Notary: {matter.notary}")
-    c.drawRightString(width - 30 * mm, base, en_date(page.issue_date))
+    _draw_signature_block(c, [f"{page.office_name}, People's Republic of China", f"Notary: {matter.notary}",
+                              en_date(page.issue_date)], 95 * mm)
     c.setFont(FONT_NAME, 10)
     c.drawString(30 * mm, 60 * mm, "This translation conforms to the Chinese original.  译文与原文相符。")
     c.setFont(FONT_NAME, 7)
     c.drawString(25 * mm, 20 * mm, f"Certificate ID: {page.certificate_id}   Verify: {page.verify_url}")
     c.showPage()
+
+
+def _draw_paragraphs(c: canvas.Canvas, texts: list[str], style: ParagraphStyle, y: float) -> float:
+    """Flow paragraphs down the page from ``y`` between the 30 mm margins; returns the new y."""
+    width = A4[0] - 60 * mm
+    for text in texts:
+        para = Paragraph(text, style)
+        _, h = para.wrap(width, y)
+        para.drawOn(c, 30 * mm, y - h)
+        y -= h + 6 * mm
+    return y
+
+
+def _draw_signature_block(c: canvas.Canvas, lines: list[str], base: float) -> None:
+    """Office, notary and date, right-aligned, the last line at ``base``."""
+    right = A4[0] - 30 * mm
+    for i, line in enumerate(lines):
+        c.drawRightString(right, base + (len(lines) - 1 - i) * 8 * mm, line)
 
 
 def _draw_qr(c: canvas.Canvas, data: str, x: float, y: float) -> None:

@@ -28,7 +28,7 @@ from issuer.service import IssuerContext, Office
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
-from verifier.cache import AnalysisCache
+from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
 
@@ -85,8 +85,9 @@ class Runtime:
         return load_pkcs12_signer(ensure_service_signer(self.pki_dir, self.passphrase), self.passphrase)
 
     @cached_property
-    def analysis_cache(self) -> AnalysisCache:
-        return AnalysisCache()
+    def analysis_cache(self) -> MicroCache:
+        # Same bytes, same analysis; entries expire so trust decisions are retaken now and then.
+        return MicroCache(ttl_seconds=600, maxsize=4096)
 
     def verifier_context(self, *, sandboxed: bool = False) -> VerifierContext:
         """``sandboxed``: parse in killable worker processes, with a cache (the server's

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+
+from keys.secrets import bearer, new_secret, secret_hash
 
 from .errors import VerifierError
 from .models import ApiKey
@@ -27,15 +27,10 @@ class RateLimited(VerifierError):
     http_status = 429
 
 
-def _hash(key: str) -> str:
-    # Keys are 256-bit random: a plain SHA-256 cannot be brute-forced, unlike access codes.
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000) -> tuple[ApiKey, str]:
     """Returns the row and the key itself, which is shown once and never stored."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name, key_hash=_hash(key), items_per_minute=items_per_minute)
+    key, key_hash = new_secret(KEY_PREFIX)
+    row = ApiKey(name=name, key_hash=key_hash, items_per_minute=items_per_minute)
     with Session(engine, expire_on_commit=False) as s:
         s.add(row)
         s.commit()
@@ -43,12 +38,12 @@ def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000) -> t
 
 
 def authenticate(engine: Engine, authorization: str | None) -> ApiKey:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    key = bearer(authorization)
+    if key is None:
         raise Unauthorised("send the registry API key as 'Authorization: Bearer <key>'",
                            "请在 Authorization 头中提供 API 密钥")
-    key = authorization[7:].strip()
     with Session(engine) as s:
-        row = s.exec(select(ApiKey).where(ApiKey.key_hash == _hash(key))).first()
+        row = s.exec(select(ApiKey).where(ApiKey.key_hash == secret_hash(key))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorised("unknown or revoked API key", "API 密钥无效或已注销")
     return row

@@ -24,7 +24,7 @@ from issuer.service import find_by_digest
 from keys.store import OfficeSigner, certificate_fingerprint
 
 from .analysis import PdfAnalysis, analyse_pdf
-from .cache import AnalysisCache
+from .microcache import MicroCache
 from .checks import anchor_check, fetch_evidence, ledger_status_check, local_status_check, office_binding_check
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
@@ -42,7 +42,7 @@ class VerifierContext:
     confirmations: int = 1
     max_upload_bytes: int = 20 * 1024 * 1024
     sandbox: ParserPool | None = None  # None: parse in this process (the CLI's own files)
-    cache: AnalysisCache | None = None
+    cache: MicroCache | None = None  # document analyses by SHA-256
     font_path: Path | None = None  # for the PDF report
     report_signer: OfficeSigner | None = None
 
