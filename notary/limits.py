@@ -20,25 +20,32 @@ class BodySizeLimit:
     """Refuse bodies over ``limit`` bytes with 413: at once when Content-Length says so,
     otherwise as soon as the streamed bytes pass the limit (chunked uploads)."""
 
-    def __init__(self, app: ASGIApp, limit: int, advertised: int | None = None):
+    def __init__(self, app: ASGIApp, limit: int, advertised: int | None = None, json_limit: int = 1024 * 1024):
         """``limit`` counts the whole body (multipart framing included); messages name
-        ``advertised``, the file size users are told about."""
+        ``advertised``, the file size users are told about. JSON bodies (the batch API
+        included) have their own, smaller ``json_limit``."""
         self.app = app
         self.limit = limit
         self.advertised = advertised or limit
+        self.json_limit = json_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers", []))
+        if headers.get(b"content-type", b"").split(b";")[0].strip().lower() == b"application/json":
+            limit, advertised = self.json_limit, self.json_limit
+        else:
+            limit, advertised = self.limit, self.advertised
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.limit:
-                    await self._reject(send)
+                if declared > limit:
+                    await self._reject(send, advertised)
                     return
         received = 0
         overflow = False
@@ -51,7 +58,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     # Stop reading here; the app sees a disconnect, whatever it answers
                     # is replaced by the 413 below.
                     overflow = True
@@ -63,7 +70,7 @@ class BodySizeLimit:
             if overflow:
                 if not replaced:
                     replaced = True
-                    await self._reject(send)
+                    await self._reject(send, advertised)
                 return
             await send(message)
 
@@ -73,10 +80,10 @@ class BodySizeLimit:
             if not overflow:
                 raise
             if not replaced:
-                await self._reject(send)
+                await self._reject(send, advertised)
 
-    async def _reject(self, send: Send) -> None:
-        body = _too_large_response(self.advertised)
+    async def _reject(self, send: Send, advertised: int) -> None:
+        body = _too_large_response(advertised)
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),

@@ -72,6 +72,18 @@ def test_qr_page_states_on_a_phone(browser, runtime_factory, artifacts_dir):
         assert page.locator('[data-check="status"]').get_attribute("data-status") == "INVALID"
         page.screenshot(path=str(artifacts_dir / "qr-page-revoked-zh.png"), full_page=True)
 
+        # A corrected certificate: FAILED, with the way to its successor.
+        from issuer.lifecycle import correct_certificate
+
+        other = issue_certificate(ctx, "birth", EXAMPLES["birth"])
+        new = correct_certificate(ctx, other.id, {**EXAMPLES["birth"], "birth_place": "上海市静安区"})
+        page.goto(other.verify_url)
+        assert page.locator('[data-check="status"] small').inner_text() == "(SUPERSEDED)"
+        page.screenshot(path=str(artifacts_dir / "qr-page-corrected-zh.png"), full_page=True)
+        page.click("#successor a")
+        assert str(new.id) in page.url
+        assert page.locator("#verdict").get_attribute("data-indication") == "INDETERMINATE"  # not anchored yet
+
         page.goto(pending.verify_url.replace("?c=", "?c=X"))
         assert page.locator("#verdict").get_attribute("data-indication") == "NOT_FOUND"
         page.screenshot(path=str(artifacts_dir / "qr-page-not-found-zh.png"), full_page=True)

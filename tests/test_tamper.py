@@ -109,3 +109,36 @@ def test_unreachable_chain_node_is_indeterminate_never_failed(sqlite_runtime):
     for name in ("office_binding", "anchor_inclusion", "status"):
         assert report.check(name).status is CheckStatus.ERROR
         assert report.check(name).code == "LEDGER_UNAVAILABLE"
+
+
+def test_a_pdf_extended_after_signing_is_judged_by_what_changed(sqlite_runtime):
+    """pyHanko's difference analysis: new page content in an incremental update fails; an
+    update that only adds an unrelated object passes, found through its earlier revision."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    rt = sqlite_runtime
+    issued = _issue_and_anchor(rt)
+
+    w = IncrementalPdfFileWriter(io.BytesIO(issued.pdf))
+    page = w.root["/Pages"]["/Kids"][0].get_object()
+    forged = w.add_object(generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 100 Td (FORGED) Tj ET"))
+    page["/Contents"] = generic.ArrayObject([page.raw_get("/Contents"), forged])
+    w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    report = verify_pdf(rt.verifier_context(), out.getvalue())
+    assert report.indication is Indication.FAILED
+    assert report.check("document_integrity").code == "UNPERMITTED_CHANGES"
+
+    w = IncrementalPdfFileWriter(io.BytesIO(issued.pdf))
+    w.add_object(generic.DictionaryObject({generic.NameObject("/Note"): generic.TextStringObject("archived")}))
+    out = io.BytesIO()
+    w.write(out)
+    extended = out.getvalue()
+    assert len(extended) > len(issued.pdf)
+    report = verify_pdf(rt.verifier_context(), extended)
+    assert report.indication is Indication.PASSED
+    assert report.document_sha256 != issued.document_sha256  # matched through the signed revision

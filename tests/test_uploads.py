@@ -187,3 +187,15 @@ def test_parser_process_is_killed_on_timeout_and_replaced():
         assert pool.run(sum, [1]) == 1 and pool.run(sum, [2]) == 2  # the killed one was replaced
     finally:
         pool.close()
+
+
+def test_oversized_json_is_refused(client_and_pdf):
+    client, _ = client_and_pdf
+    big = '{"items": [' + ",".join(['{"sha256": "' + "0" * 64 + '"}'] * 20_000) + "]}"
+    r = client.post("/api/v1/verify/batch", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "UPLOAD_TOO_LARGE"
+    junk = client.post("/api/v1/verify/hash", content=b"{not json", headers={"content-type": "application/json"})
+    assert junk.status_code == 422 and junk.json()["error"]["code"] == "INVALID_REQUEST"
+    deep = client.post("/api/v1/verify/hash", content=b"[" * 50_000 + b"]" * 50_000,
+                       headers={"content-type": "application/json"})
+    assert deep.status_code in (400, 422)
