@@ -243,3 +243,23 @@ def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -
     # The root certificate is written last: its presence marks a complete PKI.
     paths.root_cert.write_bytes(pem(root))
     return paths
+
+
+def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: bytes) -> Path:
+    """Give the office a new signing key and certificate from its issuing CA. The old key
+    store is kept beside it (``office-signing-<serial>.p12``) so old signatures can still be
+    traced; certificates signed with it keep verifying. Returns the archived store."""
+    office_ca = x509.load_pem_x509_certificate((directory / OFFICE_CA_CERT).read_bytes())
+    office_ca_key = serialization.load_pem_private_key((directory / OFFICE_CA_KEY).read_bytes(), passphrase)
+    current = directory / SIGNER_P12
+    _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
+    archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"
+    cert, key = make_signing_cert(office, office_ca, office_ca_key)
+    new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)
+    # Archive first, then replace: at every moment one complete signer store exists.
+    archived.write_bytes(current.read_bytes())
+    archived.chmod(0o600)
+    tmp = directory / (SIGNER_P12 + ".new")
+    _write_private(tmp, new_store)
+    tmp.replace(current)
+    return archived

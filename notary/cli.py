@@ -343,6 +343,24 @@ def correct(
     typer.echo(f"access:     {new.access_code}\npdf:        {out}")
 
 
+keys_app = typer.Typer(help="The office's signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """New signing key and certificate; registered on the ledger, the old one retired from
+    now on. Certificates signed before keep verifying."""
+    from .runtime import rotate_office_key
+
+    rt = _runtime()
+    try:
+        old, new = rotate_office_key(rt)
+    finally:
+        rt.close()
+    typer.echo(f"retired:    {old.hex()}\nregistered: {new.hex()}")
+
+
 token_app = typer.Typer(help="Bearer tokens of notaries and administrators for the issuer API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

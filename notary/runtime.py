@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import time
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from pyhanko.sign.timestamps import DummyTimeStamper
 from issuer import audit
 from issuer.service import IssuerContext, Office
 from issuer.timestamping import development_tsa, timestamper
-from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa
+from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
@@ -190,6 +191,23 @@ def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
     record.write_text(json.dumps({"chain_id": chain_id, "contract": address, "block": block}))
     log.info("deployed the registry contract at %s (chain %d, block %d)", address, chain_id, block)
     return RegistryClient(w3, address)
+
+
+def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
+    """New office signing key; the new fingerprint is registered on the ledger and the old
+    one retired from now on (signatures made before keep verifying). Returns (old, new)
+    fingerprints."""
+    old = rt.signer.fingerprint
+    rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase)
+    rt.__dict__.pop("signer", None)  # reload the new store
+    new = rt.signer.fingerprint
+    if rt.registry is not None:
+        _register_office(rt)
+        if _is_admin(rt.registry, rt.accounts.admin.address):
+            key = rt.registry.get_signing_key(old)
+            if key is not None and key.revoked_at == 0:
+                rt.registry.transact(rt.accounts.admin, "revokeSigningKey", old, int(time.time()))
+    return old, new
 
 
 def _register_office(rt: Runtime) -> None:

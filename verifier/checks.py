@@ -109,7 +109,9 @@ def office_binding_check(evidence: LedgerEvidence | None, cert: asn1_x509.Certif
     details = {"office_code": office.code, "office_name": office.name, "fingerprint": fingerprint.hex()}
     if office.suspended:
         return Check.of("office_binding", I, "OFFICE_SUSPENDED", **details), office.name
-    if key.revoked_at and when >= key.revoked_at:
+    # Retired from revokedAt on: a signature within that very second still counts (timestamps
+    # are compared at one-second resolution, and the retirement follows the last signature).
+    if key.revoked_at and when > key.revoked_at:
         return Check.of("office_binding", I, "OFFICE_KEY_REVOKED", **details), office.name
     if not key.not_before <= when < key.not_after:
         return Check.of("office_binding", I, "OFFICE_KEY_OUT_OF_WINDOW", **details), office.name

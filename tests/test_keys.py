@@ -1,0 +1,59 @@
+"""Office signing keys: rotation keeps old certificates verifiable; a retired key cannot
+sign new ones; key stores refuse a wrong passphrase."""
+
+from __future__ import annotations
+
+import pytest
+
+from issuer.matters import EXAMPLES
+from issuer.service import issue_certificate
+from keys.errors import KeyStoreLocked
+from keys.store import load_pkcs12_signer
+from notary.runtime import rotate_office_key
+from verifier.report import Indication
+from verifier.service import verify_pdf
+
+
+def test_rotation(sqlite_runtime):
+    rt = sqlite_runtime
+    before = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    old, new = rotate_office_key(rt)
+    assert old != new and rt.signer.fingerprint == new
+    key_old, key_new = rt.registry.get_signing_key(old), rt.registry.get_signing_key(new)
+    assert key_old.revoked_at > 0 and key_new.revoked_at == 0 and key_new.office == key_old.office
+    after = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    for cert in (before, after):  # signed before the rotation (TSA time) and after
+        report = verify_pdf(rt.verifier_context(), cert.pdf)
+        assert report.indication is Indication.PASSED, [(c.name, c.code) for c in report.checks]
+    assert len(list(rt.pki_dir.glob("office-signing-*.p12"))) == 1  # the old store is archived
+
+
+def test_wrong_passphrase_is_a_clear_error(sqlite_runtime):
+    with pytest.raises(KeyStoreLocked) as exc:
+        load_pkcs12_signer(sqlite_runtime.pki_dir / "office-signing.p12", b"wrong")
+    assert exc.value.code == "KEY_STORE_LOCKED"
+
+
+def test_a_retired_key_cannot_sign_new_certificates(sqlite_runtime):
+    import datetime as dt
+    import time
+    import uuid
+
+    from issuer.matters import parse_matter
+    from issuer.pades import sign_pdf
+    from issuer.render import CertificatePage, render_certificate
+
+    rt = sqlite_runtime
+    rotate_office_key(rt)
+    [archived] = rt.pki_dir.glob("office-signing-*.p12")
+    old_signer = load_pkcs12_signer(archived, b"test-passphrase")
+    time.sleep(1.2)  # strictly after the retirement second
+    page = CertificatePage(uuid.uuid4(), "(2026)沪东证字第777777号", rt.office.name, dt.date.today(),
+                           parse_matter("birth", EXAMPLES["birth"]), "http://127.0.0.1:8000/v/x?c=ABCDEF", "ABCDEF")
+    pdf = sign_pdf(render_certificate(page, rt.settings.cjk_font), old_signer, rt.office.name,
+                   rt.issuer_context().timestamper)
+    report = verify_pdf(rt.verifier_context(), pdf)
+    assert report.check("office_binding").code == "OFFICE_KEY_REVOKED"
+    assert report.indication is Indication.FAILED
