@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -53,7 +54,8 @@ def _reserved(timestamper: TimeStamper | None) -> int:
 def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None) -> bytes:
     signer = _pdf_signer(office, office_name, timestamper)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signer.sign_pdf(writer, bytes_reserved=_reserved(timestamper))
+    with office.lock or nullcontext():
+        out = signer.sign_pdf(writer, bytes_reserved=_reserved(timestamper))
     return out.getvalue()
 
 

@@ -145,9 +145,24 @@ def make_signing_cert(
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """The office's document-signing certificate (non-repudiation, RFC 9336 EKU)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = _end_entity(_name(office.name, office.name, office.code), issuer_cert, issuer_key, key,
+    return certify_signing_key(office, key.public_key(), issuer_cert, issuer_key, days=days), key
+
+
+def certify_signing_key(office: OfficeIdentity, public_key, issuer_cert: x509.Certificate, issuer_key, *,
+                        days: int = 825) -> x509.Certificate:
+    """A signing certificate for a key held elsewhere (e.g. generated inside an HSM)."""
+    return _end_entity(_name(office.name, office.name, office.code), issuer_cert, issuer_key, _PublicOnly(public_key),
                        [DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION], days=days)
-    return cert, key
+
+
+@dataclass(frozen=True)
+class _PublicOnly:
+    """Lets `_end_entity` take a bare public key where it expects a key pair."""
+
+    key: object
+
+    def public_key(self):
+        return self.key
 
 
 def pem(cert: x509.Certificate) -> bytes:
@@ -245,12 +260,18 @@ def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -
     return paths
 
 
+def load_office_ca(directory: Path, passphrase: bytes):
+    """The office's issuing CA certificate and key (to certify new signing keys)."""
+    cert = x509.load_pem_x509_certificate((directory / OFFICE_CA_CERT).read_bytes())
+    key = serialization.load_pem_private_key((directory / OFFICE_CA_KEY).read_bytes(), passphrase)
+    return cert, key
+
+
 def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: bytes) -> Path:
     """Give the office a new signing key and certificate from its issuing CA. The old key
     store is kept beside it (``office-signing-<serial>.p12``) so old signatures can still be
     traced; certificates signed with it keep verifying. Returns the archived store."""
-    office_ca = x509.load_pem_x509_certificate((directory / OFFICE_CA_CERT).read_bytes())
-    office_ca_key = serialization.load_pem_private_key((directory / OFFICE_CA_KEY).read_bytes(), passphrase)
+    office_ca, office_ca_key = load_office_ca(directory, passphrase)
     current = directory / SIGNER_P12
     _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
     archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"

@@ -7,7 +7,8 @@ one back so that signing code does not care where the key lives.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asn1crypto import pem as asn1_pem
@@ -23,6 +24,9 @@ class OfficeSigner:
 
     signer: signers.Signer
     certificate: asn1_x509.Certificate
+    # Held while signing when the key cannot be used by two threads at once (a PKCS#11
+    # session); None for keys in memory.
+    lock: threading.Lock | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> bytes:

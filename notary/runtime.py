@@ -28,6 +28,8 @@ from issuer import audit
 from issuer.service import IssuerContext, Office
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
+from keys.errors import KeyStoreError
+from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
@@ -58,6 +60,13 @@ class Runtime:
 
     @cached_property
     def signer(self) -> OfficeSigner:
+        """The office key: in an HSM when NOTARY_PKCS11_MODULE is set, else the PKCS#12 file."""
+        s = self.settings
+        if s.pkcs11_module is not None:
+            if not (s.pkcs11_token and s.pkcs11_pin and s.pkcs11_cert):
+                raise KeyStoreError("NOTARY_PKCS11_TOKEN, NOTARY_PKCS11_PIN and NOTARY_PKCS11_CERT go with NOTARY_PKCS11_MODULE")
+            return load_pkcs11_signer(Pkcs11Config(s.pkcs11_module, s.pkcs11_token, s.pkcs11_pin.get_secret_value(),
+                                                   s.pkcs11_key_label, s.pkcs11_cert))
         return load_pkcs12_signer(self.pki_dir / "office-signing.p12", self.passphrase)
 
     @cached_property

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     office_code: str = "SH-DONGFANG"
     office_abbrev: str = Field("沪东", description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
     cjk_font: Path = DEFAULT_FONT
+    pkcs11_module: Path | None = Field(None, description="PKCS#11 module of the HSM holding the office key")
+    pkcs11_token: str | None = Field(None, description="token label")
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_key_label: str = "office-signing"
+    pkcs11_cert: Path | None = Field(None, description="PEM: the HSM key's certificate, then its chain")
     signature_level: Literal["B-B", "B-T"] = Field("B-T", description="PAdES baseline level of issued certificates")
     tsa_url: str | None = Field(None, description="the office's RFC 3161 TSA; unset = the development TSA")
 

@@ -9,9 +9,10 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 # Debian packages: the TrueType-outline CJK font that reportlab can embed as a subset;
-# for the tests (`setup.sh --test`) also Chromium, driven by Playwright (never its own download).
+# for the tests (`setup.sh --test`) also Chromium, driven by Playwright (never its own
+# download), and SoftHSM2, the PKCS#11 token the HSM tests use.
 DEBS=(fonts-wqy-zenhei)
-[ "${1:-}" = "--test" ] && DEBS+=(chromium)
+[ "${1:-}" = "--test" ] && DEBS+=(chromium softhsm2)
 missing=()
 for deb in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
