@@ -118,10 +118,11 @@ def make_ca(
 
 
 def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, key, ekus: list,
-                *, eku_critical: bool = False, days: int = 825) -> x509.Certificate:
-    """A non-CA certificate for signing (digital signature + non-repudiation)."""
+                *, eku_critical: bool = False, days: int = 825, crl_url: str | None = None) -> x509.Certificate:
+    """A non-CA certificate for signing (digital signature + non-repudiation); with
+    ``crl_url``, validators are told where its issuer publishes revocations."""
     now = dt.datetime.now(dt.timezone.utc)
-    return (
+    builder = (
         _builder(subject, issuer_cert.subject, key.public_key(), days, now)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -136,23 +137,27 @@ def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, k
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
         )
-        .sign(issuer_key, hashes.SHA256())
     )
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None,
+        )]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def make_signing_cert(
-    office: OfficeIdentity, issuer_cert: x509.Certificate, issuer_key, *, days: int = 825,
+    office: OfficeIdentity, issuer_cert: x509.Certificate, issuer_key, *, days: int = 825, crl_url: str | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """The office's document-signing certificate (non-repudiation, RFC 9336 EKU)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    return certify_signing_key(office, key.public_key(), issuer_cert, issuer_key, days=days), key
+    return certify_signing_key(office, key.public_key(), issuer_cert, issuer_key, days=days, crl_url=crl_url), key
 
 
 def certify_signing_key(office: OfficeIdentity, public_key, issuer_cert: x509.Certificate, issuer_key, *,
-                        days: int = 825) -> x509.Certificate:
+                        days: int = 825, crl_url: str | None = None) -> x509.Certificate:
     """A signing certificate for a key held elsewhere (e.g. generated inside an HSM)."""
     return _end_entity(_name(office.name, office.name, office.code), issuer_cert, issuer_key, _PublicOnly(public_key),
-                       [DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION], days=days)
+                       [DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION], days=days, crl_url=crl_url)
 
 
 @dataclass(frozen=True)
@@ -236,7 +241,7 @@ def ensure_tsa(directory: Path, passphrase: bytes) -> Path:
                                lambda c, k: make_tsa_cert(c, k, "公证时间戳服务 Notarial TSA (dev)"))
 
 
-def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -> DevPkiPaths:
+def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes, crl_url: str | None = None) -> DevPkiPaths:
     """Create the development PKI in ``directory`` unless it is already there. Idempotent."""
     paths = DevPkiPaths(directory)
     if paths.signer_p12.exists() and paths.root_cert.exists():
@@ -250,7 +255,7 @@ def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes) -
         f"{office.name} Issuing CA (dev)", office.name,
         issuer_cert=root, issuer_key=root_key, path_length=0, days=3650,
     )
-    cert, key = make_signing_cert(office, office_ca, office_ca_key)
+    cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
     _write_private(directory / ROOT_KEY, encrypted_pem(root_key, passphrase))
     _write_private(directory / OFFICE_CA_KEY, encrypted_pem(office_ca_key, passphrase))
     (directory / OFFICE_CA_CERT).write_bytes(pem(office_ca))
@@ -267,7 +272,7 @@ def load_office_ca(directory: Path, passphrase: bytes):
     return cert, key
 
 
-def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: bytes) -> Path:
+def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: bytes, crl_url: str | None = None) -> Path:
     """Give the office a new signing key and certificate from its issuing CA. The old key
     store is kept beside it (``office-signing-<serial>.p12``) so old signatures can still be
     traced; certificates signed with it keep verifying. Returns the archived store."""
@@ -275,7 +280,7 @@ def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: byte
     current = directory / SIGNER_P12
     _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
     archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"
-    cert, key = make_signing_cert(office, office_ca, office_ca_key)
+    cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
     new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)
     # Archive first, then replace: at every moment one complete signer store exists.
     archived.write_bytes(current.read_bytes())

@@ -61,6 +61,14 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
                 return _error(400, "TSA_BAD_REQUEST", "not a DER TimeStampReq", "不是有效的时间戳请求")
             return Response(answer, media_type="application/timestamp-reply")
 
+    @app.get("/pki/office-ca.crl", tags=["pki"], summary="The office CA's certificate revocation list (DER)")
+    def office_crl() -> Response:
+        return Response(rt.crls()[0], media_type="application/pkix-crl")
+
+    @app.get("/pki/notarial-root-ca.pem", tags=["pki"], summary="The notarial root certificate (trust anchor)")
+    def root_certificate() -> Response:
+        return Response((rt.pki_dir / "notarial-root-ca.pem").read_bytes(), media_type="application/x-pem-file")
+
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
         return {"status": "ok"}

@@ -361,6 +361,24 @@ def keys_rotate() -> None:
     typer.echo(f"retired:    {old.hex()}\nregistered: {new.hex()}")
 
 
+@keys_app.command("revoke-cert")
+def keys_revoke_cert(
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: certificates signed with this key stop verifying")] = False,
+) -> None:
+    """Compromise: revoke the office's current signing certificate (CRL) and retire it on the
+    ledger. Run `notary keys rotate` afterwards to sign again."""
+    from .runtime import revoke_office_certificate
+
+    if not yes:
+        _fail(EXIT_BAD_INPUT, "this makes every certificate signed with the current key fail; add --yes")
+    rt = _runtime()
+    try:
+        fingerprint = revoke_office_certificate(rt)
+    finally:
+        rt.close()
+    typer.echo(f"revoked: {fingerprint.hex()}")
+
+
 token_app = typer.Typer(help="Bearer tokens of notaries and administrators for the issuer API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

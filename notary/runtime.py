@@ -28,6 +28,7 @@ from issuer import audit
 from issuer.service import IssuerContext, Office
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
+from keys.crl import ensure_crl, revoke_serial
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
@@ -106,8 +107,16 @@ class Runtime:
         return VerifierContext(
             self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes,
             sandbox=self.parser_pool if sandboxed else None, cache=self.analysis_cache if sandboxed else None,
-            font_path=s.cjk_font, report_signer=self.report_signer,
+            font_path=s.cjk_font, report_signer=self.report_signer, crls=self.crls,
         )
+
+    @property
+    def crl_url(self) -> str:
+        return f"{self.settings.public_base_url}/pki/office-ca.crl"
+
+    def crls(self) -> list[bytes]:
+        """The office CA's current CRL (re-signed when it ages)."""
+        return [ensure_crl(self.pki_dir, self.passphrase)]
 
     def worker(self) -> AnchorWorker:
         if self.registry is None or self.accounts is None:
@@ -140,7 +149,8 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Run
     data.mkdir(parents=True, exist_ok=True)
     passphrase = secrets.key_passphrase(settings)
     office = Office(settings.office_name, settings.office_code, settings.office_abbrev)
-    ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase)
+    ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase,
+                   crl_url=f"{settings.public_base_url}/pki/office-ca.crl")
     engine = make_engine(settings.sqlalchemy_url)
     create_tables(engine)
     rt = Runtime(settings, engine, office, passphrase, secrets.qr_key(settings))
@@ -207,7 +217,7 @@ def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
     one retired from now on (signatures made before keep verifying). Returns (old, new)
     fingerprints."""
     old = rt.signer.fingerprint
-    rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase)
+    rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase, rt.crl_url)
     rt.__dict__.pop("signer", None)  # reload the new store
     new = rt.signer.fingerprint
     if rt.registry is not None:
@@ -217,6 +227,18 @@ def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
             if key is not None and key.revoked_at == 0:
                 rt.registry.transact(rt.accounts.admin, "revokeSigningKey", old, int(time.time()))
     return old, new
+
+
+def revoke_office_certificate(rt: Runtime) -> bytes:
+    """Compromise: put the office's current signing certificate on the CA's CRL and retire
+    its fingerprint on the ledger now. Returns the fingerprint."""
+    fingerprint = rt.signer.fingerprint
+    revoke_serial(rt.pki_dir, rt.passphrase, rt.signer.certificate.serial_number)
+    if rt.registry is not None and _is_admin(rt.registry, rt.accounts.admin.address):
+        key = rt.registry.get_signing_key(fingerprint)
+        if key is not None and key.revoked_at == 0:
+            rt.registry.transact(rt.accounts.admin, "revokeSigningKey", fingerprint, int(time.time()))
+    return fingerprint
 
 
 def _register_office(rt: Runtime) -> None:

@@ -57,3 +57,31 @@ def test_a_retired_key_cannot_sign_new_certificates(sqlite_runtime):
     report = verify_pdf(rt.verifier_context(), pdf)
     assert report.check("office_binding").code == "OFFICE_KEY_REVOKED"
     assert report.indication is Indication.FAILED
+
+
+def test_revoked_office_certificate_is_visible_to_validators(sqlite_runtime):
+    from cryptography import x509 as cx509
+    from fastapi.testclient import TestClient
+
+    from notary.app import create_app
+    from notary.runtime import revoke_office_certificate
+
+    rt = sqlite_runtime
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    client = TestClient(create_app(rt))
+    crl = cx509.load_der_x509_crl(client.get("/pki/office-ca.crl").content)
+    assert len(list(crl)) == 0
+    # The signing certificate tells validators where to look.
+    cert = cx509.load_der_x509_certificate(rt.signer.certificate.dump())
+    points = cert.extensions.get_extension_for_class(cx509.CRLDistributionPoints).value
+    assert points[0].full_name[0].value == rt.crl_url
+    assert client.post("/api/v1/verify/hash", json={"sha256": issued.document_sha256}).json()["indication"] == "PASSED"
+
+    revoke_office_certificate(rt)
+    crl = cx509.load_der_x509_crl(client.get("/pki/office-ca.crl").content)
+    assert crl.get_revoked_certificate_by_serial_number(rt.signer.certificate.serial_number) is not None
+    report = verify_pdf(rt.verifier_context(), issued.pdf)
+    assert report.indication is Indication.FAILED
+    assert report.check("signer_trust").code == "SIGNER_REVOKED"
+    assert client.get("/pki/notarial-root-ca.pem").text.startswith("-----BEGIN CERTIFICATE-----")

@@ -34,12 +34,12 @@ class PdfAnalysis:
         return self.timestamp_time or self.claimed_time
 
 
-def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int) -> PdfAnalysis:
+def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_der: list[bytes] = ()) -> PdfAnalysis:
     """Raises a VerifierError (a 4xx) for input that is not a readable, signed PDF."""
     pdf = open_signed_pdf(data, max_bytes)
     sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
     roots = [asn1_x509.Certificate.load(d) for d in trust_roots_der]
-    facts = signature_checks(sig, roots)
+    facts = signature_checks(sig, roots, crls_der)
     return PdfAnalysis(
         candidate_digests=pdf.candidate_digests(), integrity=facts.integrity, trust=facts.trust,
         timestamp=facts.timestamp, signer_name=facts.signer_name,

@@ -41,10 +41,12 @@ class SignatureFacts:
         return self.timestamp_time or self.claimed_time
 
 
-def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate]) -> SignatureFacts:
+def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
+                     crls: list[bytes] = ()) -> SignatureFacts:
     """document_integrity, signer_trust and timestamp, from pyHanko's validation
-    (difference analysis included, so later permitted additions are accepted)."""
-    vc = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail")
+    (difference analysis included, so later permitted additions are accepted). ``crls``:
+    the revocation lists this verifier holds (DER); nothing is fetched from outside."""
+    vc = ValidationContext(trust_roots=trust_roots, crls=list(crls), allow_fetching=False, revocation_mode="soft-fail")
     try:
         status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
@@ -65,7 +67,9 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
         integrity = Check.of("document_integrity", V, "SIGNATURE_INTACT", coverage=status.coverage.name)
     if integrity.status is not V:
         trust = Check.of("signer_trust", S, "SIGNER_NOT_CHECKED")
-    elif status.trusted and not status.revoked:
+    elif status.revoked:
+        trust = Check.of("signer_trust", I, "SIGNER_REVOKED", signer=name)
+    elif status.trusted:
         trust = Check.of("signer_trust", V, "SIGNER_TRUSTED", signer=name)
     else:
         trust = Check.of("signer_trust", I, "SIGNER_UNTRUSTED", signer=name)

@@ -9,6 +9,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # signer_trust
     "SIGNER_TRUSTED": ("签名证书链至受信任的公证根证书，签署时有效。", "The signing certificate chains to a trusted notarial root and was valid at signing time."),
     "SIGNER_UNTRUSTED": ("签名证书不属于公证电子认证体系。", "The signing certificate does not chain to a trusted notarial root."),
+    "SIGNER_REVOKED": ("签名证书已被发证机构吊销。", "The signing certificate has been revoked by its issuing CA."),
     "SIGNER_NOT_CHECKED": ("签名已损坏，未检查签名人。", "The signature is broken; the signer was not checked."),
     # timestamp
     "TIMESTAMP_VALID": ("可信时间戳证明了签署时间。", "A trusted RFC 3161 timestamp proves the signing time."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,7 @@ from issuer.models import Certificate, CertificateDocument
 from issuer.numbering import mask_number
 from issuer.service import find_by_digest
 
+from keys.crl import crl_version
 from keys.store import OfficeSigner, certificate_fingerprint
 
 from .analysis import PdfAnalysis, analyse_pdf
@@ -45,6 +47,7 @@ class VerifierContext:
     cache: MicroCache | None = None  # document analyses by SHA-256
     font_path: Path | None = None  # for the PDF report
     report_signer: OfficeSigner | None = None
+    crls: Callable[[], list[bytes]] | None = None  # current revocation lists (DER), read per verification
 
     @cached_property
     def trust_roots_der(self) -> list[bytes]:
@@ -56,13 +59,15 @@ def analyse(ctx: VerifierContext, data: bytes) -> PdfAnalysis:
     if not data:
         raise EmptyUpload("the uploaded file is empty", "上传的文件是空的")
     check_size(data, ctx.max_upload_bytes)
-    digest = hashlib.sha256(data).hexdigest()
-    if ctx.cache is not None and (hit := ctx.cache.get(digest)) is not None:
+    crls = ctx.crls() if ctx.crls is not None else []
+    # A new CRL is a new question: cached answers are keyed by it too.
+    key = (hashlib.sha256(data).hexdigest(), crl_version(crls))
+    if ctx.cache is not None and (hit := ctx.cache.get(key)) is not None:
         return hit
-    args = (data, ctx.trust_roots_der, ctx.max_upload_bytes)
+    args = (data, ctx.trust_roots_der, ctx.max_upload_bytes, crls)
     result = ctx.sandbox.run(analyse_pdf, *args) if ctx.sandbox is not None else analyse_pdf(*args)
     if ctx.cache is not None:
-        ctx.cache.put(digest, result)
+        ctx.cache.put(key, result)
     return result
 
 

@@ -1,0 +1,67 @@
+"""The development office CA's certificate revocation list, published by the service at
+``GET /pki/office-ca.crl`` and used by its own verifier. Revoking an office signing
+certificate here is for compromise; a routine key change is a rotation (the ledger retires
+the old key from a date on, and what it signed before stays valid)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from .devpki import OFFICE_CA_CERT, load_office_ca
+
+REVOKED_FILE = "office-ca-revoked.json"
+CRL_FILE = "office-ca.crl"
+NEXT_UPDATE = dt.timedelta(days=7)
+
+
+def _revoked(directory: Path) -> list[dict]:
+    path = directory / REVOKED_FILE
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def build_crl(directory: Path, passphrase: bytes) -> bytes:
+    """Sign a fresh CRL with the office CA and write it (DER)."""
+    ca_cert, ca_key = load_office_ca(directory, passphrase)
+    now = dt.datetime.now(dt.timezone.utc)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
+               .last_update(now - dt.timedelta(minutes=5)).next_update(now + NEXT_UPDATE))
+    for entry in _revoked(directory):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(entry["serial"])
+            .revocation_date(dt.datetime.fromisoformat(entry["at"])).build())
+    der = builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    tmp = directory / (CRL_FILE + ".new")
+    tmp.write_bytes(der)
+    tmp.replace(directory / CRL_FILE)
+    return der
+
+
+def ensure_crl(directory: Path, passphrase: bytes) -> bytes:
+    """The current CRL, re-signed when missing or past half its validity."""
+    path = directory / CRL_FILE
+    if path.exists():
+        crl = x509.load_der_x509_crl(path.read_bytes())
+        if crl.next_update_utc - dt.datetime.now(dt.timezone.utc) > NEXT_UPDATE / 2:
+            return path.read_bytes()
+    if not (directory / OFFICE_CA_CERT).exists():
+        raise FileNotFoundError(OFFICE_CA_CERT)
+    return build_crl(directory, passphrase)
+
+
+def revoke_serial(directory: Path, passphrase: bytes, serial: int) -> bytes:
+    """Put an office certificate on the CRL (idempotent) and publish the new CRL."""
+    entries = _revoked(directory)
+    if all(e["serial"] != serial for e in entries):
+        entries.append({"serial": serial, "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+        (directory / REVOKED_FILE).write_text(json.dumps(entries, indent=1))
+    return build_crl(directory, passphrase)
+
+
+def crl_version(crls: list[bytes]) -> str:
+    return hashlib.sha256(b"".join(crls)).hexdigest()[:16]
