@@ -30,6 +30,13 @@ def _fail(code: int, message: str) -> None:
     raise typer.Exit(code)
 
 
+def _fail_fields(exc: InvalidMatterData, summary: str) -> None:
+    """Name every field and the rule it broke, then exit with the bad-input code."""
+    for e in exc.errors:
+        typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
+    _fail(EXIT_BAD_INPUT, f"{summary} [{exc.code}]")
+
+
 def _exit_on_sigterm() -> None:
     """Make SIGTERM a normal exit, so ``finally`` blocks stop the embedded chain node (which
     dumps its state). uvicorn re-raises SIGTERM after its graceful shutdown, and the default
@@ -87,9 +94,7 @@ def issue(
         try:
             issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh")
         except InvalidMatterData as exc:
-            for e in exc.errors:
-                typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
-            _fail(EXIT_BAD_INPUT, f"invalid input for {matter} [{exc.code}]")
+            _fail_fields(exc, f"invalid input for {matter}")
         except IssuerError as exc:
             _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -332,9 +337,7 @@ def correct(
         out.write_bytes(new.pdf)
         rt.worker().run_once(force=True)
     except InvalidMatterData as exc:
-        for e in exc.errors:
-            typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
-        _fail(EXIT_BAD_INPUT, f"invalid corrected input [{exc.code}]")
+        _fail_fields(exc, "invalid corrected input")
     except IssuerError as exc:
         _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     finally:
