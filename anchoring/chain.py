@@ -24,7 +24,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFou
 
 from contracts import load_artifact
 
-from .errors import ChainUnavailable, ContractNotDeployed, TransactionFailed
+from .errors import ChainUnavailable, TransactionFailed
 
 T = TypeVar("T")
 ZERO32 = b"\x00" * 32
@@ -127,19 +127,12 @@ class RegistryClient:
     def has_code(self) -> bool:
         return len(_guard(lambda: self.w3.eth.get_code(self.address))) > 0
 
-    def require_code(self) -> None:
-        if not self.has_code():
-            raise ContractNotDeployed(f"no registry contract at {self.address} on this chain")
-
     # ------------------------------------------------------------ facts
     def chain_id(self) -> int:
         return _guard(lambda: self.w3.eth.chain_id)
 
     def block_number(self) -> int:
         return _guard(lambda: self.w3.eth.block_number)
-
-    def block_timestamp(self, number: int) -> int:
-        return _guard(lambda: self.w3.eth.get_block(number)["timestamp"])
 
     def block_hash(self, number: int) -> str | None:
         try:
@@ -182,9 +175,6 @@ class RegistryClient:
 
     def office_by_code(self, code: str) -> int:
         return _guard(lambda: self.contract.functions.officeByCode(code).call())
-
-    def office_of_account(self, address: str) -> int:
-        return _guard(lambda: self.contract.functions.officeOfAccount(Web3.to_checksum_address(address)).call())
 
     # ------------------------------------------------------------ transactions
     def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> dict:

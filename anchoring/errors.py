@@ -9,10 +9,6 @@ class AnchoringError(Exception):
         self.message = message
 
 
-class InvalidProof(AnchoringError):
-    code = "MERKLE_INVALID_PROOF"
-
-
 class ChainUnavailable(AnchoringError):
     """The chain node cannot be reached or did not answer in time."""
 

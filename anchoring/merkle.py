@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from .errors import InvalidProof
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -155,8 +154,3 @@ def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
-
-
-def require_inclusion(leaf: bytes, index: int, tree_size: int, path: Sequence[bytes], root: bytes) -> None:
-    if not verify_inclusion(leaf, index, tree_size, path, root):
-        raise InvalidProof("the Merkle inclusion proof does not lead to the anchored root")

@@ -59,11 +59,6 @@ def append(session: Session, actor: str, action: str, target: str, details: dict
     return event
 
 
-def current_head(engine: Engine) -> bytes:
-    with Session(engine) as s:
-        return bytes.fromhex(head(s))
-
-
 def verify_chain(engine: Engine) -> int | None:
     """The sequence number of the first event that does not chain, or None if all do."""
     prev = GENESIS

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ from keys.store import OfficeSigner
 
 from . import audit
 from .access import hash_access_code, new_access_code
-from .errors import CertificateNotFound
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
@@ -103,14 +101,6 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf, access_code)
 
 
-def get_certificate(engine: Engine, certificate_id: uuid.UUID) -> Certificate:
-    with Session(engine) as s:
-        cert = s.get(Certificate, certificate_id)
-        if cert is None:
-            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        return cert
-
-
 def normalise_number(number: str) -> str:
     """Accept full-width brackets and stray spaces as typed by hand."""
     return number.strip().replace("（", "(").replace("）", ")").replace(" ", "")
@@ -125,15 +115,3 @@ def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:
     if not digests:
         return None
     return session.exec(select(Certificate).where(Certificate.document_sha256.in_(digests))).first()
-
-
-def get_document(engine: Engine, certificate_id: uuid.UUID) -> bytes:
-    with Session(engine) as s:
-        doc = s.get(CertificateDocument, certificate_id)
-        if doc is None:
-            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        return doc.pdf
-
-
-def matter_data(cert: Certificate) -> dict:
-    return json.loads(cert.data_json)

@@ -21,7 +21,6 @@ from sqlmodel import Session, select
 from anchoring.errors import ChainUnavailable
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
 from anchoring.outbox import enqueue
-from anchoring.receipt import split_path
 from anchoring.status import anchor_status
 from issuer.matters import EXAMPLES
 from issuer.service import issue_certificate

@@ -31,7 +31,7 @@ from .models import VerificationLog
 from .record import CertificateRecord, full_record
 from .report_pdf import signed_report
 from .report import Report
-from .service import VerifierContext, stored_certificate, summary, verify_digest, verify_pdf
+from .service import VerifierContext, stored_certificate, summary, verify_certificate, verify_digest, verify_pdf
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
@@ -305,8 +305,7 @@ def _report_pdf(pdf: bytes) -> Response:
 def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:
     if item.sha256 is not None:
         return verify_digest(ctx, item.sha256)
-    _, pdf = stored_certificate(ctx, item.id)
-    return verify_pdf(ctx, pdf)
+    return verify_certificate(ctx, item.id)
 
 
 def _page(request: Request, lang: str, template: str, *, status: int = 200, **context) -> HTMLResponse:
