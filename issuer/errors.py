@@ -40,3 +40,10 @@ class InvalidTransition(IssuerError):
 
     code = "CERTIFICATE_STATE_CONFLICT"
     http_status = 409
+
+
+class SigningUnavailable(IssuerError):
+    """The signing processes (or the TSA behind them) could not sign; nothing was issued."""
+
+    code = "SIGNING_UNAVAILABLE"
+    http_status = 503

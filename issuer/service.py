@@ -17,14 +17,14 @@ from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
 from . import audit
-from .access import hash_access_code, new_access_code
+from .access import new_access_code
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
 from .policy import apply_policies
-from .pades import sign_pdf
 from .qr import check_code, verify_url
-from .render import CertificatePage, render_certificate
+from .render import CertificatePage
+from .signing_pool import SignedPage, SigningPool, sign_page
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,13 @@ class IssuerContext:
     qr_key: bytes
     font_path: Path
     timestamper: TimeStamper | None = None  # None: PAdES B-B
+    pool: SigningPool | None = None  # render and sign in worker processes when set
+
+    def render_and_sign(self, pages: list[CertificatePage]) -> list[SignedPage]:
+        """Signed pages: in the signing pool when there is one, else here."""
+        if self.pool is not None:
+            return self.pool.render_and_sign_many(pages)
+        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper) for p in pages]
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,49 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
                      actor: str = "cli", language: str = "zh") -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
+    numbered = _number(s, ctx, matter_key, matter, issue_date, supersedes, language)
+    (signed,) = ctx.render_and_sign([numbered.page])
+    return _store(s, ctx, numbered, signed, actor)
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    matter_key: str
+    matter: MatterInput
+    language: str = "zh"
+
+
+def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date: dt.date | None = None,
+                actor: str = "cli") -> list[IssuedCertificate]:
+    """Issue several validated requests in one transaction: consecutive numbers, pages
+    signed in parallel by the signing pool, all stored or none (so numbers stay gap-free
+    if signing fails half-way)."""
+    with Session(ctx.engine) as s:
+        numbered = [_number(s, ctx, r.matter_key, r.matter, issue_date, None, r.language) for r in requests]
+        signed = ctx.render_and_sign([d.page for d in numbered])
+        issued = [_store(s, ctx, d, page, actor) for d, page in zip(numbered, signed)]
+        s.commit()
+    return issued
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    """A certificate with its number taken and its page composed, not yet signed."""
+
+    matter_key: str
+    matter: MatterInput
+    page: CertificatePage
+    serial: int
+    year: int
+    access_code: str = field(repr=False)
+    fee_exempt: bool
+    fee_note: str | None
+    supersedes: uuid.UUID | None
+    language: str
+
+
+def _number(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, issue_date: dt.date | None,
+            supersedes: uuid.UUID | None, language: str) -> _Numbered:
     issue_date = issue_date or dt.date.today()
     policy = apply_policies(matter, issue_date)  # before a number is taken
     certificate_id = uuid.uuid4()
@@ -82,23 +132,28 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     number = format_number(issue_date.year, ctx.office.abbrev, serial)
     page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code,
                            bilingual=language == "zh-en")
-    pdf = sign_pdf(render_certificate(page, ctx.font_path), ctx.signer, ctx.office.name, ctx.timestamper)
+    return _Numbered(matter_key, matter, page, serial, issue_date.year, access_code, policy.fee_exempt,
+                     policy.fee_note, supersedes, language)
+
+
+def _store(s: Session, ctx: IssuerContext, d: _Numbered, signed: SignedPage, actor: str) -> IssuedCertificate:
+    certificate_id, number, matter, pdf = d.page.certificate_id, d.page.number, d.matter, signed.pdf
     digest = hashlib.sha256(pdf).digest()
     s.add(Certificate(
         id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
-        year=issue_date.year, serial=serial, matter=matter_key, applicant_name=matter.applicant_name,
+        year=d.year, serial=d.serial, matter=d.matter_key, applicant_name=matter.applicant_name,
         notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
-        signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=code,
-        access_code_hash=hash_access_code(certificate_id, access_code), supersedes=supersedes,
-        fee_exempt=policy.fee_exempt, fee_note=policy.fee_note, accepting_office=matter.accepting_office,
-        language=language,
+        signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=d.page.check_code,
+        access_code_hash=signed.access_code_hash, supersedes=d.supersedes,
+        fee_exempt=d.fee_exempt, fee_note=d.fee_note, accepting_office=matter.accepting_office,
+        language=d.language,
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)
-    audit.append(s, actor, "correct" if supersedes else "issue", str(certificate_id),
-                 {"number": number, "matter": matter_key, "sha256": digest.hex(),
-                  **({"supersedes": str(supersedes)} if supersedes else {})})
-    return IssuedCertificate(certificate_id, number, url, digest.hex(), pdf, access_code)
+    audit.append(s, actor, "correct" if d.supersedes else "issue", str(certificate_id),
+                 {"number": number, "matter": d.matter_key, "sha256": digest.hex(),
+                  **({"supersedes": str(d.supersedes)} if d.supersedes else {})})
+    return IssuedCertificate(certificate_id, number, d.page.verify_url, digest.hex(), pdf, d.access_code)
 
 
 def normalise_number(number: str) -> str:

@@ -16,6 +16,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.sign import signers
 
 from .errors import KeyStoreLocked, KeyStoreMissing
+from .memory_signer import InMemorySigner
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def load_pkcs12_signer(path: Path, passphrase: bytes) -> OfficeSigner:
     if signer is None:
         # pyHanko logs and returns None when the passphrase is wrong or the file is damaged.
         raise KeyStoreLocked(f"cannot open signing key store {path.name}: wrong passphrase or damaged file")
+    signer = InMemorySigner.from_simple(signer)
     return OfficeSigner(signer=signer, certificate=signer.signing_cert)
 
 

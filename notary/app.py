@@ -44,7 +44,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
-    app.include_router(issuer_router(rt.issuer_context()))
+    app.include_router(issuer_router(rt.issuer_context(pool=True)))
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds))
 

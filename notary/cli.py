@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import signal
@@ -23,6 +24,7 @@ app = typer.Typer(help="Electronic notarial certificates: issue, anchor and veri
 EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE = 0, 1, 2
 EXIT_BAD_INPUT = 3  # the file or data given cannot be used
 EXIT_UNAVAILABLE = 4  # keys, database or chain cannot be opened
+BULK_CHUNK = 64  # rows numbered, signed and committed together by issue-bulk
 
 
 def _fail(code: int, message: str) -> None:
@@ -152,36 +154,54 @@ def issue_bulk(
     per-row errors. Exit code 0 when every row was issued, 3 when some were not."""
     from rich.progress import Progress
 
-    from issuer.service import issue_certificate
+    from issuer.matters import parse_matter
+    from issuer.policy import apply_policies
+    from issuer.service import IssueRequest, issue_batch
 
     if not input.exists():
         _fail(EXIT_BAD_INPUT, f"input file not found: {input}")
     rows = _bulk_rows(input)
     out_dir.mkdir(parents=True, exist_ok=True)
     errors = errors or out_dir / "errors.jsonl"
+    language = "zh-en" if bilingual else "zh"
     rt = _runtime()
     issued, failed = 0, 0
     try:
-        ctx = rt.issuer_context()
+        ctx = rt.issuer_context(pool=True)
         with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
                 Progress() as progress:
             task = progress.add_task(f"issuing {matter}", total=len(rows))
-            for n, row in enumerate(rows, 1):
+            for chunk_start in range(0, len(rows), BULK_CHUNK):
+                # Rows are checked one by one (a bad row goes to the errors file); the good
+                # ones of a chunk are numbered, signed in parallel and committed together.
+                valid: list[tuple[int, IssueRequest]] = []
+                for n, row in enumerate(rows[chunk_start:chunk_start + BULK_CHUNK], chunk_start + 1):
+                    try:
+                        if "__error__" in row:
+                            raise InvalidMatterData(row["__error__"], [{"field": "(row)", "rule": "json",
+                                                                        "message": row["__error__"]}])
+                        parsed = parse_matter(matter, row)
+                        apply_policies(parsed, dt.date.today())
+                        valid.append((n, IssueRequest(matter, parsed, language)))
+                    except IssuerError as exc:
+                        failed += 1
+                        err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,
+                                              "fields": getattr(exc, "errors", [])}, ensure_ascii=False) + "\n")
+                        progress.advance(task)
+                if not valid:
+                    continue
                 try:
-                    if "__error__" in row:
-                        raise InvalidMatterData(row["__error__"], [{"field": "(row)", "rule": "json",
-                                                                    "message": row["__error__"]}])
-                    cert = issue_certificate(ctx, matter, row, language="zh-en" if bilingual else "zh")
+                    certs = issue_batch(ctx, [r for _, r in valid])
+                except IssuerError as exc:
+                    _fail(EXIT_UNAVAILABLE, f"issuing stopped at row {valid[0][0]}: {exc.message} [{exc.code}]; "
+                                            f"{issued} certificates were issued before it")
+                for (n, _), cert in zip(valid, certs):
                     (out_dir / f"{cert.id}.pdf").write_bytes(cert.pdf)
                     ok.write(json.dumps({"row": n, "id": str(cert.id), "number": cert.number,
                                          "verify_url": cert.verify_url, "access_code": cert.access_code},
                                         ensure_ascii=False) + "\n")
                     issued += 1
-                except IssuerError as exc:
-                    failed += 1
-                    err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,
-                                          "fields": getattr(exc, "errors", [])}, ensure_ascii=False) + "\n")
-                progress.advance(task)
+                    progress.advance(task)
         try:
             rt.worker().run_once(force=True)
         except AnchoringError as exc:

@@ -26,6 +26,7 @@ from pyhanko.sign.timestamps import DummyTimeStamper
 
 from issuer import audit
 from issuer.service import IssuerContext, Office
+from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
 from keys.crl import ensure_crl, revoke_serial
@@ -78,13 +79,29 @@ class Runtime:
     def dev_tsa(self) -> DummyTimeStamper:
         return development_tsa(ensure_tsa(self.pki_dir, self.passphrase), self.passphrase)
 
-    def issuer_context(self) -> IssuerContext:
+    def issuer_context(self, *, pool: bool = False) -> IssuerContext:
+        """``pool``: render and sign in worker processes (the server's and bulk issuing's
+        choice; a single CLI issue is faster without starting them)."""
         s = self.settings
         stamper = None
-        if s.signature_level == "B-T":
+        if s.signature_level != "B-B":
             stamper = timestamper(s.tsa_url, None if s.tsa_url else self.dev_tsa, s.chain_timeout_seconds)
         return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font,
-                             stamper)
+                             stamper, pool=self.signing_pool if pool else None)
+
+    @cached_property
+    def signing_pool(self) -> SigningPool | None:
+        """Worker processes that render and sign; None when the key lives in a PKCS#11 token
+        (one logged-in session, shared by threads in this process)."""
+        s = self.settings
+        if s.pkcs11_module is not None:
+            return None
+        setup = SigningSetup(
+            key_store=self.pki_dir / "office-signing.p12", passphrase=self.passphrase, office_name=self.office.name,
+            font_path=s.cjk_font, level=s.signature_level, tsa_url=s.tsa_url,
+            dev_tsa_store=None if s.tsa_url else ensure_tsa(self.pki_dir, self.passphrase),
+            timeout=s.chain_timeout_seconds)
+        return SigningPool(setup, s.signing_processes or None)
 
     @cached_property
     def parser_pool(self) -> ParserPool:
@@ -137,6 +154,8 @@ class Runtime:
     def close(self) -> None:
         if "parser_pool" in self.__dict__:
             self.parser_pool.close()
+        if self.__dict__.get("signing_pool") is not None:
+            self.signing_pool.close()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()
@@ -219,6 +238,8 @@ def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
     old = rt.signer.fingerprint
     rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase, rt.crl_url)
     rt.__dict__.pop("signer", None)  # reload the new store
+    if rt.__dict__.get("signing_pool") is not None:
+        rt.__dict__.pop("signing_pool").close()  # its workers hold the old key
     new = rt.signer.fingerprint
     if rt.registry is not None:
         _register_office(rt)

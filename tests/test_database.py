@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
-from issuer import service as issuer_service
+from issuer import signing_pool
 from issuer.matters import EXAMPLES
 from issuer.models import Certificate, CertificateCounter
 from issuer.service import issue_certificate
@@ -67,7 +67,7 @@ def test_a_crash_while_issuing_leaves_nothing_behind(runtime, monkeypatch):
     def broken_sign(*_a, **_k):
         raise RuntimeError("the signing device fell over")
 
-    monkeypatch.setattr(issuer_service, "sign_pdf", broken_sign)
+    monkeypatch.setattr(signing_pool, "sign_pdf", broken_sign)
     with pytest.raises(RuntimeError):
         issue_certificate(ctx, "birth", EXAMPLES["birth"])
     monkeypatch.undo()

@@ -1,0 +1,121 @@
+"""Render and sign certificates in worker processes.
+
+Rendering and pyHanko's CMS building are pure Python and hold the GIL, so threads do not
+add throughput; a pool of processes uses every core and keeps signing off the event loop
+(DESIGN.md: "signing must not block the event loop"). Each worker opens the office key
+and the timestamper once, in its own process; the parent sends a
+:class:`~issuer.render.CertificatePage` and gets the signed PDF back.
+
+Keys in a PKCS#11 token stay in the parent (one logged-in session, see
+``keys/pkcs11_store.py``): the pool is for keys held in files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .access import hash_access_code
+from .errors import SigningUnavailable
+from .pades import sign_pdf
+from .render import CertificatePage, render_certificate
+
+
+@dataclass(frozen=True)
+class SigningSetup:
+    """What a worker needs to sign as the office (sent once, when the worker starts)."""
+
+    key_store: Path  # the office's encrypted PKCS#12 file
+    passphrase: bytes = field(repr=False)
+    office_name: str
+    font_path: Path
+    level: str = "B-T"  # B-B, B-T, B-LT or B-LTA
+    tsa_url: str | None = None
+    dev_tsa_store: Path | None = None  # the development TSA's PKCS#12, when no TSA URL is set
+    timeout: float = 10.0
+
+
+_worker: "_WorkerState | None" = None
+
+
+@dataclass
+class _WorkerState:
+    signer: object
+    timestamper: object
+    setup: SigningSetup
+
+
+def _start_worker(setup: SigningSetup) -> None:
+    global _worker
+    from keys.store import load_pkcs12_signer
+
+    from .timestamping import development_tsa, timestamper
+
+    stamper = None
+    if setup.level != "B-B":
+        dev = None if setup.tsa_url else development_tsa(setup.dev_tsa_store, setup.passphrase)
+        stamper = timestamper(setup.tsa_url, dev, setup.timeout)
+    _worker = _WorkerState(load_pkcs12_signer(setup.key_store, setup.passphrase), stamper, setup)
+
+
+@dataclass(frozen=True)
+class SignedPage:
+    """The CPU-heavy part of issuing one certificate: the signed PDF and the slow hash of
+    its access code (scrypt, ~60 ms, as costly as the signature)."""
+
+    pdf: bytes = field(repr=False)
+    access_code_hash: str | None
+
+
+def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper) -> SignedPage:
+    """Render, sign and hash the access code of one certificate (in a worker or in place)."""
+    pdf = sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper)
+    code_hash = hash_access_code(page.certificate_id, page.access_code) if page.access_code else None
+    return SignedPage(pdf, code_hash)
+
+
+def _render_and_sign(page: CertificatePage) -> SignedPage:
+    w = _worker
+    return sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper)
+
+
+class SigningPool:
+    """A pool of signing processes (default: one per core)."""
+
+    def __init__(self, setup: SigningSetup, processes: int | None = None):
+        self.setup = setup
+        self.processes = processes or os.cpu_count() or 1
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent runs threads (anchoring worker, chain node watcher) and
+        # holds database connections that a forked child must not share.
+        return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self.setup,))
+
+    def render_and_sign_many(self, pages: Sequence[CertificatePage]) -> list[SignedPage]:
+        """Signed pages in the order of ``pages``, signed in parallel."""
+        try:
+            return list(self._executor.map(_render_and_sign, pages))
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): start afresh for the next request.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            raise SigningUnavailable("a signing process stopped unexpectedly; nothing was issued",
+                                     "签名进程意外退出，本次未出具任何公证书") from exc
+
+    def warm_up(self) -> None:
+        """Start every worker now (a spawned worker takes about a second to import)."""
+        list(self._executor.map(_noop, range(self.processes * 2)))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _noop(_: int) -> None:
+    return None

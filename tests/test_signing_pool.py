@@ -1,0 +1,79 @@
+"""Issuing through the pool of signing processes: the bulk and server path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from sqlmodel import Session, func, select
+
+from anchoring.models import OutboxEntry
+from issuer.access import access_code_matches
+from issuer.errors import SigningUnavailable
+from issuer.matters import EXAMPLES, parse_matter
+from issuer.models import Certificate, CertificateCounter
+from issuer.service import IssueRequest, issue_batch
+from verifier.report import Indication
+from verifier.service import verify_pdf
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_batch_signed_in_worker_processes_verifies(runtime_factory, database_url):
+    rt = runtime_factory(database_url=database_url, signing_processes=2)
+    ctx = rt.issuer_context(pool=True)
+    requests = [IssueRequest("birth", parse_matter("birth", EXAMPLES["birth"])),
+                IssueRequest("will", parse_matter("will", EXAMPLES["will"]), "zh-en")] * 3
+    issued = issue_batch(ctx, requests)
+    assert [c.number[-7:-1] for c in issued] == [f"{i:06d}" for i in range(1, 7)]
+    assert rt.worker().run_once(force=True) == 6
+    with Session(rt.engine) as s:
+        for cert in issued:
+            row = s.get(Certificate, cert.id)
+            assert access_code_matches(cert.id, cert.access_code, row.access_code_hash)
+            assert not access_code_matches(cert.id, "2345-6789", row.access_code_hash)
+    for cert in issued:
+        report = verify_pdf(rt.verifier_context(), cert.pdf)
+        assert report.indication is Indication.PASSED, report
+
+
+def test_a_signing_process_killed_mid_batch_issues_nothing(sqlite_runtime):
+    rt = sqlite_runtime
+    ctx = rt.issuer_context(pool=True)
+    request = IssueRequest("birth", parse_matter("birth", EXAMPLES["birth"]))
+    issue_batch(ctx, [request])  # starts the workers; number 1
+    outcome: list[BaseException] = []
+
+    def big_batch():
+        try:
+            issue_batch(ctx, [request] * 40)
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=big_batch)
+    thread.start()
+    time.sleep(0.8)
+    victim = next(iter(ctx.pool._executor._processes))  # a worker's pid
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=120)
+    assert len(outcome) == 1 and isinstance(outcome[0], SigningUnavailable)
+    # Nothing of the failed batch was stored, and its numbers were not consumed.
+    assert _count(rt.engine, Certificate) == 1
+    assert _count(rt.engine, OutboxEntry) == 1
+    with Session(rt.engine) as s:
+        assert s.exec(select(CertificateCounter.last_serial)).one() == 1
+    # The pool starts afresh and the next certificate takes the next number.
+    (again,) = issue_batch(ctx, [request])
+    assert again.number.endswith("第000002号")
+
+
+@pytest.mark.parametrize("processes", [1])
+def test_pool_size_follows_the_setting(runtime_factory, processes):
+    rt = runtime_factory(signing_processes=processes)
+    assert rt.signing_pool.processes == processes
