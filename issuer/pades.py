@@ -1,19 +1,42 @@
-"""PAdES signing of the rendered certificate with pyHanko."""
+"""PAdES signing of the rendered certificate with pyHanko.
+
+Levels (ETSI EN 319 142-1): B-B (signature only), B-T (plus an RFC 3161 signature
+timestamp, the default), B-LT (plus the certificates and CRLs needed to validate it, in the
+document security store) and B-LTA (plus a document timestamp over all of that, so the
+validation data itself is dated and the archive can be re-timestamped before algorithms
+age).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 from keys.store import OfficeSigner
 
+class _HandedOverRevocationData(logging.Filter):
+    """pyHanko warns when validation data is embedded without fetching; here that is the
+    design (the development CA's CRL is handed over), so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_HandedOverRevocationData())
+
 SIGNATURE_FIELD = "NotarySignature"
+ARCHIVE_TIMESTAMP_FIELD = "NotaryArchiveTimestamp"
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 # Room for the CMS blob (EC signature + three certificates, plus an RFC 3161 token with
 # the TSA's RSA certificate for B-T). Giving it up front spares pyHanko a second signing
 # pass to size the signature (DESIGN.md: ~2x throughput).
@@ -21,7 +44,28 @@ BYTES_RESERVED_B = 8192
 BYTES_RESERVED_T = 16384
 
 
-def _pdf_signer(office: OfficeSigner, office_name: str, timestamper: TimeStamper | None) -> signers.PdfSigner:
+@dataclass(frozen=True)
+class LongTermMaterial:
+    """What B-LT and B-LTA embed: the chain up to the trust roots and the current CRLs.
+
+    ``crls`` empty: pyHanko fetches revocation data from the URLs in the certificates (a
+    production CA); the development CA's CRL is handed over directly, so signing works
+    whether or not the service that publishes it is running."""
+
+    trust_roots: list[bytes] = field(repr=False)  # DER: the material crosses to signing processes
+    crls: list[bytes] = field(repr=False, default_factory=list)
+    archive_timestamp: bool = False  # B-LTA
+
+    def validation_context(self) -> ValidationContext:
+        # soft-fail: the TSA's certificate carries no revocation pointer; the office
+        # certificate's CRL is embedded because it is given here.
+        roots = [asn1_x509.Certificate.load(der) for der in self.trust_roots]
+        return ValidationContext(trust_roots=roots, crls=list(self.crls), allow_fetching=not self.crls,
+                                 revocation_mode="soft-fail")
+
+
+def _pdf_signer(office: OfficeSigner, office_name: str, timestamper: TimeStamper | None,
+                long_term: LongTermMaterial | None) -> signers.PdfSigner:
     meta = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",
@@ -29,40 +73,40 @@ def _pdf_signer(office: OfficeSigner, office_name: str, timestamper: TimeStamper
         reason="电子公证书 Electronic notarial certificate",
         location=office_name,
         name=office_name,
+        embed_validation_info=long_term is not None,
+        validation_context=long_term.validation_context() if long_term is not None else None,
+        use_pades_lta=long_term is not None and long_term.archive_timestamp,
+        timestamp_field_name=ARCHIVE_TIMESTAMP_FIELD if long_term is not None and long_term.archive_timestamp else None,
     )
     return signers.PdfSigner(meta, signer=office.signer, timestamper=timestamper)
 
 
-def sign_pdf(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None = None) -> bytes:
-    """PAdES signature over the whole document: B-T with a ``timestamper``, else B-B.
+def sign_pdf(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None = None,
+             long_term: LongTermMaterial | None = None) -> bytes:
+    """PAdES signature over the whole document: B-T with a ``timestamper``, else B-B;
+    B-LT / B-LTA with ``long_term`` (which needs a timestamper).
 
     pyHanko's synchronous API runs its own event loop (``asyncio.run``), which fails inside
     a running loop; called from one (async code, or a test driving a browser), the signing
     moves to a helper thread."""
+    if long_term is not None and timestamper is None:
+        raise ValueError("B-LT and B-LTA need a timestamper")
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _sign_blocking(pdf, office, office_name, timestamper)
+        return _sign_blocking(pdf, office, office_name, timestamper, long_term)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_sign_blocking, pdf, office, office_name, timestamper).result()
+        return pool.submit(_sign_blocking, pdf, office, office_name, timestamper, long_term).result()
 
 
 def _reserved(timestamper: TimeStamper | None) -> int:
     return BYTES_RESERVED_T if timestamper is not None else BYTES_RESERVED_B
 
 
-def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None) -> bytes:
-    signer = _pdf_signer(office, office_name, timestamper)
+def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None,
+                   long_term: LongTermMaterial | None) -> bytes:
+    signer = _pdf_signer(office, office_name, timestamper, long_term)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     with office.lock or nullcontext():
         out = signer.sign_pdf(writer, bytes_reserved=_reserved(timestamper))
-    return out.getvalue()
-
-
-async def async_sign_pdf(pdf: bytes, office: OfficeSigner, office_name: str,
-                         timestamper: TimeStamper | None = None) -> bytes:
-    """The same, for use inside a running event loop (FastAPI routes)."""
-    signer = _pdf_signer(office, office_name, timestamper)
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = await signer.async_sign_pdf(writer, bytes_reserved=_reserved(timestamper))
     return out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
 from .policy import apply_policies
 from .qr import check_code, verify_url
+from .pades import LongTermMaterial
 from .render import CertificatePage
 from .signing_pool import SignedPage, SigningPool, sign_page
 
@@ -46,12 +48,16 @@ class IssuerContext:
     font_path: Path
     timestamper: TimeStamper | None = None  # None: PAdES B-B
     pool: SigningPool | None = None  # render and sign in worker processes when set
+    # B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
+    long_term: Callable[[], LongTermMaterial] | None = None
 
     def render_and_sign(self, pages: list[CertificatePage]) -> list[SignedPage]:
         """Signed pages: in the signing pool when there is one, else here."""
+        long_term = self.long_term() if self.long_term is not None else None
         if self.pool is not None:
-            return self.pool.render_and_sign_many(pages)
-        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper) for p in pages]
+            return self.pool.render_and_sign_many(pages, long_term)
+        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper, long_term)
+                for p in pages]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ Keys in a PKCS#11 token stay in the parent (one logged-in session, see
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .access import hash_access_code
 from .errors import SigningUnavailable
-from .pades import sign_pdf
+from .pades import LongTermMaterial, sign_pdf
 from .render import CertificatePage, render_certificate
 
 
@@ -34,7 +35,7 @@ class SigningSetup:
     passphrase: bytes = field(repr=False)
     office_name: str
     font_path: Path
-    level: str = "B-T"  # B-B, B-T, B-LT or B-LTA
+    level: str = "B-T"  # B-B needs no timestamper; the others do
     tsa_url: str | None = None
     dev_tsa_store: Path | None = None  # the development TSA's PKCS#12, when no TSA URL is set
     timeout: float = 10.0
@@ -72,16 +73,17 @@ class SignedPage:
     access_code_hash: str | None
 
 
-def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper) -> SignedPage:
+def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper,
+              long_term: LongTermMaterial | None = None) -> SignedPage:
     """Render, sign and hash the access code of one certificate (in a worker or in place)."""
-    pdf = sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper)
+    pdf = sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper, long_term)
     code_hash = hash_access_code(page.certificate_id, page.access_code) if page.access_code else None
     return SignedPage(pdf, code_hash)
 
 
-def _render_and_sign(page: CertificatePage) -> SignedPage:
+def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None) -> SignedPage:
     w = _worker
-    return sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper)
+    return sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper, long_term)
 
 
 class SigningPool:
@@ -98,10 +100,11 @@ class SigningPool:
         return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker, initargs=(self.setup,))
 
-    def render_and_sign_many(self, pages: Sequence[CertificatePage]) -> list[SignedPage]:
+    def render_and_sign_many(self, pages: Sequence[CertificatePage],
+                             long_term: LongTermMaterial | None = None) -> list[SignedPage]:
         """Signed pages in the order of ``pages``, signed in parallel."""
         try:
-            return list(self._executor.map(_render_and_sign, pages))
+            return list(self._executor.map(_render_and_sign, pages, itertools.repeat(long_term)))
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start afresh for the next request.
             self._executor.shutdown(wait=False, cancel_futures=True)

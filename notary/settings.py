@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     pkcs11_pin: SecretStr | None = None
     pkcs11_key_label: str = "office-signing"
     pkcs11_cert: Path | None = Field(None, description="PEM: the HSM key's certificate, then its chain")
-    signature_level: Literal["B-B", "B-T"] = Field("B-T", description="PAdES baseline level of issued certificates")
+    signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = Field(
+        "B-T", description="PAdES baseline level of issued certificates (B-LT/B-LTA embed validation data)")
     tsa_url: str | None = Field(None, description="the office's RFC 3161 TSA; unset = the development TSA")
 
     confirmations: int = Field(1, ge=1, description="blocks (including the anchoring one) before an anchor counts")

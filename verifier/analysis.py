@@ -39,7 +39,8 @@ def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_
     pdf = open_signed_pdf(data, max_bytes)
     sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
     roots = [asn1_x509.Certificate.load(d) for d in trust_roots_der]
-    facts = signature_checks(sig, roots, crls_der)
+    archive = next((s for s in pdf.signatures if s.sig_object_type == "/DocTimeStamp"), None)
+    facts = signature_checks(sig, roots, crls_der, archive)
     return PdfAnalysis(
         candidate_digests=pdf.candidate_digests(), integrity=facts.integrity, trust=facts.trust,
         timestamp=facts.timestamp, signer_name=facts.signer_name,

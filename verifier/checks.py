@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError, ValidationInfoReadingError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
@@ -42,11 +43,13 @@ class SignatureFacts:
 
 
 def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
-                     crls: list[bytes] = ()) -> SignatureFacts:
+                     crls: list[bytes] = (), archive: EmbeddedPdfSignature | None = None) -> SignatureFacts:
     """document_integrity, signer_trust and timestamp, from pyHanko's validation
     (difference analysis included, so later permitted additions are accepted). ``crls``:
-    the revocation lists this verifier holds (DER); nothing is fetched from outside."""
-    vc = ValidationContext(trust_roots=trust_roots, crls=list(crls), allow_fetching=False, revocation_mode="soft-fail")
+    the revocation lists this verifier holds (DER), joined by those the document carries
+    (B-LT); nothing is fetched from outside. ``archive``: the document timestamp of a
+    B-LTA document, checked as part of the timestamp check."""
+    vc = _validation_context(sig, trust_roots, crls)
     try:
         status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
@@ -81,7 +84,33 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
         timestamp = Check.of("timestamp", V, "TIMESTAMP_VALID", time=ts_time.isoformat())
     else:
         timestamp = Check.of("timestamp", I, "TIMESTAMP_INVALID")
+    if archive is not None and timestamp.status is V:
+        timestamp = _with_archive_timestamp(timestamp, archive, vc)
     return SignatureFacts(integrity, trust, timestamp, cert, name, status.signer_reported_dt, ts_time)
+
+
+def _validation_context(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
+                        crls: list[bytes]) -> ValidationContext:
+    """Our trust roots and CRLs, plus the certificates, CRLs and OCSP responses in the
+    document security store when the document has one (B-LT and B-LTA)."""
+    settings = dict(trust_roots=trust_roots, crls=list(crls), allow_fetching=False, revocation_mode="soft-fail")
+    try:
+        return DocumentSecurityStore.read_dss(sig.reader).as_validation_context(settings)
+    except (NoDSSFoundError, ValidationInfoReadingError, ValueError, KeyError, TypeError):
+        return ValidationContext(**settings)
+
+
+def _with_archive_timestamp(timestamp: Check, archive: EmbeddedPdfSignature, vc: ValidationContext) -> Check:
+    """The B-LTA document timestamp must be intact and trusted; its time joins the details."""
+    try:
+        status = validate_pdf_timestamp(archive, validation_context=vc)
+    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        log.info("archive timestamp validation failed: %s", exc)
+        status = None
+    if status is None or not (status.intact and status.valid and status.trusted):
+        return Check.of("timestamp", I, "ARCHIVE_TIMESTAMP_INVALID")
+    return Check.of("timestamp", V, timestamp.code, **timestamp.details,
+                    archive_time=status.timestamp.isoformat(), level="B-LTA")
 
 
 def fetch_evidence(registry: RegistryClient | None, fingerprint: bytes | None, receipt: AnchorReceipt | None) -> LedgerEvidence | None:

@@ -14,6 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # timestamp
     "TIMESTAMP_VALID": ("可信时间戳证明了签署时间。", "A trusted RFC 3161 timestamp proves the signing time."),
     "TIMESTAMP_INVALID": ("时间戳无效。", "The timestamp is not valid."),
+    "ARCHIVE_TIMESTAMP_INVALID": ("长期验证（B-LTA）的文档时间戳无效或不可信。", "The document (archive) timestamp of this long-term (B-LTA) signature is broken or untrusted."),
     "NO_TIMESTAMP": ("签名不含时间戳；签署时间仅为签署人声明，以区块时间为存在证明。", "The signature has no timestamp; the signing time is the signer's claim, and the ledger block time proves existence."),
     # office_binding
     "OFFICE_REGISTERED": ("签名证书已在公证链上登记为该公证处的签章证书。", "The signing certificate is registered on the ledger for this notary office."),
