@@ -86,7 +86,7 @@ def _item(cert: Certificate, model=CertificateItem):
                  issued_at=cert.issued_at, supersedes=cert.supersedes, superseded_by=cert.superseded_by, **extra)
 
 
-def _issued(issued: IssuedCertificate) -> IssuedResponse:
+def issued_response(issued: IssuedCertificate) -> IssuedResponse:
     return IssuedResponse(id=issued.id, number=issued.number, verify_url=issued.verify_url,
                           document_sha256=issued.document_sha256, access_code=issued.access_code)
 
@@ -129,7 +129,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
                                         certificate_id=issued.id))
                 s.commit()
-        return _issued(issued)
+        return issued_response(issued)
 
     @r.get("", response_model=CertificatePage, summary="List certificates of your office (all, for the registry)")
     def list_certificates(
@@ -180,7 +180,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                 authorization: Annotated[str | None, Header()] = None) -> IssuedResponse:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
-        return _issued(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, actor=p.actor))
+        return issued_response(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, actor=p.actor))
 
     return r
 

@@ -47,3 +47,8 @@ class SigningUnavailable(IssuerError):
 
     code = "SIGNING_UNAVAILABLE"
     http_status = 503
+
+
+class DraftNotFound(IssuerError):
+    code = "DRAFT_NOT_FOUND"
+    http_status = 404

@@ -77,3 +77,27 @@ class IdempotencyRecord(SQLModel, table=True):
     request_sha256: str = Field(max_length=64)
     certificate_id: uuid.UUID
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class DraftState:
+    OPEN = "open"
+    ISSUED = "issued"
+    DISCARDED = "discarded"
+
+
+class CertificateDraft(SQLModel, table=True):
+    """A certificate being prepared (草稿): no number, no signature, never public. Numbers
+    are taken only when a draft is issued, so discarded drafts leave no gaps."""
+
+    __tablename__ = "certificate_draft"
+
+    id: uuid.UUID = Field(primary_key=True)
+    office_code: str = Field(max_length=64, index=True)
+    matter: str = Field(max_length=40)
+    language: str = Field(default="zh", max_length=8)
+    data_json: str
+    state: str = Field(default=DraftState.OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=120)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    certificate_id: uuid.UUID | None = Field(default=None, foreign_key="certificate.id")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from anchoring.errors import AnchoringError
 from issuer.api import router as issuer_router
+from issuer.drafts_api import router as drafts_router
 from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
 from verifier.api import router as verifier_router
@@ -44,7 +45,9 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
-    app.include_router(issuer_router(rt.issuer_context(pool=True)))
+    issuing = rt.issuer_context(pool=True)
+    app.include_router(issuer_router(issuing))
+    app.include_router(drafts_router(issuing))
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds))
 

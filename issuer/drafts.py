@@ -1,0 +1,141 @@
+"""Drafts (草稿): a certificate prepared, checked and corrected before it is issued.
+
+A draft belongs to one office and is visible only to that office's notaries and
+administrators; it has no number and no signature. Issuing a draft validates it, applies
+the office's policies, takes the next number and signs, all in one transaction with the
+draft's change of state, so a draft is issued at most once even when two clerks press
+the button together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from anchoring.models import utcnow
+from anchoring.sessions import read_session, write_session
+
+from . import audit
+from .errors import DraftNotFound, InvalidMatterData, InvalidTransition, IssuerError
+from .matters import matter_type, parse_matter
+from .models import CertificateDraft, DraftState
+from .policy import apply_policies
+from .service import IssuedCertificate, IssuerContext, issue_in_session
+
+
+@dataclass(frozen=True)
+class DraftProblems:
+    """What still stops a draft from being issued (field errors or a policy), or nothing."""
+
+    code: str | None
+    message: str | None
+    fields: list[dict]
+
+    @property
+    def ready(self) -> bool:
+        return self.code is None
+
+
+def check_draft(draft: CertificateDraft) -> DraftProblems:
+    """Validate the draft as issuing would, without issuing."""
+    try:
+        apply_policies(parse_matter(draft.matter, json.loads(draft.data_json)), dt.date.today())
+    except InvalidMatterData as exc:
+        return DraftProblems(exc.code, exc.message, exc.errors)
+    except IssuerError as exc:
+        return DraftProblems(exc.code, exc.message, [])
+    return DraftProblems(None, None, [])
+
+
+def create_draft(engine: Engine, office_code: str, matter: str, data: dict, language: str, actor: str) -> CertificateDraft:
+    matter_type(matter)  # an unknown matter is refused at once (422)
+    with write_session(engine) as s:
+        draft = CertificateDraft(id=uuid.uuid4(), office_code=office_code, matter=matter, language=language,
+                                 data_json=json.dumps(data, ensure_ascii=False), created_by=actor)
+        s.add(draft)
+        audit.append(s, actor, "draft.create", str(draft.id), {"matter": matter})
+        s.commit()
+        s.refresh(draft)
+        return draft
+
+
+def get_draft(engine: Engine, draft_id: uuid.UUID, office_code: str) -> CertificateDraft:
+    with read_session(engine) as s:
+        return _load(s, draft_id, office_code)
+
+
+def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int, offset: int
+                ) -> tuple[list[CertificateDraft], int]:
+    query = select(CertificateDraft).where(CertificateDraft.office_code == office_code)
+    if state:
+        query = query.where(CertificateDraft.state == state)
+    with read_session(engine) as s:
+        total = s.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = s.exec(query.order_by(CertificateDraft.updated_at.desc()).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: dict, language: str | None,
+                 actor: str) -> CertificateDraft:
+    with write_session(engine) as s:
+        draft = _load_open(s, draft_id, office_code)
+        draft.data_json = json.dumps(data, ensure_ascii=False)
+        if language is not None:
+            draft.language = language
+        draft.updated_at = utcnow()
+        s.add(draft)
+        audit.append(s, actor, "draft.update", str(draft.id), {})
+        s.commit()
+        s.refresh(draft)
+        return draft
+
+
+def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: str) -> CertificateDraft:
+    with write_session(engine) as s:
+        draft = _load_open(s, draft_id, office_code)
+        draft.state, draft.updated_at = DraftState.DISCARDED, utcnow()
+        s.add(draft)
+        audit.append(s, actor, "draft.discard", str(draft.id), {})
+        s.commit()
+        s.refresh(draft)
+        return draft
+
+
+def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor: str) -> tuple[CertificateDraft, IssuedCertificate]:
+    """Issue the draft as a certificate of ``ctx``'s office (validation and policies first)."""
+    with write_session(ctx.engine) as s:
+        # A write transaction from its first statement (BEGIN IMMEDIATE on SQLite, a row lock
+        # on PostgreSQL): a second click waits, then finds the draft issued.
+        draft = _load_open(s, draft_id, office_code, for_update=True)
+        matter = parse_matter(draft.matter, json.loads(draft.data_json))
+        issued = issue_in_session(s, ctx, draft.matter, matter, actor=actor, language=draft.language)
+        draft.state, draft.certificate_id, draft.updated_at = DraftState.ISSUED, issued.id, utcnow()
+        s.add(draft)
+        audit.append(s, actor, "draft.issue", str(draft.id), {"certificate": str(issued.id)})
+        s.commit()
+        s.refresh(draft)
+        return draft, issued
+
+
+def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False) -> CertificateDraft:
+    query = select(CertificateDraft).where(CertificateDraft.id == draft_id)
+    if for_update:
+        query = query.with_for_update()
+    draft = s.exec(query).first()
+    if draft is None or draft.office_code != office_code:
+        # Another office's draft is reported exactly like a missing one.
+        raise DraftNotFound("no draft with this id", "没有此草稿")
+    return draft
+
+
+def _load_open(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False) -> CertificateDraft:
+    draft = _load(s, draft_id, office_code, for_update)
+    if draft.state != DraftState.OPEN:
+        zh = "已出证" if draft.state == DraftState.ISSUED else "已作废"
+        raise InvalidTransition(f"the draft is already {draft.state}", f"该草稿{zh}")
+    return draft
