@@ -25,6 +25,11 @@ def _revoked(directory: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def revoked_serials(directory: Path) -> dict[int, dt.datetime]:
+    """Serial → revocation time of every office certificate revoked by the office CA."""
+    return {e["serial"]: dt.datetime.fromisoformat(e["at"]) for e in _revoked(directory)}
+
+
 def build_crl(directory: Path, passphrase: bytes) -> bytes:
     """Sign a fresh CRL with the office CA and write it (DER)."""
     ca_cert, ca_key = load_office_ca(directory, passphrase)

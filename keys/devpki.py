@@ -120,7 +120,8 @@ def make_ca(
 def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, key, ekus: list,
                 *, eku_critical: bool = False, days: int = 825, crl_url: str | None = None) -> x509.Certificate:
     """A non-CA certificate for signing (digital signature + non-repudiation); with
-    ``crl_url``, validators are told where its issuer publishes revocations."""
+    ``crl_url``, validators are told where its issuer publishes revocations: the CRL there,
+    and the OCSP responder beside it (``…/ocsp``, the development CA serves both)."""
     now = dt.datetime.now(dt.timezone.utc)
     builder = (
         _builder(subject, issuer_cert.subject, key.public_key(), days, now)
@@ -142,7 +143,14 @@ def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, k
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None,
         )]), critical=False)
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url_beside(crl_url)))]),
+            critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+def ocsp_url_beside(crl_url: str) -> str:
+    return crl_url.rsplit("/", 1)[0] + "/ocsp"
 
 
 def make_signing_cert(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +17,7 @@ from issuer.api import router as issuer_router
 from issuer.drafts_api import router as drafts_router
 from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
+from keys.ocsp import answer_ocsp
 from verifier.api import router as verifier_router
 from verifier.errors import VerifierError
 
@@ -67,6 +70,20 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
     @app.get("/pki/office-ca.crl", tags=["pki"], summary="The office CA's certificate revocation list (DER)")
     def office_crl() -> Response:
         return Response(rt.crls()[0], media_type="application/pkix-crl")
+
+    @app.post("/pki/ocsp", tags=["pki"], summary="The office CA's OCSP responder (RFC 6960, DER in and out)")
+    async def office_ocsp(request: Request) -> Response:
+        # Malformed or foreign requests get a signed-off OCSP error status, as RFC 6960 asks.
+        answer = await run_in_threadpool(answer_ocsp, rt.pki_dir, rt.passphrase, await request.body())
+        return Response(answer, media_type="application/ocsp-response")
+
+    @app.get("/pki/ocsp/{encoded:path}", tags=["pki"], summary="The same, as a GET (RFC 6960 Appendix A.1)")
+    def office_ocsp_get(encoded: str) -> Response:
+        try:
+            request_der = base64.b64decode(unquote(encoded), validate=True)
+        except ValueError:
+            request_der = b""
+        return Response(answer_ocsp(rt.pki_dir, rt.passphrase, request_der), media_type="application/ocsp-response")
 
     @app.get("/pki/notarial-root-ca.pem", tags=["pki"], summary="The notarial root certificate (trust anchor)")
     def root_certificate() -> Response:
