@@ -26,6 +26,27 @@ def rate(fn: Callable[[], object], seconds: float = 3.0, warmup: int = 3) -> tup
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
+def interleaved_rates(fns: dict[str, Callable[[], object]], seconds: float = 3.0, rounds: int = 10,
+                      warmup: int = 3) -> dict[str, tuple[float, list[float]]]:
+    """Calls per second and latencies of each function, measured in alternating slices of
+    ``seconds / rounds`` each, so that a change in machine load between the start and the
+    end of the run falls on all of them alike (this machine is shared and noisy)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    spent = {name: 0.0 for name in fns}
+    latencies: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds / rounds:
+                t = time.perf_counter()
+                fn()
+                latencies[name].append(time.perf_counter() - t)
+            spent[name] += time.perf_counter() - start
+    return {name: (len(latencies[name]) / spent[name], latencies[name]) for name in fns}
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

@@ -1,5 +1,5 @@
 """Full PDF verification (all six checks, chain included) against bare pyHanko
-``validate_pdf_signature`` on the same file, in the same run.
+``validate_pdf_signature`` on the same file, in the same run (interleaved in slices, so load changes hit both alike).
 
     .venv/bin/python -m bench.verify_pdf [seconds]
 """
@@ -13,7 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from bench.common import emit, percentile, rate, temp_runtime
+from bench.common import emit, interleaved_rates, percentile, temp_runtime
 from issuer.matters import EXAMPLES
 from issuer.service import issue_certificate
 from verifier.service import verify_pdf
@@ -35,8 +35,8 @@ def main(seconds: float) -> None:
         def full():
             verify_pdf(ctx, issued.pdf)
 
-        bare_rate, _ = rate(bare, seconds)
-        full_rate, lat = rate(full, seconds)
+        rates = interleaved_rates({"bare": bare, "full": full}, seconds)
+        (bare_rate, _), (full_rate, lat) = rates["bare"], rates["full"]
         print(f"bare pyHanko validate_pdf_signature: {bare_rate:7.1f} /s")
         print(f"full verification (6 checks):        {full_rate:7.1f} /s   p50 {percentile(lat, 50) * 1000:.1f} ms")
         print(f"ratio full / bare:                   {full_rate / bare_rate:7.2f}")
