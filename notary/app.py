@@ -52,7 +52,8 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
     app.include_router(issuer_router(issuing))
     app.include_router(drafts_router(issuing))
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
-                                       lookup_cache_seconds=rt.settings.lookup_cache_seconds))
+                                       lookup_cache_seconds=rt.settings.lookup_cache_seconds,
+                                       redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix))
 
     if rt.settings.tsa_url is None:
         @app.post("/tsa", include_in_schema=False)

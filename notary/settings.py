@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     lookup_cache_seconds: float = Field(1.0, ge=0, description="public status/fingerprint answers are reused this long")
     signing_processes: int = Field(0, ge=0, le=64, description="processes that render and sign (0: one per core) "
                                    "for the server and bulk issuing; keys in files only")
+    redis_url: str | None = Field(None, description="Redis for rate limits shared by several API processes")
+    redis_prefix: str = Field("notary:", max_length=64, description="key prefix in Redis (one per deployment)")
     parser_processes: int = Field(2, ge=1, le=64, description="sandboxed PDF parser processes of the API")
     parse_timeout_seconds: float = Field(10.0, gt=0, description="a PDF taking longer to check is refused")
 

@@ -48,6 +48,23 @@ def pg_available() -> None:
         pytest.skip(f"PostgreSQL unreachable: {problem}")
 
 
+REDIS_URL = os.environ.get("NOTARY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (rate limits shared by API processes); a failure in CI if absent."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    return REDIS_URL
+
+
 @pytest.fixture
 def pg_database(pg_available) -> str:
     """A fresh PostgreSQL database for one test, dropped afterwards."""

@@ -23,7 +23,8 @@ from issuer.models import Certificate
 from issuer.qr import check_code, check_code_matches
 from issuer.service import find_by_number
 
-from .apikeys import FailureLimiter, RateLimiter, authenticate
+from .apikeys import authenticate
+from .ratelimit import make_limiters
 from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierError
 from .microcache import MicroCache
 from .intake import check_size, upload_too_large
@@ -90,10 +91,10 @@ class BatchResponse(BaseModel):
     results: list[BatchResult]
 
 
-def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.0) -> APIRouter:
+def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.0, redis_url: str | None = None,
+           limits_prefix: str = "notary:") -> APIRouter:
     r = APIRouter()
-    failures = FailureLimiter()
-    limiter = RateLimiter()
+    limiter, failures = make_limiters(redis_url, limits_prefix)
     lookups = MicroCache(lookup_cache_seconds)
 
     def open_record(request: Request, cert: Certificate, code: str | None) -> None:
