@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 # Importing the table modules registers them with SQLModel.metadata.
 import anchoring.models  # noqa: F401
@@ -52,8 +58,43 @@ def _disable_pysqlite_autobegin(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
 
 
-def create_tables(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The revision whose schema databases made before migrations existed have (create_all).
+UNVERSIONED_BASELINE = "0001"
+_PG_MIGRATION_LOCK = 0x6E6F_7461_7279  # "notary"
+
+
+def migration_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (Alembic), in one locked transaction.
+
+    Several processes (API, worker, CLI) may start together: one migrates, the others wait
+    for it and then find nothing to do (PostgreSQL: an advisory lock; SQLite: BEGIN
+    IMMEDIATE). A database made by an earlier version without migrations is adopted: it
+    is stamped with the revision it matches, then upgraded."""
+    config = migration_config()
+    with engine.execution_options(**{SQLITE_IMMEDIATE: True}).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables and "certificate" in tables:
+            command.stamp(config, UNVERSIONED_BASELINE)
+        command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(migration_config()).get_current_head()
 
 
 def is_postgres(engine: Engine) -> bool:

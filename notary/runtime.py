@@ -39,7 +39,7 @@ from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
 
 from . import secrets
-from .database import create_tables, make_engine
+from .database import make_engine, migrate
 from .settings import Settings
 
 log = logging.getLogger("notary")
@@ -178,7 +178,7 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Run
     ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase,
                    crl_url=f"{settings.public_base_url}/pki/office-ca.crl")
     engine = make_engine(settings.sqlalchemy_url)
-    create_tables(engine)
+    migrate(engine)
     rt = Runtime(settings, engine, office, passphrase, secrets.qr_key(settings))
     if chain:
         try:

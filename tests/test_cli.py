@@ -128,3 +128,12 @@ def test_bulk_issuing_with_per_row_errors(run, tmp_path):
                         "张明,男,1990-03-07,310101199003070027,上海市黄浦区,张建国,李秀英,王丽\n", encoding="utf-8")
     r = run("issue-bulk", "--matter", "birth", "--input", str(csv_file), "--out-dir", str(tmp_path / "csv"))
     assert r.returncode == 0 and "issued 1 of 1" in r.stdout
+
+
+def test_db_commands(run, tmp_path):
+    (tmp_path / "data").mkdir(exist_ok=True)
+    assert "database: empty" in run("db", "current").stdout
+    upgraded = run("db", "upgrade")
+    assert upgraded.returncode == 0 and "empty ->" in upgraded.stdout
+    current = run("db", "current").stdout.splitlines()
+    assert current[0].split()[-1] == current[1].split()[-1]  # at the newest revision
