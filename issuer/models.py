@@ -44,7 +44,7 @@ class Certificate(SQLModel, table=True):
     document_sha256: str = Field(max_length=64, unique=True, index=True)
     signer_fingerprint: str = Field(max_length=64)
     check_code: str = Field(max_length=16)
-    access_code_hash: str | None = Field(default=None, max_length=64)
+    access_code_hash: str | None = Field(default=None, max_length=96)
     issued_at: dt.datetime = Field(default_factory=utcnow)
 
 

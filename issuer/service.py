@@ -18,7 +18,7 @@ from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
 from . import audit
-from .access import new_access_code
+from .access import hash_access_code, new_access_code
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
@@ -26,7 +26,7 @@ from .policy import apply_policies
 from .qr import check_code, verify_url
 from .pades import LongTermMaterial
 from .render import CertificatePage
-from .signing_pool import SignedPage, SigningPool, sign_page
+from .signing_pool import SigningPool, sign_page
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class IssuerContext:
     # B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
     long_term: Callable[[], LongTermMaterial] | None = None
 
-    def render_and_sign(self, pages: list[CertificatePage]) -> list[SignedPage]:
-        """Signed pages: in the signing pool when there is one, else here."""
+    def render_and_sign(self, pages: list[CertificatePage]) -> list[bytes]:
+        """Signed PDFs: in the signing pool when there is one, else here."""
         long_term = self.long_term() if self.long_term is not None else None
         if self.pool is not None:
             return self.pool.render_and_sign_many(pages, long_term)
@@ -86,8 +86,8 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
                      actor: str = "cli", language: str = "zh") -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
     numbered = _number(s, ctx, matter_key, matter, issue_date, supersedes, language)
-    (signed,) = ctx.render_and_sign([numbered.page])
-    return _store(s, ctx, numbered, signed, actor)
+    (pdf,) = ctx.render_and_sign([numbered.page])
+    return _store(s, ctx, numbered, pdf, actor)
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,8 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     if signing fails half-way)."""
     with Session(ctx.engine) as s:
         numbered = [_number(s, ctx, r.matter_key, r.matter, issue_date, None, r.language) for r in requests]
-        signed = ctx.render_and_sign([d.page for d in numbered])
-        issued = [_store(s, ctx, d, page, actor) for d, page in zip(numbered, signed)]
+        pdfs = ctx.render_and_sign([d.page for d in numbered])
+        issued = [_store(s, ctx, d, pdf, actor) for d, pdf in zip(numbered, pdfs)]
         s.commit()
     return issued
 
@@ -142,15 +142,15 @@ def _number(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput
                      policy.fee_note, supersedes, language)
 
 
-def _store(s: Session, ctx: IssuerContext, d: _Numbered, signed: SignedPage, actor: str) -> IssuedCertificate:
-    certificate_id, number, matter, pdf = d.page.certificate_id, d.page.number, d.matter, signed.pdf
+def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes, actor: str) -> IssuedCertificate:
+    certificate_id, number, matter = d.page.certificate_id, d.page.number, d.matter
     digest = hashlib.sha256(pdf).digest()
     s.add(Certificate(
         id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
         year=d.year, serial=d.serial, matter=d.matter_key, applicant_name=matter.applicant_name,
         notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
         signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=d.page.check_code,
-        access_code_hash=signed.access_code_hash, supersedes=d.supersedes,
+        access_code_hash=hash_access_code(ctx.qr_key, certificate_id, d.access_code), supersedes=d.supersedes,
         fee_exempt=d.fee_exempt, fee_note=d.fee_note, accepting_office=matter.accepting_office,
         language=d.language,
     ))

@@ -21,7 +21,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .access import hash_access_code
 from .errors import SigningUnavailable
 from .pades import LongTermMaterial, sign_pdf
 from .render import CertificatePage, render_certificate
@@ -64,24 +63,13 @@ def _start_worker(setup: SigningSetup) -> None:
     _worker = _WorkerState(load_pkcs12_signer(setup.key_store, setup.passphrase), stamper, setup)
 
 
-@dataclass(frozen=True)
-class SignedPage:
-    """The CPU-heavy part of issuing one certificate: the signed PDF and the slow hash of
-    its access code (scrypt, ~60 ms, as costly as the signature)."""
-
-    pdf: bytes = field(repr=False)
-    access_code_hash: str | None
-
-
 def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper,
-              long_term: LongTermMaterial | None = None) -> SignedPage:
-    """Render, sign and hash the access code of one certificate (in a worker or in place)."""
-    pdf = sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper, long_term)
-    code_hash = hash_access_code(page.certificate_id, page.access_code) if page.access_code else None
-    return SignedPage(pdf, code_hash)
+              long_term: LongTermMaterial | None = None) -> bytes:
+    """Render and sign one certificate (in a worker or in place): the signed PDF."""
+    return sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper, long_term)
 
 
-def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None) -> SignedPage:
+def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None) -> bytes:
     w = _worker
     return sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper, long_term)
 
@@ -101,8 +89,8 @@ class SigningPool:
                                    initializer=_start_worker, initargs=(self.setup,))
 
     def render_and_sign_many(self, pages: Sequence[CertificatePage],
-                             long_term: LongTermMaterial | None = None) -> list[SignedPage]:
-        """Signed pages in the order of ``pages``, signed in parallel."""
+                             long_term: LongTermMaterial | None = None) -> list[bytes]:
+        """Signed PDFs in the order of ``pages``, signed in parallel."""
         try:
             return list(self._executor.map(_render_and_sign, pages, itertools.repeat(long_term)))
         except BrokenProcessPool as exc:

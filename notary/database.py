@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect, text
+from sqlalchemy import String, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
@@ -68,6 +68,19 @@ def migration_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def _is_string(t) -> bool:
+    return isinstance(t, String) or isinstance(getattr(t, "impl", None), String)
+
+
+def schema_type_differs(_context, _inspected_column, _metadata_column, inspected, metadata_type) -> bool | None:
+    """Alembic's type comparison for SQLite: VARCHAR lengths are not enforced there, so a
+    length is never a schema change (generate revisions against PostgreSQL to see them);
+    anything else is left to Alembic (None)."""
+    if _is_string(inspected) and _is_string(metadata_type):
+        return False
+    return None
 
 
 def migrate(engine: Engine) -> None:

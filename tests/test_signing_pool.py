@@ -36,8 +36,8 @@ def test_a_batch_signed_in_worker_processes_verifies(runtime_factory, database_u
     with Session(rt.engine) as s:
         for cert in issued:
             row = s.get(Certificate, cert.id)
-            assert access_code_matches(cert.id, cert.access_code, row.access_code_hash)
-            assert not access_code_matches(cert.id, "2345-6789", row.access_code_hash)
+            assert access_code_matches(rt.qr_key, cert.id, cert.access_code, row.access_code_hash)
+            assert not access_code_matches(rt.qr_key, cert.id, "2345-6789", row.access_code_hash)
     for cert in issued:
         report = verify_pdf(rt.verifier_context(), cert.pdf)
         assert report.indication is Indication.PASSED, report

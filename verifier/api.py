@@ -101,7 +101,7 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         """Check an access code; wrong codes count against the client."""
         client = request.client.host if request.client else "unknown"
         failures.check(client)
-        if not access_code_matches(cert.id, code, cert.access_code_hash):
+        if not access_code_matches(qr_key, cert.id, code, cert.access_code_hash):
             failures.fail(client)
             raise WrongAccessCode("the access code does not match this certificate", "查验码与该公证书不符")
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+from notary.database import schema_type_differs
+
 # The caller hands over a connection inside its (locked) transaction and commits it.
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=SQLModel.metadata,
-                  render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+SQLITE = connection.dialect.name == "sqlite"
+
+
+context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=SQLITE,
+                  compare_type=schema_type_differs if SQLITE else True)
 with context.begin_transaction():
     context.run_migrations()
