@@ -11,16 +11,47 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from asn1crypto import cms
 from pyhanko.sign import signers
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
+from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 
+class _FixedAttribute(CMSAttributeProvider):
+    """An attribute whose value never changes, handed over as parsed DER."""
+
+    def __init__(self, attribute: cms.CMSAttribute):
+        self.attribute = attribute
+        self.attribute_type = attribute["type"].native
+
+    async def get_attribute(self, dry_run=False) -> cms.CMSAttribute:
+        return self.attribute
+
+
+class _PadesSignedAttributes(SignedAttributeProviderSpec):
+    """The signed attributes pyHanko's PAdES signing asks providers for: only the
+    signing-certificate-v2 attribute (content type and message digest it adds itself).
+    pyHanko rebuilds it for every signature, and asn1crypto re-encodes a built structure
+    on every dump; built once and parsed back, it costs nothing. CAdES extras
+    (``cades_signed_attrs``) are not used by this service and would be ignored."""
+
+    def __init__(self, signing_cert):
+        attribute = simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(signing_cert))
+        self._attribute = cms.CMSAttribute.load(attribute.dump())
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str):
+        yield _FixedAttribute(self._attribute)
+
+
 class InMemorySigner(signers.SimpleSigner):
-    """SimpleSigner with the ``cryptography`` key object kept between signatures."""
+    """SimpleSigner with the ``cryptography`` key object kept between signatures, and its
+    fixed signed attribute built once."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+        self.signed_attr_prov_spec = _PadesSignedAttributes(self.signing_cert)
 
     @classmethod
     def from_simple(cls, simple: signers.SimpleSigner) -> "InMemorySigner":
