@@ -25,6 +25,9 @@ class IssueRequest(BaseModel):
     matter: str = Field(max_length=40, description="matter type, e.g. birth")
     data: dict[str, Any] = Field(description="the matter's input, see `notary matters --example`")
     language: Literal["zh", "zh-en"] = Field("zh", description="zh-en adds the English translation (for use abroad)")
+    level: Literal["B-T", "B-LT", "B-LTA"] | None = Field(
+        None, description="PAdES level; default the office's (B-T). B-LT embeds validation data, B-LTA adds an "
+                          "archive timestamp (for certificates kept for decades)")
 
 
 class CorrectRequest(BaseModel):
@@ -123,7 +126,8 @@ def router(ctx: IssuerContext) -> APIRouter:
                 return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
                                       verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
                                       replayed=True)
-        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor, language=body.language)
+        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor, language=body.language,
+                                   level=body.level)
         if idempotency_key:
             with Session(ctx.engine) as s:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,

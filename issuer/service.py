@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -24,7 +24,8 @@ from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial
 from .policy import apply_policies
 from .qr import check_code, verify_url
-from .pades import LongTermMaterial
+from .errors import InvalidMatterData
+from .pades import LEVELS, LongTermMaterial
 from .render import CertificatePage
 from .signing_pool import SigningPool, sign_page
 
@@ -48,16 +49,35 @@ class IssuerContext:
     font_path: Path
     timestamper: TimeStamper | None = None  # None: PAdES B-B
     pool: SigningPool | None = None  # render and sign in worker processes when set
-    # B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
+    level: str = "B-T"  # the office's default PAdES level; a request may ask for a higher one
+    # For B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
     long_term: Callable[[], LongTermMaterial] | None = None
 
-    def render_and_sign(self, pages: list[CertificatePage]) -> list[bytes]:
-        """Signed PDFs: in the signing pool when there is one, else here."""
-        long_term = self.long_term() if self.long_term is not None else None
+    def check_level(self, level: str | None) -> str:
+        """The level to sign at: the default, or a higher one asked for (B-LT, B-LTA)."""
+        if level is None or level == self.level:
+            return self.level
+        if level not in LEVELS or LEVELS.index(level) < LEVELS.index(self.level):
+            raise InvalidMatterData(f"signature level {level} is not offered; use {', '.join(LEVELS[LEVELS.index(self.level):])}",
+                                    [{"field": "level", "rule": "enum", "message": f"one of {LEVELS[LEVELS.index(self.level):]}"}],
+                                    f"不提供签名级别 {level}")
+        if self.timestamper is None or self.long_term is None:
+            raise InvalidMatterData(f"signature level {level} needs a timestamp service, which this office has not set up",
+                                    [{"field": "level", "rule": "unavailable", "message": "no timestamp service"}],
+                                    f"签名级别 {level} 需要时间戳服务，本处未配置")
+        return level
+
+    def render_and_sign(self, pages: list[CertificatePage], levels: list[str] | None = None) -> list[bytes]:
+        """Signed PDFs (at ``levels``, else the default): in the signing pool when there is
+        one, else here."""
+        levels = levels or [self.level] * len(pages)
+        base = self.long_term() if self.long_term is not None and any(lv in ("B-LT", "B-LTA") for lv in levels) else None
+        long_terms = [None if lv not in ("B-LT", "B-LTA") else replace(base, archive_timestamp=lv == "B-LTA")
+                      for lv in levels]
         if self.pool is not None:
-            return self.pool.render_and_sign_many(pages, long_term)
-        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper, long_term)
-                for p in pages]
+            return self.pool.render_and_sign_many(pages, long_terms)
+        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper, lt)
+                for p, lt in zip(pages, long_terms)]
 
 
 @dataclass(frozen=True)
@@ -71,22 +91,24 @@ class IssuedCertificate:
 
 
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
-                      actor: str = "cli", language: str = "zh") -> IssuedCertificate:
+                      actor: str = "cli", language: str = "zh", level: str | None = None) -> IssuedCertificate:
     """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
-    commit together."""
+    commit together. ``level``: a PAdES level above the office's default (B-LT, B-LTA)."""
     matter = parse_matter(matter_key, data)
+    level = ctx.check_level(level)
     with Session(ctx.engine) as s:
-        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language)
+        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language,
+                                  level=level)
         s.commit()
     return issued
 
 
 def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
-                     actor: str = "cli", language: str = "zh") -> IssuedCertificate:
+                     actor: str = "cli", language: str = "zh", level: str | None = None) -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
     numbered = _number(s, ctx, matter_key, matter, issue_date, supersedes, language)
-    (pdf,) = ctx.render_and_sign([numbered.page])
+    (pdf,) = ctx.render_and_sign([numbered.page], [ctx.check_level(level)])
     return _store(s, ctx, numbered, pdf, actor)
 
 
@@ -95,6 +117,7 @@ class IssueRequest:
     matter_key: str
     matter: MatterInput
     language: str = "zh"
+    level: str | None = None  # None: the office's default
 
 
 def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date: dt.date | None = None,
@@ -103,8 +126,9 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     signed in parallel by the signing pool, all stored or none (so numbers stay gap-free
     if signing fails half-way)."""
     with Session(ctx.engine) as s:
+        levels = [ctx.check_level(r.level) for r in requests]
         numbered = [_number(s, ctx, r.matter_key, r.matter, issue_date, None, r.language) for r in requests]
-        pdfs = ctx.render_and_sign([d.page for d in numbered])
+        pdfs = ctx.render_and_sign([d.page for d in numbered], levels)
         issued = [_store(s, ctx, d, pdf, actor) for d, pdf in zip(numbered, pdfs)]
         s.commit()
     return issued

@@ -89,10 +89,11 @@ class SigningPool:
                                    initializer=_start_worker, initargs=(self.setup,))
 
     def render_and_sign_many(self, pages: Sequence[CertificatePage],
-                             long_term: LongTermMaterial | None = None) -> list[bytes]:
-        """Signed PDFs in the order of ``pages``, signed in parallel."""
+                             long_terms: Sequence[LongTermMaterial | None] | None = None) -> list[bytes]:
+        """Signed PDFs in the order of ``pages``, signed in parallel (``long_terms``: the
+        B-LT/B-LTA material of each page, None for B-T)."""
         try:
-            return list(self._executor.map(_render_and_sign, pages, itertools.repeat(long_term)))
+            return list(self._executor.map(_render_and_sign, pages, long_terms or itertools.repeat(None)))
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start afresh for the next request.
             self._executor.shutdown(wait=False, cancel_futures=True)

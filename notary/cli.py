@@ -79,6 +79,7 @@ def issue(
     out: Annotated[Path, typer.Option(help="where to write the signed PDF")],
     wait: Annotated[bool, typer.Option(help="anchor now and wait for the ledger")] = True,
     bilingual: Annotated[bool, typer.Option(help="add the English translation page (for use abroad)")] = False,
+    level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
 ) -> None:
     """Issue a certificate; prints its id, number and verify URL."""
     from issuer.service import issue_certificate
@@ -94,7 +95,8 @@ def issue(
     rt = _runtime()
     try:
         try:
-            issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh")
+            issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh",
+                                      level=level)
         except InvalidMatterData as exc:
             _fail_fields(exc, f"invalid input for {matter}")
         except IssuerError as exc:
@@ -149,6 +151,7 @@ def issue_bulk(
     out_dir: Annotated[Path, typer.Option(help="where the signed PDFs go")],
     errors: Annotated[Path | None, typer.Option(help="per-row errors (JSON Lines); default OUT_DIR/errors.jsonl")] = None,
     bilingual: Annotated[bool, typer.Option(help="add the English translation page")] = False,
+    level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
 ) -> None:
     """Issue many certificates from a file, with a progress bar, a summary and a file of
     per-row errors. Exit code 0 when every row was issued, 3 when some were not."""
@@ -168,6 +171,10 @@ def issue_bulk(
     issued, failed = 0, 0
     try:
         ctx = rt.issuer_context(pool=True)
+        try:
+            level = ctx.check_level(level)
+        except IssuerError as exc:
+            _fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
         with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
                 Progress() as progress:
             task = progress.add_task(f"issuing {matter}", total=len(rows))
@@ -182,7 +189,7 @@ def issue_bulk(
                                                                         "message": row["__error__"]}])
                         parsed = parse_matter(matter, row)
                         apply_policies(parsed, dt.date.today())
-                        valid.append((n, IssueRequest(matter, parsed, language)))
+                        valid.append((n, IssueRequest(matter, parsed, language, level)))
                     except IssuerError as exc:
                         failed += 1
                         err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,

@@ -88,13 +88,12 @@ class Runtime:
         if s.signature_level != "B-B":
             stamper = timestamper(s.tsa_url, None if s.tsa_url else self.dev_tsa, s.chain_timeout_seconds)
         return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font,
-                             stamper, pool=self.signing_pool if pool else None,
-                             long_term=self.long_term_material if s.signature_level in ("B-LT", "B-LTA") else None)
+                             stamper, pool=self.signing_pool if pool else None, level=s.signature_level,
+                             long_term=self.long_term_material)
 
     def long_term_material(self) -> LongTermMaterial:
         """For B-LT / B-LTA: the notarial root and the office CA's current CRL."""
-        return LongTermMaterial(trust_roots=[c.dump() for c in self.trust_roots], crls=self.crls(),
-                                archive_timestamp=self.settings.signature_level == "B-LTA")
+        return LongTermMaterial(trust_roots=[c.dump() for c in self.trust_roots], crls=self.crls())
 
     @cached_property
     def signing_pool(self) -> SigningPool | None:

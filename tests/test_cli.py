@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from issuer.matters import EXAMPLES
 from tests.pdf_tools import flip_byte_in_signed_range
 
 NOTARY = Path(sys.executable).with_name("notary")
@@ -137,3 +138,19 @@ def test_db_commands(run, tmp_path):
     assert upgraded.returncode == 0 and "empty ->" in upgraded.stdout
     current = run("db", "current").stdout.splitlines()
     assert current[0].split()[-1] == current[1].split()[-1]  # at the newest revision
+
+
+def test_issue_at_a_long_term_level(run, tmp_path):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps(EXAMPLES["birth"], ensure_ascii=False), encoding="utf-8")
+    out = run("issue", "--matter", "birth", "--data", str(data), "--out", str(tmp_path / "lta.pdf"),
+              "--level", "B-LTA", "--no-wait")
+    assert out.returncode == 0, out.stderr
+    fields = [s.field_name for s in PdfFileReader(io.BytesIO((tmp_path / "lta.pdf").read_bytes())).embedded_signatures]
+    assert fields == ["NotarySignature", "NotaryArchiveTimestamp"]
+    refused = run("issue", "--matter", "birth", "--data", str(data), "--out", str(tmp_path / "x.pdf"), "--level", "B-Q")
+    assert refused.returncode == 3 and "level" in refused.stderr

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 
+from issuer.errors import InvalidMatterData
 from issuer.matters import EXAMPLES, parse_matter
 from issuer.pades import ARCHIVE_TIMESTAMP_FIELD, SIGNATURE_FIELD
 from issuer.service import IssueRequest, issue_batch, issue_certificate
@@ -76,3 +79,40 @@ def test_a_broken_archive_timestamp_is_reported(runtime_factory):
     assert report.indication is not Indication.PASSED
     timestamp = next(c for c in report.checks if c.name == "timestamp")
     assert timestamp.code == "ARCHIVE_TIMESTAMP_INVALID" and timestamp.status is CheckStatus.INVALID
+
+
+def test_a_request_may_ask_for_a_higher_level(runtime_factory):
+    from fastapi.testclient import TestClient
+
+    from issuer.auth import Role, create_token
+    from notary.app import create_app
+
+    rt = runtime_factory(signing_processes=1)  # default B-T
+    mixed = issue_batch(rt.issuer_context(pool=True), [
+        IssueRequest("birth", parse_matter("birth", EXAMPLES["birth"])),
+        IssueRequest("will", parse_matter("will", EXAMPLES["will"]), level="B-LTA"),
+    ])
+    assert set(_signatures(mixed[0].pdf)[1]) == {SIGNATURE_FIELD}
+    assert set(_signatures(mixed[1].pdf)[1]) == {SIGNATURE_FIELD, ARCHIVE_TIMESTAMP_FIELD}
+
+    token = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)[1]
+    client = TestClient(create_app(rt))
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"matter": "birth", "data": EXAMPLES["birth"]}
+    r = client.post("/api/v1/certificates", json={**body, "level": "B-LT"}, headers=headers)
+    assert r.status_code == 201, r.text
+    pdf = client.get(f"/api/v1/certificates/{r.json()['id']}/pdf", headers=headers).content
+    reader, sigs = _signatures(pdf)
+    assert set(sigs) == {SIGNATURE_FIELD} and len(DocumentSecurityStore.read_dss(reader).crls) == 1
+    for level in ("B-B", "B-Q"):  # below the office's level, or no such level
+        refused = client.post("/api/v1/certificates", json={**body, "level": level}, headers=headers)
+        assert refused.status_code == 422, level
+    with pytest.raises(InvalidMatterData):
+        issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], level="B-B")
+
+
+def test_a_b_b_office_cannot_promise_long_term_levels(runtime_factory):
+    rt = runtime_factory(signature_level="B-B")
+    with pytest.raises(InvalidMatterData) as exc:
+        issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], level="B-LTA")
+    assert exc.value.errors[0]["field"] == "level"
