@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-test run test contracts clean
+.PHONY: setup setup-test run test bench contracts clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,12 @@ run: setup
 
 test: setup-test
 	@$(PY) -m pytest
+
+# The benchmarks of bench/RESULTS.md, one after the other (about ten minutes).
+bench:
+	@bash scripts/setup.sh --bench
+	@for b in anchor_gas merkle issue verify_pdf verify_lookup anchor_throughput; do \
+	  echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done
 
 contracts: setup
 	@$(PY) -m contracts.build

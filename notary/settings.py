@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     lookup_cache_seconds: float = Field(1.0, ge=0, description="public status/fingerprint answers are reused this long")
     signing_processes: int = Field(0, ge=0, le=64, description="processes that render and sign (0: one per core) "
                                    "for the server and bulk issuing; keys in files only")
+    access_log: bool = Field(False, description="log every HTTP request (uvicorn's access log)")
     redis_url: str | None = Field(None, description="Redis for rate limits shared by several API processes")
     redis_prefix: str = Field("notary:", max_length=64, description="key prefix in Redis (one per deployment)")
     parser_processes: int = Field(2, ge=1, le=64, description="sandboxed PDF parser processes of the API")

@@ -10,9 +10,11 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 # Debian packages: the TrueType-outline CJK font that reportlab can embed as a subset;
 # for the tests (`setup.sh --test`) also Chromium, driven by Playwright (never its own
-# download), and SoftHSM2, the PKCS#11 token the HSM tests use.
+# download), and SoftHSM2, the PKCS#11 token the HSM tests use; for the benchmarks
+# (`setup.sh --bench`) wrk, the HTTP load generator.
 DEBS=(fonts-wqy-zenhei)
 [ "${1:-}" = "--test" ] && DEBS+=(chromium softhsm2)
+[ "${1:-}" = "--bench" ] && DEBS+=(wrk)
 missing=()
 for deb in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
