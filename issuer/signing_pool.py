@@ -21,6 +21,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from keys.store import FileKeyStore
+
 from .errors import SigningUnavailable
 from .pades import LongTermMaterial, sign_pdf
 from .render import CertificatePage, render_certificate
@@ -30,7 +32,7 @@ from .render import CertificatePage, render_certificate
 class SigningSetup:
     """What a worker needs to sign as the office (sent once, when the worker starts)."""
 
-    key_store: Path  # the office's encrypted PKCS#12 file
+    key_store: FileKeyStore  # the office's key in files (PKCS#12, or PEM key + certificates)
     passphrase: bytes = field(repr=False)
     office_name: str
     font_path: Path
@@ -52,15 +54,13 @@ class _WorkerState:
 
 def _start_worker(setup: SigningSetup) -> None:
     global _worker
-    from keys.store import load_pkcs12_signer
-
     from .timestamping import development_tsa, timestamper
 
     stamper = None
     if setup.level != "B-B":
         dev = None if setup.tsa_url else development_tsa(setup.dev_tsa_store, setup.passphrase)
         stamper = timestamper(setup.tsa_url, dev, setup.timeout)
-    _worker = _WorkerState(load_pkcs12_signer(setup.key_store, setup.passphrase), stamper, setup)
+    _worker = _WorkerState(setup.key_store.open(setup.passphrase), stamper, setup)
 
 
 def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper,

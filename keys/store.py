@@ -11,9 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
 from pyhanko.sign import signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .errors import KeyStoreLocked, KeyStoreMissing
 from .memory_signer import InMemorySigner
@@ -52,6 +55,43 @@ def load_pkcs12_signer(path: Path, passphrase: bytes) -> OfficeSigner:
         raise KeyStoreLocked(f"cannot open signing key store {path.name}: wrong passphrase or damaged file")
     signer = InMemorySigner.from_simple(signer)
     return OfficeSigner(signer=signer, certificate=signer.signing_cert)
+
+
+def load_pem_signer(key_path: Path, cert_path: Path, passphrase: bytes) -> OfficeSigner:
+    """Open an office key in an encrypted PEM file (PKCS#8), with its certificate followed
+    by its chain in a second PEM file."""
+    for path in (key_path, cert_path):
+        if not path.exists():
+            raise KeyStoreMissing(f"signing key store not found: {path.name}")
+    certs = load_certificates(cert_path)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), passphrase)
+    except (ValueError, TypeError):
+        raise KeyStoreLocked(f"cannot open signing key {key_path.name}: wrong passphrase or damaged file") from None
+    key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signer = InMemorySigner(signing_cert=certs[0], signing_key=key_info,
+                            cert_registry=SimpleCertificateStore.from_certs(certs))
+    return OfficeSigner(signer=signer, certificate=signer.signing_cert)
+
+
+@dataclass(frozen=True)
+class FileKeyStore:
+    """Where an office key held in files lives: a PKCS#12 file, or a PEM key and its
+    certificate chain. Picklable, so signing processes can open it themselves."""
+
+    pkcs12: Path | None = None
+    pem_key: Path | None = None
+    pem_certificate: Path | None = None
+
+    def open(self, passphrase: bytes) -> OfficeSigner:
+        if self.pem_key is not None:
+            if self.pem_certificate is None:
+                raise KeyStoreMissing("a PEM signing key needs its certificate file (NOTARY_SIGNING_CERT_PEM)")
+            return load_pem_signer(self.pem_key, self.pem_certificate, passphrase)
+        if self.pkcs12 is None:
+            raise KeyStoreMissing("no signing key store configured")
+        return load_pkcs12_signer(self.pkcs12, passphrase)
 
 
 def load_certificates(path: Path) -> list[asn1_x509.Certificate]:

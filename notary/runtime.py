@@ -33,7 +33,7 @@ from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, e
 from keys.crl import ensure_crl, revoke_serial
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
-from keys.store import OfficeSigner, load_certificates, load_pkcs12_signer
+from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
@@ -70,7 +70,16 @@ class Runtime:
                 raise KeyStoreError("NOTARY_PKCS11_TOKEN, NOTARY_PKCS11_PIN and NOTARY_PKCS11_CERT go with NOTARY_PKCS11_MODULE")
             return load_pkcs11_signer(Pkcs11Config(s.pkcs11_module, s.pkcs11_token, s.pkcs11_pin.get_secret_value(),
                                                    s.pkcs11_key_label, s.pkcs11_cert))
-        return load_pkcs12_signer(self.pki_dir / "office-signing.p12", self.passphrase)
+        return self.file_key_store.open(self.passphrase)
+
+    @property
+    def file_key_store(self) -> FileKeyStore:
+        """The office key in files: PEM when NOTARY_SIGNING_KEY_PEM is set, else the PKCS#12
+        file of the data directory."""
+        s = self.settings
+        if s.signing_key_pem is not None:
+            return FileKeyStore(pem_key=s.signing_key_pem, pem_certificate=s.signing_cert_pem)
+        return FileKeyStore(pkcs12=self.pki_dir / "office-signing.p12")
 
     @cached_property
     def trust_roots(self):
@@ -103,7 +112,7 @@ class Runtime:
         if s.pkcs11_module is not None:
             return None
         setup = SigningSetup(
-            key_store=self.pki_dir / "office-signing.p12", passphrase=self.passphrase, office_name=self.office.name,
+            key_store=self.file_key_store, passphrase=self.passphrase, office_name=self.office.name,
             font_path=s.cjk_font, level=s.signature_level, tsa_url=s.tsa_url,
             dev_tsa_store=None if s.tsa_url else ensure_tsa(self.pki_dir, self.passphrase),
             timeout=s.chain_timeout_seconds)

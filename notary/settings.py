@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     office_code: str = "SH-DONGFANG"
     office_abbrev: str = Field("沪东", description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
     cjk_font: Path = DEFAULT_FONT
+    signing_key_pem: Path | None = Field(None, description="office key as an encrypted PEM (PKCS#8) file; "
+                                         "unset: the PKCS#12 file in the data directory")
+    signing_cert_pem: Path | None = Field(None, description="its certificate, then the chain (PEM)")
     pkcs11_module: Path | None = Field(None, description="PKCS#11 module of the HSM holding the office key")
     pkcs11_token: str | None = Field(None, description="token label")
     pkcs11_pin: SecretStr | None = None

@@ -85,3 +85,33 @@ def test_revoked_office_certificate_is_visible_to_validators(sqlite_runtime):
     assert report.indication is Indication.FAILED
     assert report.check("signer_trust").code == "SIGNER_REVOKED"
     assert client.get("/pki/notarial-root-ca.pem").text.startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_office_key_in_encrypted_pem_files(runtime_factory, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from issuer.matters import parse_matter
+    from issuer.service import IssueRequest, issue_batch
+    from keys.errors import KeyStoreLocked as Locked
+    from keys.store import load_pem_signer
+
+    first = runtime_factory("pem")
+    # The same office key, exported as the PEM pair an office might be given by its CA.
+    key, cert, chain = pkcs12.load_key_and_certificates(
+        (first.pki_dir / "office-signing.p12").read_bytes(), first.passphrase)
+    key_file, cert_file = tmp_path / "office.key.pem", tmp_path / "office.chain.pem"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(first.passphrase)))
+    cert_file.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain]))
+    with pytest.raises(Locked):
+        load_pem_signer(key_file, cert_file, b"wrong")
+
+    rt = runtime_factory("pem", signing_key_pem=key_file,
+                         signing_cert_pem=cert_file, signing_processes=1)
+    assert rt.signer.fingerprint == first.signer.fingerprint
+    one = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    (pooled,) = issue_batch(rt.issuer_context(pool=True), [IssueRequest("birth", parse_matter("birth", EXAMPLES["birth"]))])
+    rt.worker().run_once(force=True)
+    for issued in (one, pooled):
+        assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
