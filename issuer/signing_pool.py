@@ -13,8 +13,10 @@ Keys in a PKCS#11 token stay in the parent (one logged-in session, see
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +28,8 @@ from keys.store import FileKeyStore
 from .errors import SigningUnavailable
 from .pades import LongTermMaterial, sign_pdf
 from .render import CertificatePage, render_certificate
+
+log = logging.getLogger("notary.issuer")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ class _WorkerState:
 
 def _start_worker(setup: SigningSetup) -> None:
     global _worker
+    # The parent decides when signing stops (it finishes or fails the open requests, then
+    # shuts the pool down): Ctrl-C in a terminal or a service manager's SIGTERM reach the
+    # whole process group, and must not kill a worker in the middle of a signature.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from .timestamping import development_tsa, timestamper
 
     stamper = None
@@ -103,7 +112,10 @@ class SigningPool:
 
     def warm_up(self) -> None:
         """Start every worker now (a spawned worker takes about a second to import)."""
-        list(self._executor.map(_noop, range(self.processes * 2)))
+        try:
+            list(self._executor.map(_noop, range(self.processes * 2)))
+        except (BrokenProcessPool, RuntimeError) as exc:  # shut down meanwhile, or a worker failed to start
+            log.warning("signing processes did not start: %s", type(exc).__name__)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

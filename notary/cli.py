@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -573,6 +574,9 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     s = rt.settings
     logging.getLogger("notary").setLevel(logging.INFO)
     app_ = create_app(rt, run_worker=s.worker_enabled)
+    if rt.signing_pool is not None:
+        # Start the signing processes now, not on the first issue request (~2 s to import).
+        threading.Thread(target=rt.signing_pool.warm_up, name="signing-warm-up", daemon=True).start()
     # The access log is off unless asked for: a line per request cost a third of the
     # throughput of a cached lookup (a reverse proxy in front usually keeps one anyway).
     config = uvicorn.Config(app_, host=host or s.host, port=port or s.port, loop="uvloop", http="httptools",
