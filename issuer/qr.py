@@ -7,6 +7,7 @@ with a made-up id or code is told apart from one this service printed.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import uuid
@@ -40,8 +41,20 @@ def qr_matrix(data: str) -> list[list[bool]]:
     The mask is fixed: every verification URL has the same length and alphabet, and the
     standard's search over the eight masks (qrcode renders the symbol eight times to score
     them) was half of the rendering time. The rendering tests decode the result from a
-    blurred, rotated low-resolution scan."""
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, mask_pattern=QR_MASK)
+    blurred, rotated low-resolution scan. The smallest version that fits is found once per
+    URL length (they are all alike) instead of for every certificate."""
+    qr = qrcode.QRCode(version=_version_for(len(data.encode())), error_correction=ERROR_CORRECT_M, border=4,
+                       mask_pattern=QR_MASK)
     qr.add_data(data)
-    qr.make(fit=True)
+    qr.make(fit=False)
     return qr.get_matrix()
+
+
+@functools.lru_cache(maxsize=64)
+def _version_for(length: int) -> int:
+    probe = qrcode.QRCode(error_correction=ERROR_CORRECT_M, mask_pattern=QR_MASK)
+    # Byte mode, the widest a URL needs (qrcode may pack digit runs tighter, never wider):
+    # the version found fits every URL of this many bytes.
+    probe.add_data("h" * length)
+    probe.make(fit=True)
+    return probe.version
