@@ -8,6 +8,8 @@ import io
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import ImageFilter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -96,3 +98,18 @@ def test_check_codes():
     assert not check_code_matches(b"b" * 32, cid, code)
     assert not check_code_matches(b"a" * 32, uuid.uuid4(), code)
     assert not check_code_matches(b"a" * 32, cid, None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=300))
+def test_qr_version_found_by_length_fits_every_url(url):
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    from issuer.qr import QR_MASK, qr_matrix
+
+    matrix = qr_matrix(url)  # never overflows its version
+    searched = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, mask_pattern=QR_MASK)
+    searched.add_data(url)
+    searched.make(fit=True)
+    assert len(matrix) >= len(searched.get_matrix())  # at most as small as the full search
