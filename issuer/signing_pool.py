@@ -23,7 +23,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keys.store import FileKeyStore
+from pyhanko.sign.timestamps import TimeStamper
+
+from keys.store import FileKeyStore, OfficeSigner
 
 from .errors import SigningUnavailable
 from .pades import LongTermMaterial, sign_pdf
@@ -51,8 +53,8 @@ _worker: "_WorkerState | None" = None
 
 @dataclass
 class _WorkerState:
-    signer: object
-    timestamper: object
+    signer: OfficeSigner
+    timestamper: TimeStamper | None
     setup: SigningSetup
 
 
@@ -72,8 +74,8 @@ def _start_worker(setup: SigningSetup) -> None:
     _worker = _WorkerState(setup.key_store.open(setup.passphrase), stamper, setup)
 
 
-def sign_page(page: CertificatePage, font_path: Path, signer, office_name: str, timestamper,
-              long_term: LongTermMaterial | None = None) -> bytes:
+def sign_page(page: CertificatePage, font_path: Path, signer: OfficeSigner, office_name: str,
+              timestamper: TimeStamper | None, long_term: LongTermMaterial | None = None) -> bytes:
     """Render and sign one certificate (in a worker or in place): the signed PDF."""
     return sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper, long_term)
 
