@@ -47,16 +47,26 @@ def head(session: Session) -> str:
 
 def append(session: Session, actor: str, action: str, target: str, details: dict | None = None) -> AuditEvent:
     """Add an event in the caller's transaction (not committed)."""
+    return append_many(session, [(actor, action, target, details)])[0]
+
+
+def append_many(session: Session, entries: list[tuple[str, str, str, dict | None]]) -> list[AuditEvent]:
+    """Add events (actor, action, target, details) in order, chained in memory from one
+    read of the head, in the caller's transaction (not committed)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     prev = head(session)
-    at = utcnow()
-    body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
-    event = AuditEvent(at=at, actor=actor, action=action, target=target, details=body, prev_hash=prev,
-                       hash=_digest(prev, at, actor, action, target, body))
-    session.add(event)
+    events = []
+    for actor, action, target, details in entries:
+        at = utcnow()
+        body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
+        event = AuditEvent(at=at, actor=actor, action=action, target=target, details=body, prev_hash=prev,
+                           hash=_digest(prev, at, actor, action, target, body))
+        events.append(event)
+        prev = event.hash
+    session.add_all(events)
     session.flush()
-    return event
+    return events
 
 
 def verify_chain(engine: Engine) -> int | None:

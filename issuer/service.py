@@ -21,8 +21,8 @@ from . import audit
 from .access import hash_access_code, new_access_code
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
-from .numbering import format_number, next_serial
-from .policy import apply_policies
+from .numbering import format_number, next_serial, take_serials
+from .policy import PolicyOutcome, apply_policies
 from .qr import check_code, verify_url
 from .errors import InvalidMatterData
 from .pades import LEVELS, LongTermMaterial
@@ -107,9 +107,15 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
                      actor: str = "cli", language: str = "zh", level: str | None = None) -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
-    numbered = _number(s, ctx, matter_key, matter, issue_date, supersedes, language)
-    (pdf,) = ctx.render_and_sign([numbered.page], [ctx.check_level(level)])
-    return _store(s, ctx, numbered, pdf, actor)
+    issue_date = issue_date or dt.date.today()
+    policy = apply_policies(matter, issue_date)  # before a number is taken
+    level = ctx.check_level(level)
+    serial = next_serial(s, ctx.office.code, issue_date.year)
+    numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language)
+    (pdf,) = ctx.render_and_sign([numbered.page], [level])
+    issued, event = _store(s, ctx, numbered, pdf)
+    audit.append(s, actor, *event)
+    return issued
 
 
 @dataclass(frozen=True)
@@ -122,16 +128,23 @@ class IssueRequest:
 
 def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date: dt.date | None = None,
                 actor: str = "cli") -> list[IssuedCertificate]:
-    """Issue several validated requests in one transaction: consecutive numbers, pages
-    signed in parallel by the signing pool, all stored or none (so numbers stay gap-free
-    if signing fails half-way)."""
+    """Issue several validated requests in one transaction: a block of consecutive numbers,
+    pages signed in parallel by the signing pool, all stored or none (so numbers stay
+    gap-free if signing fails half-way)."""
+    if not requests:
+        return []
+    issue_date = issue_date or dt.date.today()
+    levels = [ctx.check_level(r.level) for r in requests]
+    policies = [apply_policies(r.matter, issue_date) for r in requests]  # before numbers are taken
     with Session(ctx.engine) as s:
-        levels = [ctx.check_level(r.level) for r in requests]
-        numbered = [_number(s, ctx, r.matter_key, r.matter, issue_date, None, r.language) for r in requests]
+        serials = take_serials(s, ctx.office.code, issue_date.year, len(requests))
+        numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language)
+                    for r, serial, policy in zip(requests, serials, policies)]
         pdfs = ctx.render_and_sign([d.page for d in numbered], levels)
-        issued = [_store(s, ctx, d, pdf, actor) for d, pdf in zip(numbered, pdfs)]
+        stored = [_store(s, ctx, d, pdf) for d, pdf in zip(numbered, pdfs)]
+        audit.append_many(s, [(actor, *event) for _, event in stored])
         s.commit()
-    return issued
+    return [issued for issued, _ in stored]
 
 
 @dataclass(frozen=True)
@@ -150,15 +163,12 @@ class _Numbered:
     language: str
 
 
-def _number(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, issue_date: dt.date | None,
-            supersedes: uuid.UUID | None, language: str) -> _Numbered:
-    issue_date = issue_date or dt.date.today()
-    policy = apply_policies(matter, issue_date)  # before a number is taken
+def _number(ctx: IssuerContext, matter_key: str, matter: MatterInput, issue_date: dt.date, serial: int,
+            policy: PolicyOutcome, supersedes: uuid.UUID | None, language: str) -> _Numbered:
     certificate_id = uuid.uuid4()
     code = check_code(ctx.qr_key, certificate_id)
     url = verify_url(ctx.public_base_url, certificate_id, code)
     access_code = new_access_code()
-    serial = next_serial(s, ctx.office.code, issue_date.year)
     number = format_number(issue_date.year, ctx.office.abbrev, serial)
     page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code,
                            bilingual=language == "zh-en")
@@ -166,7 +176,9 @@ def _number(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput
                      policy.fee_note, supersedes, language)
 
 
-def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes, actor: str) -> IssuedCertificate:
+def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes) -> tuple[IssuedCertificate, tuple[str, str, dict]]:
+    """Add the certificate, its PDF and its outbox row; returns it and its audit event
+    (action, target, details), which the caller appends (one at a time or as a batch)."""
     certificate_id, number, matter = d.page.certificate_id, d.page.number, d.matter
     digest = hashlib.sha256(pdf).digest()
     s.add(Certificate(
@@ -180,10 +192,10 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes, actor: str)
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)
-    audit.append(s, actor, "correct" if d.supersedes else "issue", str(certificate_id),
-                 {"number": number, "matter": d.matter_key, "sha256": digest.hex(),
-                  **({"supersedes": str(d.supersedes)} if d.supersedes else {})})
-    return IssuedCertificate(certificate_id, number, d.page.verify_url, digest.hex(), pdf, d.access_code)
+    event = ("correct" if d.supersedes else "issue", str(certificate_id),
+             {"number": number, "matter": d.matter_key, "sha256": digest.hex(),
+              **({"supersedes": str(d.supersedes)} if d.supersedes else {})})
+    return IssuedCertificate(certificate_id, number, d.page.verify_url, digest.hex(), pdf, d.access_code), event
 
 
 def normalise_number(number: str) -> str:

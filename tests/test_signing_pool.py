@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -12,6 +13,7 @@ from sqlmodel import Session, func, select
 
 from anchoring.models import OutboxEntry
 from issuer.access import access_code_matches
+from issuer.audit import AuditEvent, verify_chain
 from issuer.errors import SigningUnavailable
 from issuer.matters import EXAMPLES, parse_matter
 from issuer.models import Certificate, CertificateCounter
@@ -33,6 +35,11 @@ def test_a_batch_signed_in_worker_processes_verifies(runtime_factory, database_u
     issued = issue_batch(ctx, requests)
     assert [c.number[-7:-1] for c in issued] == [f"{i:06d}" for i in range(1, 7)]
     assert rt.worker().run_once(force=True) == 6
+    # One audit event each, chained in issuing order (appended as one batch).
+    with Session(rt.engine) as s:
+        events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [json.loads(e.details)["number"] for e in events if e.action == "issue"] == [c.number for c in issued]
+    assert verify_chain(rt.engine) is None
     with Session(rt.engine) as s:
         for cert in issued:
             row = s.get(Certificate, cert.id)
