@@ -22,6 +22,7 @@ from verifier.api import router as verifier_router
 from verifier.errors import VerifierError
 
 from .limits import BodySizeLimit
+from .readiness import readiness
 from .runtime import Runtime
 
 log = logging.getLogger("notary")
@@ -92,7 +93,16 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def ready() -> JSONResponse:
+        """Readiness: the database at the newest schema, and the chain node answering.
+        503 names what is missing, for a load balancer or an operator."""
+        checks = readiness(rt)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
     @app.exception_handler(VerifierError)
     async def _verifier_error(_r: Request, exc: VerifierError):

@@ -199,3 +199,20 @@ def test_oversized_json_is_refused(client_and_pdf):
     deep = client.post("/api/v1/verify/hash", content=b"[" * 50_000 + b"]" * 50_000,
                        headers={"content-type": "application/json"})
     assert deep.status_code in (400, 422)
+
+
+def test_readiness_names_what_is_missing(sqlite_runtime):
+    from fastapi.testclient import TestClient
+    from web3 import Web3
+
+    from notary.app import create_app
+
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "chain": "ok"}
+    # The chain node goes away (a port nothing listens on).
+    rt.registry.w3 = Web3(Web3.HTTPProvider("http://127.0.0.1:1", request_kwargs={"timeout": 1}))
+    down = client.get("/readyz")
+    assert down.status_code == 503 and down.json()["checks"]["chain"].startswith("unreachable")
+    assert down.json()["checks"]["database"] == "ok"
