@@ -60,11 +60,10 @@ class _WorkerState:
 
 def _start_worker(setup: SigningSetup) -> None:
     global _worker
-    # The parent decides when signing stops (it finishes or fails the open requests, then
-    # shuts the pool down): Ctrl-C in a terminal or a service manager's SIGTERM reach the
-    # whole process group, and must not kill a worker in the middle of a signature.
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides when signing
+    # stops (it shuts the pool down after the open requests). SIGTERM stays: it is how the
+    # executor itself ends workers of a broken pool, and ignoring it would hang that.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from .timestamping import development_tsa, timestamper
 
     stamper = None

@@ -58,17 +58,24 @@ def test_a_signing_process_killed_mid_batch_issues_nothing(sqlite_runtime):
     outcome: list[BaseException] = []
 
     def big_batch():
+        started.set()
         try:
-            issue_batch(ctx, [request] * 40)
+            issue_batch(ctx, [request] * 1000)  # many seconds of signing on any machine here
         except BaseException as exc:  # noqa: BLE001 - inspected below
             outcome.append(exc)
+        finally:
+            finished.set()
 
+    started, finished = threading.Event(), threading.Event()
     thread = threading.Thread(target=big_batch)
     thread.start()
-    time.sleep(0.8)
+    started.wait()
+    time.sleep(0.5)
+    assert not finished.is_set(), "the batch ended before a worker could be killed"
     victim = next(iter(ctx.pool._executor._processes))  # a worker's pid
     os.kill(victim, signal.SIGKILL)
     thread.join(timeout=120)
+    assert not thread.is_alive(), "the batch did not end after its worker was killed"
     assert len(outcome) == 1 and isinstance(outcome[0], SigningUnavailable)
     # Nothing of the failed batch was stored, and its numbers were not consumed.
     assert _count(rt.engine, Certificate) == 1
