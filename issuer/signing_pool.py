@@ -16,7 +16,9 @@ import itertools
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -79,9 +81,20 @@ def sign_page(page: CertificatePage, font_path: Path, signer: OfficeSigner, offi
     return sign_pdf(render_certificate(page, font_path), signer, office_name, timestamper, long_term)
 
 
-def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None) -> bytes:
+def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None, spool: str) -> str:
+    """Sign one page and leave the PDF in the spool directory; return its file name.
+
+    The PDF does not travel back through the result pipe: a worker killed while writing a
+    30 KB result leaves half a message there, and CPython's executor then waits for the
+    rest for ever. A file name is one small, atomic pipe write."""
     w = _worker
-    return sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper, long_term)
+    pdf = sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper, long_term)
+    name = f"{page.certificate_id}.pdf"
+    partial = os.path.join(spool, f".{name}.part")
+    with open(partial, "wb") as fh:
+        fh.write(pdf)
+    os.replace(partial, os.path.join(spool, name))
+    return name
 
 
 class SigningPool:
@@ -90,6 +103,9 @@ class SigningPool:
     def __init__(self, setup: SigningSetup, processes: int | None = None):
         self.setup = setup
         self.processes = processes or os.cpu_count() or 1
+        # Where workers leave signed PDFs for the parent (see _render_and_sign); private to
+        # this process's user, removed on close.
+        self._spool = tempfile.mkdtemp(prefix="notary-signing-")
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -103,13 +119,22 @@ class SigningPool:
         """Signed PDFs in the order of ``pages``, signed in parallel (``long_terms``: the
         B-LT/B-LTA material of each page, None for B-T)."""
         try:
-            return list(self._executor.map(_render_and_sign, pages, long_terms or itertools.repeat(None)))
+            names = list(self._executor.map(_render_and_sign, pages, long_terms or itertools.repeat(None),
+                                            itertools.repeat(self._spool)))
+            return [self._take(name) for name in names]
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start afresh for the next request.
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new_executor()
             raise SigningUnavailable("a signing process stopped unexpectedly; nothing was issued",
                                      "签名进程意外退出，本次未出具任何公证书") from exc
+
+    def _take(self, name: str) -> bytes:
+        path = os.path.join(self._spool, name)
+        with open(path, "rb") as fh:
+            pdf = fh.read()
+        os.unlink(path)
+        return pdf
 
     def warm_up(self) -> None:
         """Start every worker now (a spawned worker takes about a second to import)."""
@@ -120,6 +145,7 @@ class SigningPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._spool, ignore_errors=True)
 
 
 def _noop(_: int) -> None:
