@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .api import IssuedResponse, issued_response
 from .auth import authenticate
 from .drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
-from .models import CertificateDraft
+from .models import CertificateDraft, DraftState
 from .service import IssuerContext
 
 
@@ -60,7 +60,7 @@ class DraftIssued(BaseModel):
 
 
 def _view(draft: CertificateDraft) -> DraftView:
-    problems = check_draft(draft) if draft.state == "open" else None
+    problems = check_draft(draft) if draft.state == DraftState.OPEN else None
     return DraftView(id=draft.id, matter=draft.matter, language=draft.language, state=draft.state,
                      data=json.loads(draft.data_json), created_by=draft.created_by, created_at=draft.created_at,
                      updated_at=draft.updated_at, certificate_id=draft.certificate_id,

@@ -16,6 +16,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import redis
+from redis.exceptions import RedisError
+
 from .errors import VerifierError
 
 log = logging.getLogger("notary.verifier")
@@ -119,8 +122,6 @@ class SharedRateLimiter(RateLimiter):
         self._prefix = prefix
 
     def take(self, key: str, amount: float, per_minute: float) -> None:
-        from redis.exceptions import RedisError
-
         try:
             taken, tokens = self._script(keys=[f"{self._prefix}bucket:{key}"], args=[amount, per_minute])
         except RedisError as exc:
@@ -139,8 +140,6 @@ class SharedFailureLimiter(FailureLimiter):
         self._prefix = prefix
 
     def _count(self, client: str, record: bool) -> int | None:
-        from redis.exceptions import RedisError
-
         try:
             return int(self._script(keys=[f"{self._prefix}failures:{client}"],
                                     args=[self.window, uuid.uuid4().hex if record else ""]))
@@ -164,7 +163,5 @@ def make_limiters(redis_url: str | None, prefix: str) -> tuple[RateLimiter, Fail
     """Shared limiters when a Redis URL is configured, else per-process ones."""
     if not redis_url:
         return RateLimiter(), FailureLimiter()
-    import redis
-
     client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     return SharedRateLimiter(client, prefix), SharedFailureLimiter(client, prefix)
