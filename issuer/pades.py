@@ -73,6 +73,11 @@ def _pdf_signer(office: OfficeSigner, office_name: str, timestamper: TimeStamper
         reason="电子公证书 Electronic notarial certificate",
         location=office_name,
         name=office_name,
+        # A certification signature that permits no changes (DocMDP P=1): a viewer shows the
+        # document as certified, and anything but long-term-validation data added later
+        # (DSS, document timestamps, which PAdES allows after P=1) breaks it.
+        certify=True,
+        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
         embed_validation_info=long_term is not None,
         validation_context=long_term.validation_context() if long_term is not None else None,
         use_pades_lta=long_term is not None and long_term.archive_timestamp,
@@ -83,7 +88,7 @@ def _pdf_signer(office: OfficeSigner, office_name: str, timestamper: TimeStamper
 
 def sign_pdf(pdf: bytes, office: OfficeSigner, office_name: str, timestamper: TimeStamper | None = None,
              long_term: LongTermMaterial | None = None) -> bytes:
-    """PAdES signature over the whole document: B-T with a ``timestamper``, else B-B;
+    """PAdES certification signature over the whole document: B-T with a ``timestamper``, else B-B;
     B-LT / B-LTA with ``long_term`` (which needs a timestamper).
 
     pyHanko's synchronous API runs its own event loop (``asyncio.run``), which fails inside

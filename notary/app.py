@@ -73,6 +73,11 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
     def office_crl() -> Response:
         return Response(rt.crls()[0], media_type="application/pkix-crl")
 
+    @app.get("/pki/notarial-root-ca.crl", tags=["pki"],
+             summary="The notarial root's certificate revocation list (DER): office CAs, TSA, verification service")
+    def root_crl() -> Response:
+        return Response(rt.crls()[1], media_type="application/pkix-crl")
+
     @app.post("/pki/ocsp", tags=["pki"], summary="The office CA's OCSP responder (RFC 6960, DER in and out)")
     async def office_ocsp(request: Request) -> Response:
         # Malformed or foreign requests get a signed-off OCSP error status, as RFC 6960 asks.

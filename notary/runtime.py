@@ -30,7 +30,7 @@ from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
-from keys.crl import ensure_crl, revoke_serial
+from keys.crl import ensure_crl, ensure_root_crl, revoke_serial
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
@@ -147,8 +147,8 @@ class Runtime:
         return f"{self.settings.public_base_url}/pki/office-ca.crl"
 
     def crls(self) -> list[bytes]:
-        """The office CA's current CRL (re-signed when it ages)."""
-        return [ensure_crl(self.pki_dir, self.passphrase)]
+        """The office CA's current CRL, then the notarial root's (each re-signed when it ages)."""
+        return [ensure_crl(self.pki_dir, self.passphrase), ensure_root_crl(self.pki_dir, self.passphrase)]
 
     def worker(self) -> AnchorWorker:
         if self.registry is None or self.accounts is None:

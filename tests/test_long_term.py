@@ -32,7 +32,7 @@ def test_b_lt_embeds_what_validation_needs(runtime_factory):
     reader, sigs = _signatures(issued.pdf)
     assert set(sigs) == {SIGNATURE_FIELD}
     dss = DocumentSecurityStore.read_dss(reader)
-    assert len(dss.crls) == 1
+    assert len(dss.crls) == 2  # the office CA's and the root's
     # Validated from the document alone: no CRL handed over, nothing fetched, and a missing
     # revocation answer for the office certificate would fail (hard-fail).
     roots = rt.trust_roots
@@ -103,7 +103,7 @@ def test_a_request_may_ask_for_a_higher_level(runtime_factory):
     assert r.status_code == 201, r.text
     pdf = client.get(f"/api/v1/certificates/{r.json()['id']}/pdf", headers=headers).content
     reader, sigs = _signatures(pdf)
-    assert set(sigs) == {SIGNATURE_FIELD} and len(DocumentSecurityStore.read_dss(reader).crls) == 1
+    assert set(sigs) == {SIGNATURE_FIELD} and len(DocumentSecurityStore.read_dss(reader).crls) == 2
     for level in ("B-B", "B-Q"):  # below the office's level, or no such level
         refused = client.post("/api/v1/certificates", json={**body, "level": level}, headers=headers)
         assert refused.status_code == 422, level
@@ -116,3 +116,67 @@ def test_a_b_b_office_cannot_promise_long_term_levels(runtime_factory):
     with pytest.raises(InvalidMatterData) as exc:
         issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], level="B-LTA")
     assert exc.value.errors[0]["field"] == "level"
+
+
+def _strict_lta_spec(trust_roots):
+    """ETSI EN 319 102-1 long-term validation as pyHanko implements it: only the given trust
+    root, revocation information required for every certificate below it (end entity and
+    intermediate, for the signer and the time-stamping authority), nothing fetched."""
+    from pyhanko.sign.validation.policy_decl import (PdfSignatureValidationSpec, RevinfoOnlineFetchingRule,
+                                                     RevocationInfoGatheringSpec, SignatureValidationSpec)
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy, RevocationCheckingRule
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    required = RevocationCheckingRule.CRL_OR_OCSP_REQUIRED
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=trust_roots),
+        revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(ee_certificate_rule=required,
+                                                                   intermediate_ca_cert_rule=required)))
+    return PdfSignatureValidationSpec(SignatureValidationSpec(
+        cert_validation_policy=policy, ts_cert_validation_policy=policy,
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY)))
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_pyhankos_strict_lta_validation_passes_from_the_document_alone(runtime_factory, level):
+    """Revocation data for every certificate below the root travels in the document: the
+    office CA's status (the root's CRL), the signing certificate's (the office CA's CRL)
+    and the TSA's (the root's CRL)."""
+    import asyncio
+
+    from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed
+    from pyhanko.sign.validation.ades import ades_lta_validation
+
+    rt = runtime_factory(signature_level=level)
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    reader = PdfFileReader(io.BytesIO(issued.pdf))
+    assert len(DocumentSecurityStore.read_dss(reader).crls) == 2  # office CA's and root's
+    result = asyncio.run(ades_lta_validation(reader.embedded_signatures[0], _strict_lta_spec(rt.trust_roots)))
+    if level == "B-LTA":
+        assert result.ades_subindic is AdESPassed.OK, result.ades_subindic
+    else:
+        # B-LT: revocation data is there for every certificate (no chain failure), but
+        # nothing proves it existed after signing; that proof is B-LTA's archive timestamp.
+        assert result.ades_subindic is AdESIndeterminate.NO_POE, result.ades_subindic
+    # Without the root's CRL (as issued before this fix) the same validation cannot pass.
+    stripped = _without_root_crl(issued.pdf, rt)
+    reader = PdfFileReader(io.BytesIO(stripped))
+    result = asyncio.run(ades_lta_validation(reader.embedded_signatures[0], _strict_lta_spec(rt.trust_roots)))
+    assert result.ades_subindic is AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE, result.ades_subindic
+
+
+def _without_root_crl(pdf: bytes, rt) -> bytes:
+    """The certificate as this service signed it before the root's CRL was embedded."""
+    from issuer.pades import LongTermMaterial, sign_pdf
+
+    unsigned = _unsigned_revision(pdf)
+    material = LongTermMaterial(trust_roots=[c.dump() for c in rt.trust_roots], crls=rt.crls()[:1],
+                                archive_timestamp=rt.settings.signature_level == "B-LTA")
+    return sign_pdf(unsigned, rt.signer, rt.office.name, rt.dev_tsa, material)
+
+
+def _unsigned_revision(pdf: bytes) -> bytes:
+    from verifier.intake import open_signed_pdf
+
+    return pdf[:open_signed_pdf(pdf, len(pdf)).revision_ends()[0]]

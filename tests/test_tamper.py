@@ -111,13 +111,15 @@ def test_unreachable_chain_node_is_indeterminate_never_failed(sqlite_runtime):
         assert report.check(name).code == "LEDGER_UNAVAILABLE"
 
 
-def test_a_pdf_extended_after_signing_is_judged_by_what_changed(sqlite_runtime):
-    """pyHanko's difference analysis: new page content in an incremental update fails; an
-    update that only adds an unrelated object passes, found through its earlier revision."""
+def test_a_pdf_extended_after_signing_passes_only_with_validation_data(sqlite_runtime):
+    """New page content in an incremental update fails, and so does an update that adds
+    only an unrelated object; a DSS added later passes, found through its signed revision."""
     import io
 
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from asn1crypto.crl import CertificateList
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
 
     rt = sqlite_runtime
     issued = _issue_and_anchor(rt)
@@ -131,14 +133,22 @@ def test_a_pdf_extended_after_signing_is_judged_by_what_changed(sqlite_runtime):
     w.write(out)
     report = verify_pdf(rt.verifier_context(), out.getvalue())
     assert report.indication is Indication.FAILED
-    assert report.check("document_integrity").code == "UNPERMITTED_CHANGES"
+    integrity = report.check("document_integrity")
+    assert integrity.code == "MODIFIED_AFTER_SIGNING"
+    assert any("page 1 changed" in c["en"] for c in integrity.details["changes"])
 
     w = IncrementalPdfFileWriter(io.BytesIO(issued.pdf))
     w.add_object(generic.DictionaryObject({generic.NameObject("/Note"): generic.TextStringObject("archived")}))
     out = io.BytesIO()
     w.write(out)
+    report = verify_pdf(rt.verifier_context(), out.getvalue())
+    assert report.indication is Indication.FAILED
+    assert report.check("document_integrity").code == "MODIFIED_AFTER_SIGNING"
+
+    out = io.BytesIO(issued.pdf)
+    DocumentSecurityStore.add_dss(out, sig_contents=None, certs=rt.trust_roots,
+                                  crls=[CertificateList.load(c) for c in rt.crls()])
     extended = out.getvalue()
-    assert len(extended) > len(issued.pdf)
     report = verify_pdf(rt.verifier_context(), extended)
-    assert report.indication is Indication.PASSED
+    assert report.indication is Indication.PASSED, report.check("document_integrity")
     assert report.document_sha256 != issued.document_sha256  # matched through the signed revision

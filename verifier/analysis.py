@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from asn1crypto import x509 as asn1_x509
 
 from .checks import signature_checks
-from .intake import open_signed_pdf
+from .intake import SignedPdf, open_signed_pdf
 from .report import Check
+from .revisions import Change, audit_later_revisions
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,40 @@ class PdfAnalysis:
 def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_der: list[bytes] = ()) -> PdfAnalysis:
     """Raises a VerifierError (a 4xx) for input that is not a readable, signed PDF."""
     pdf = open_signed_pdf(data, max_bytes)
-    sig = next((s for s in pdf.signatures if s.sig_object_type == "/Sig"), pdf.signatures[0])
+    # Signing order: the first signature is the office's certification; after it only
+    # document timestamps may follow (a second signature of any other kind is a change).
+    sig = pdf.signatures[0]
     roots = [asn1_x509.Certificate.load(d) for d in trust_roots_der]
-    archive = next((s for s in pdf.signatures if s.sig_object_type == "/DocTimeStamp"), None)
-    facts = signature_checks(sig, roots, crls_der, archive)
+    archives = [s for s in pdf.signatures[1:] if s.sig_object_type == "/DocTimeStamp"]
+    changes = later_changes(pdf, sig)
+    if sig.sig_object_type != "/Sig":
+        changes.insert(0, Change(0, "the first signature is a timestamp, not the office's signature",
+                                 "第一个签名是时间戳而非公证处签名"))
+    for extra in pdf.signatures[1:]:
+        if extra.sig_object_type != "/DocTimeStamp":
+            changes.append(Change(extra.signed_revision, "a second signature was added after the office's signature",
+                                  "公证处签名之后被添加了第二个签名"))
+    facts = signature_checks(sig, roots, crls_der, archives, _unique(changes))
     return PdfAnalysis(
         candidate_digests=pdf.candidate_digests(), integrity=facts.integrity, trust=facts.trust,
         timestamp=facts.timestamp, signer_name=facts.signer_name,
         signer_cert_der=facts.signer_cert.dump() if facts.signer_cert is not None else None,
         claimed_time=facts.claimed_time, timestamp_time=facts.timestamp_time,
     )
+
+
+def later_changes(pdf: SignedPdf, sig) -> list[Change]:
+    """What the revisions after the certification signature change, beyond LTV data."""
+    try:
+        signed_revision = sig.signed_revision
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        return [Change(0, f"the signature's revision cannot be found ({type(exc).__name__})",
+                       "无法确定签名所覆盖的修订版本")]
+    return audit_later_revisions(pdf.reader, pdf.data, signed_revision)
+
+
+def _unique(changes: list[Change]) -> list[Change]:
+    seen: dict[tuple[str, str], Change] = {}
+    for c in changes:
+        seen.setdefault((c.en, c.zh), c)
+    return list(seen.values())

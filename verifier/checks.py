@@ -15,6 +15,8 @@ from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timesta
 from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError, ValidationInfoReadingError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko_certvalidator import ValidationContext
 
 from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
@@ -24,6 +26,7 @@ from keys.crl import crl_version
 from keys.store import certificate_fingerprint
 
 from .report import Check, CheckStatus
+from .revisions import Change
 
 log = logging.getLogger("notary.verifier")
 V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR
@@ -46,31 +49,26 @@ class SignatureFacts:
 
 
 def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
-                     crls: list[bytes] = (), archive: EmbeddedPdfSignature | None = None) -> SignatureFacts:
-    """document_integrity, signer_trust and timestamp, from pyHanko's validation
-    (difference analysis included, so later permitted additions are accepted). ``crls``:
-    the revocation lists this verifier holds (DER), joined by those the document carries
-    (B-LT); nothing is fetched from outside. ``archive``: the document timestamp of a
-    B-LTA document, checked as part of the timestamp check."""
+                     crls: list[bytes] = (), archives: list[EmbeddedPdfSignature] = (),
+                     later_changes: list[Change] = ()) -> SignatureFacts:
+    """document_integrity, signer_trust and timestamp. ``sig`` is the certification
+    signature; ``later_changes`` what an independent audit found in the revisions after it
+    (:mod:`verifier.revisions`). The document passes only if both that audit and pyHanko's
+    difference analysis find long-term-validation updates at most. ``crls``: the
+    revocation lists this verifier holds (DER), joined by those the document carries
+    (B-LT); nothing is fetched from outside. ``archives``: the document timestamps of a
+    B-LTA document, each checked as part of the timestamp check."""
     vc = _validation_context(sig, trust_roots, crls)
     try:
         status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
-    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+    except (SignatureValidationError, ValueError, KeyError, TypeError, AttributeError, IndexError, PdfError) as exc:
         log.info("signature validation failed: %s", exc)
         broken = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
         return SignatureFacts(broken, Check.of("signer_trust", S, "SIGNER_NOT_CHECKED"),
                               Check.of("timestamp", S, "NOT_CHECKED"), None, None, None, None)
     cert = status.signing_cert
     name = cert.subject.native.get("common_name") if cert is not None else None
-    if not (status.intact and status.valid):
-        integrity = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
-    elif status.coverage is None or status.coverage.name not in ("ENTIRE_FILE", "ENTIRE_REVISION"):
-        integrity = Check.of("document_integrity", I, "COVERAGE_INCOMPLETE")
-    elif status.coverage.name == "ENTIRE_REVISION" and not status.docmdp_ok:
-        integrity = Check.of("document_integrity", I, "UNPERMITTED_CHANGES",
-                             modification_level=str(status.modification_level))
-    else:
-        integrity = Check.of("document_integrity", V, "SIGNATURE_INTACT", coverage=status.coverage.name)
+    integrity = _integrity(status, later_changes, certified=_certified(sig))
     if integrity.status is not V:
         trust = Check.of("signer_trust", S, "SIGNER_NOT_CHECKED")
     elif status.revoked:
@@ -87,9 +85,37 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
         timestamp = Check.of("timestamp", V, "TIMESTAMP_VALID", time=ts_time.isoformat())
     else:
         timestamp = Check.of("timestamp", I, "TIMESTAMP_INVALID")
-    if archive is not None and timestamp.status is V:
-        timestamp = _with_archive_timestamp(timestamp, archive, vc)
+    for archive in archives:
+        if timestamp.status is V:
+            timestamp = _with_archive_timestamp(timestamp, archive, vc)
     return SignatureFacts(integrity, trust, timestamp, cert, name, status.signer_reported_dt, ts_time)
+
+
+def _certified(sig: EmbeddedPdfSignature) -> bool:
+    try:
+        return sig.docmdp_level is not None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certified: bool) -> Check:
+    """Intact, covering the whole file or a revision followed by LTV updates only."""
+    if not (status.intact and status.valid):
+        return Check.of("document_integrity", I, "SIGNATURE_BROKEN")
+    coverage = status.coverage.name if status.coverage is not None else None
+    if coverage not in ("ENTIRE_FILE", "ENTIRE_REVISION"):
+        return Check.of("document_integrity", I, "COVERAGE_INCOMPLETE")
+    changes = list(later_changes)
+    level = status.modification_level
+    if coverage == "ENTIRE_REVISION" and not changes and (level is None or level > ModificationLevel.LTA_UPDATES):
+        # pyHanko's difference analysis objects where the audit did not: report its words.
+        detail = str(status.diff_result) if status.diff_result is not None else str(level)
+        changes.append(Change(-1, f"changes beyond long-term-validation data ({detail})",
+                              "签署后的修改超出了长期验证数据的范围"))
+    if changes:
+        return Check.of("document_integrity", I, "MODIFIED_AFTER_SIGNING",
+                        changes=[c.as_dict() for c in changes], certified=certified)
+    return Check.of("document_integrity", V, "SIGNATURE_INTACT", coverage=coverage, certified=certified)
 
 
 def _validation_context(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],

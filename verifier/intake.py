@@ -34,14 +34,33 @@ class SignedPdf:
         """SHA-256 of the file, then of each earlier revision that ends where a signature's
         byte range ends (a file later extended by incremental updates, e.g. LTV data)."""
         digests = [hashlib.sha256(self.data).hexdigest()]
-        for sig in self.signatures:
-            br = list(sig.byte_range)
-            end = br[2] + br[3]
+        ends = [br[2] + br[3] for br in (list(sig.byte_range) for sig in self.signatures)]
+        # A certificate issued at B-LTA ends with the DSS revision after its document
+        # timestamp, not at a signature's end: every revision's end is a candidate too.
+        for end in ends + self.revision_ends():
             if 0 < end < len(self.data):
                 d = hashlib.sha256(self.data[:end]).hexdigest()
                 if d not in digests:
                     digests.append(d)
         return digests
+
+    def revision_ends(self) -> list[int]:
+        """Byte offsets where each revision ends: after the %%EOF (and its line end) that
+        follows the revision's cross-reference data."""
+        ends = []
+        xrefs = self.reader.xrefs
+        for revision in range(xrefs.total_revisions):
+            start = xrefs.get_xref_container_info(revision).end_location
+            eof = self.data.find(b"%%EOF", start)
+            if eof < 0:
+                continue
+            end = eof + 5
+            for newline in (b"\r\n", b"\n", b"\r"):
+                if self.data.startswith(newline, end):
+                    end += len(newline)
+                    break
+            ends.append(end)
+        return ends
 
 
 def upload_too_large(limit: int) -> UploadTooLarge:

@@ -4,7 +4,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # document_integrity
     "SIGNATURE_INTACT": ("签名完好，文件自签署后未被修改。", "The signature is intact and the document is unchanged since signing."),
     "SIGNATURE_BROKEN": ("签名校验失败：文件在签署后被修改或签名已损坏。", "The signature does not match: the document was altered after signing or the signature is damaged."),
-    "UNPERMITTED_CHANGES": ("签署后的修改超出了允许范围。", "The document was changed after signing beyond what is permitted."),
+    "MODIFIED_AFTER_SIGNING": ("文件在签署后被修改（见所列改动）：签署后只允许追加长期验证数据（验证数据存储、文档时间戳），此文件不是出证时的公证书。",
+                               "The document was changed after it was signed (see the changes listed): only long-term-validation data (validation data store, document timestamps) may be added after signing, so this is not the certificate as issued."),
     "COVERAGE_INCOMPLETE": ("签名未覆盖整个文件。", "The signature does not cover the whole document."),
     # signer_trust
     "SIGNER_TRUSTED": ("签名证书链至受信任的公证根证书，签署时有效。", "The signing certificate chains to a trusted notarial root and was valid at signing time."),

@@ -1,0 +1,432 @@
+"""What changed in a PDF after its certification signature, judged by an allowlist.
+
+A certified notarial certificate may only grow by long-term-validation updates (ETSI EN
+319 142-1, PAdES B-LTA): a document security store (DSS, with its certificates, CRLs,
+OCSP responses and VRI entries) and invisible document timestamps. Every object that a
+later revision adds or rewrites must be explained as one of those; anything else — page
+content, annotations, form fields, a second signature, catalog entries such as
+/OpenAction or /OCProperties, document information or XMP metadata — is reported as a
+:class:`Change` with a description a court clerk can read.
+
+This runs beside pyHanko's own difference analysis (which the verifier also requires to
+say "LTA updates at most"); two independent judges make a parser slip much less likely
+to let a forgery through. Published attacks this answers: the Incremental Saving Attack
+(Mladenov et al., CCS 2019), the shadow attacks (Mainka et al., NDSS 2021) and the Evil
+Annotation / Sneaky Signature attacks (Rohlmann et al., IEEE S&P 2021).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+
+# Entries a long-term-validation update may touch, per kind of object.
+CATALOG_MAY_CHANGE = frozenset({"/DSS", "/Extensions", "/Version"})
+INFO_MAY_CHANGE = frozenset({"/ModDate", "/Producer"})
+DSS_KEYS = frozenset({"/Type", "/Certs", "/CRLs", "/OCSPs", "/VRI"})
+VRI_KEYS = frozenset({"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"})
+TIMESTAMP_WIDGET_KEYS = frozenset({"/FT", "/T", "/TU", "/TM", "/Type", "/Subtype", "/F", "/Rect", "/P", "/V", "/Ff"})
+TIMESTAMP_SIG_KEYS = frozenset({"/Type", "/Filter", "/SubFilter", "/Contents", "/ByteRange", "/Prop_Build", "/M", "/V"})
+# XMP properties that every writer refreshes on save; all others must stay as signed.
+XMP_VOLATILE = frozenset({"ModifyDate", "MetadataDate", "Producer", "xmptk", "InstanceID"})
+# After the last %%EOF only line ends and padding may follow.
+TRAILING_JUNK = re.compile(rb"startxref\s+\d+\s+%%EOF[\r\n\t \x00]*\Z")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change after signing, described in both languages."""
+
+    revision: int
+    en: str
+    zh: str
+
+    def as_dict(self) -> dict:
+        return {"revision": self.revision, "en": self.en, "zh": self.zh}
+
+
+class _Audit:
+    def __init__(self, reader: PdfFileReader, revision: int):
+        self.reader = reader
+        self.revision = revision
+        self.old: HistoricalResolver = reader.get_historical_resolver(revision - 1)
+        self.new: HistoricalResolver = reader.get_historical_resolver(revision)
+        self.changes: list[Change] = []
+        self.explained: set[tuple[int, int]] = set()
+        self.timestamp_fields: set[tuple[int, int]] = set()
+
+    def change(self, en: str, zh: str) -> None:
+        self.changes.append(Change(self.revision, en, zh))
+
+    def old_has(self, ref: generic.Reference) -> bool:
+        """Did the object exist before this revision?"""
+        try:
+            return self.reader.xrefs.get_introducing_revision(ref) < self.revision
+        except (PdfError, KeyError, ValueError, TypeError):
+            return False
+
+
+def audit_later_revisions(reader: PdfFileReader, data: bytes, signed_revision: int) -> list[Change]:
+    """Every change made after ``signed_revision`` that is not a long-term-validation
+    update. An empty list means the file is the signed document plus LTV data only."""
+    changes: list[Change] = []
+    if TRAILING_JUNK.search(data[-4096:]) is None:
+        changes.append(Change(reader.xrefs.total_revisions, "bytes were appended after the end of the document",
+                              "文件末尾被追加了不属于任何修订版本的数据"))
+    for revision in range(signed_revision + 1, reader.xrefs.total_revisions):
+        try:
+            changes += _audit_revision(reader, revision)
+        except (PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            changes.append(Change(revision, f"an update that cannot be read ({type(exc).__name__})",
+                                  "追加的修订内容无法解析"))
+    return changes
+
+
+def _audit_revision(reader: PdfFileReader, revision: int) -> list[Change]:
+    audit = _Audit(reader, revision)
+    _check_trailer(audit)
+    root_ref = audit.new.root_ref
+    for freed in reader.xrefs.refs_freed_in_revision(revision):
+        audit.change(f"object {freed.idnum} was deleted", f"对象 {freed.idnum} 被删除")
+    _check_catalog(audit, root_ref)
+    _check_info(audit)
+    _check_metadata(audit)
+    _check_acroform_and_pages(audit)
+    _check_dss(audit)
+    meta = reader.xrefs.get_xref_container_info(revision)
+    if meta.stream_ref is not None:
+        audit.explained.add((meta.stream_ref.idnum, meta.stream_ref.generation))
+    for ref in reader.xrefs.explicit_refs_in_revision(revision):
+        key = (ref.idnum, ref.generation)
+        if key in audit.explained:
+            continue
+        obj = audit.new.get_object(ref)
+        if not audit.old_has(ref) and isinstance(obj, generic.StreamObject) and obj.get("/Type") == "/ObjStm":
+            continue  # a container for other objects, each of which is judged on its own
+        audit.change(*_describe_unexplained(audit, ref, obj))
+    return audit.changes
+
+
+def _check_trailer(audit: _Audit) -> None:
+    old, new = audit.old.trailer_view, audit.new.trailer_view
+    for key in ("/Root", "/Info"):
+        if _ref_key(old.raw_get(key) if key in old else None) != _ref_key(new.raw_get(key) if key in new else None):
+            audit.change(f"the document's {key[1:]} dictionary was replaced", f"文档的 {key[1:]} 字典被替换")
+    if "/Encrypt" in new:
+        audit.change("encryption was added", "文档被加密")
+
+
+def _ref_key(value) -> tuple[int, int] | None:
+    if isinstance(value, generic.IndirectObject):
+        return value.idnum, value.generation
+    return None
+
+
+def _dict_diff(old: generic.DictionaryObject, new: generic.DictionaryObject) -> set[str]:
+    """Keys whose raw (undereferenced) value differs between two dictionaries."""
+    keys = set(old.keys()) | set(new.keys())
+    return {k for k in keys if k not in old or k not in new or _raw(old, k) != _raw(new, k)}
+
+
+def _raw(d: generic.DictionaryObject, key: str):
+    value = d.raw_get(key)
+    if isinstance(value, generic.IndirectObject):
+        return ("ref", value.idnum, value.generation)
+    return value
+
+
+def _check_catalog(audit: _Audit, root_ref: generic.Reference) -> None:
+    audit.explained.add((root_ref.idnum, root_ref.generation))
+    old, new = audit.old.root, audit.new.root
+    for key in sorted(_dict_diff(old, new) - CATALOG_MAY_CHANGE):
+        what = {"/OpenAction": "an action run on opening", "/AA": "automatic actions", "/Names": "the name tree "
+                "(scripts, embedded files)", "/OCProperties": "optional content (layers that show or hide content)",
+                "/Pages": "the page tree", "/AcroForm": "the form", "/Metadata": "the XMP metadata reference",
+                "/Perms": "the signature permissions", "/StructTreeRoot": "the structure tree"}.get(key, key)
+        audit.change(f"the document catalog changed: {what} ({key})", f"文档目录被修改：{key}")
+
+
+def _check_info(audit: _Audit) -> None:
+    ref = audit.new.trailer_view.raw_get("/Info") if "/Info" in audit.new.trailer_view else None
+    if not isinstance(ref, generic.IndirectObject):
+        return
+    audit.explained.add((ref.idnum, ref.generation))
+    if not audit.old_has(ref.reference):
+        return  # a new /Info would already be reported by the trailer check
+    old, new = audit.old.get_object(ref.reference), audit.new.get_object(ref.reference)
+    if not isinstance(new, generic.DictionaryObject) or not isinstance(old, generic.DictionaryObject):
+        audit.change("the document information was replaced", "文档信息被替换")
+        return
+    for key in sorted(_dict_diff(old, new) - INFO_MAY_CHANGE):
+        audit.change(f"the document information changed: {key[1:]}", f"文档信息（{key[1:]}）被修改")
+
+
+def _check_metadata(audit: _Audit) -> None:
+    ref = audit.new.root.raw_get("/Metadata") if "/Metadata" in audit.new.root else None
+    if not isinstance(ref, generic.IndirectObject):
+        return
+    audit.explained.add((ref.idnum, ref.generation))
+    if not audit.old_has(ref.reference):
+        if "/Metadata" in audit.old.root:  # replaced by another object: the catalog check says so
+            return
+        return  # pyHanko adds XMP on its first update of a file that had none: harmless by itself
+    old, new = audit.old.get_object(ref.reference), audit.new.get_object(ref.reference)
+    try:
+        same = _xmp_facts(old.data) == _xmp_facts(new.data)
+    except (ET.ParseError, AttributeError, PdfError, ValueError):
+        same = False
+    if not same:
+        audit.change("the XMP metadata changed (title, author or other properties)", "XMP 元数据（标题、作者等）被修改")
+
+
+def _xmp_facts(xml: bytes) -> set[tuple[str, str]]:
+    """Every XMP property and value, without the ones a writer refreshes on save."""
+    root = ET.fromstring(xml)
+    facts: set[tuple[str, str]] = set()
+    for element in root.iter():
+        for attr, value in element.attrib.items():
+            name = attr.rsplit("}", 1)[-1]
+            if name not in XMP_VOLATILE and name != "about":
+                facts.add((attr, value))
+        tag = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+        if tag in XMP_VOLATILE:
+            continue
+        text = (element.text or "").strip()
+        if text:
+            facts.add((element.tag, text))
+    # A volatile element's text is skipped above, but its children (e.g. rdf:li) are not
+    # volatile by themselves; volatile properties are simple values in practice.
+    return facts
+
+
+def _check_acroform_and_pages(audit: _Audit) -> None:
+    """The form and the pages may only gain invisible document-timestamp fields."""
+    old_root, new_root = audit.old.root, audit.new.root
+    new_fields: list[generic.IndirectObject] = []
+    form_ref = new_root.raw_get("/AcroForm") if "/AcroForm" in new_root else None
+    if isinstance(form_ref, generic.IndirectObject):
+        audit.explained.add((form_ref.idnum, form_ref.generation))
+    if "/AcroForm" in new_root:
+        new_form = new_root["/AcroForm"]
+        old_form = old_root["/AcroForm"] if "/AcroForm" in old_root else generic.DictionaryObject()
+        for key in sorted(_dict_diff(old_form, new_form) - {"/Fields", "/SigFlags"}):
+            audit.change(f"the form changed: {key}", f"表单被修改：{key}")
+        if "/SigFlags" in old_form and _raw(old_form, "/SigFlags") != _raw(new_form, "/SigFlags"):
+            audit.change("the form's signature flags changed", "表单的签名标志被修改")
+        added = _appended(audit, old_form.raw_get("/Fields") if "/Fields" in old_form else generic.ArrayObject(),
+                          new_form.raw_get("/Fields") if "/Fields" in new_form else generic.ArrayObject(), "form fields")
+        new_fields = added or []
+    for field_ref in new_fields:
+        _check_timestamp_field(audit, field_ref)
+    for index, (old_page_ref, new_page_ref) in enumerate(zip(_page_refs(audit.old), _page_refs(audit.new)), 1):
+        if old_page_ref != new_page_ref:
+            audit.change(f"page {index} was replaced", f"第 {index} 页被替换")
+            continue
+        ref = generic.Reference(*new_page_ref, pdf=audit.reader)
+        if ref not in audit.reader.xrefs.explicit_refs_in_revision(audit.revision):
+            continue
+        audit.explained.add(new_page_ref)
+        old_page, new_page = audit.old.get_object(ref), audit.new.get_object(ref)
+        for key in sorted(_dict_diff(old_page, new_page) - {"/Annots"}):
+            what = {"/Contents": "its content", "/Resources": "its resources (fonts, images)",
+                    "/MediaBox": "its size", "/CropBox": "its visible area", "/Rotate": "its rotation",
+                    "/AA": "its automatic actions"}.get(key, key)
+            audit.change(f"page {index} changed: {what} ({key})", f"第 {index} 页被修改：{key}")
+        added = _appended(audit, old_page.raw_get("/Annots") if "/Annots" in old_page else generic.ArrayObject(),
+                          new_page.raw_get("/Annots") if "/Annots" in new_page else generic.ArrayObject(),
+                          f"annotations of page {index}")
+        for annot in added or []:
+            if (annot.idnum, annot.generation) not in audit.timestamp_fields:
+                audit.change(*_describe_annotation(audit, annot, index))
+    if len(list(_page_refs(audit.old))) != len(list(_page_refs(audit.new))):
+        audit.change("pages were added or removed", "页面被增加或删除")
+
+
+def _page_refs(resolver: HistoricalResolver):
+    """The page objects in order, as (id, generation); bounded against hostile trees."""
+    seen: set[tuple[int, int]] = set()
+    stack = [resolver.root.raw_get("/Pages")]
+    while stack and len(seen) < 10_000:
+        node_ref = stack.pop()
+        if not isinstance(node_ref, generic.IndirectObject):
+            continue
+        key = (node_ref.idnum, node_ref.generation)
+        if key in seen:
+            continue
+        seen.add(key)
+        node = node_ref.get_object()
+        if node.get("/Type") == "/Pages":
+            kids = node.raw_get("/Kids") if "/Kids" in node else generic.ArrayObject()
+            kids = kids.get_object() if isinstance(kids, generic.IndirectObject) else kids
+            stack.extend(reversed(list(kids)))
+        else:
+            yield key
+
+
+def _appended(audit: _Audit, old_array, new_array, what: str) -> list[generic.IndirectObject] | None:
+    """The references appended to an array whose old entries stay in place; None, and a
+    change, when the array was otherwise altered."""
+    old_list, new_list = _ref_list(audit, old_array), _ref_list(audit, new_array)
+    if old_list is None or new_list is None or [_ref_key(r) for r in new_list[:len(old_list)]] != [
+            _ref_key(r) for r in old_list]:
+        audit.change(f"the {what} were rearranged or removed", f"{what} 被重排或删除")
+        return None
+    return new_list[len(old_list):]
+
+
+def _ref_list(audit: _Audit, array) -> list[generic.IndirectObject] | None:
+    """An array of references (possibly itself indirect); None if it holds anything else."""
+    if array is None:
+        return []
+    if isinstance(array, generic.IndirectObject):
+        audit.explained.add((array.idnum, array.generation))
+        array = array.get_object()
+    if not isinstance(array, generic.ArrayObject):
+        return None
+    refs = [array.raw_get(i) for i in range(len(array))]
+    return refs if all(isinstance(r, generic.IndirectObject) for r in refs) else None
+
+
+def _check_timestamp_field(audit: _Audit, field_ref: generic.IndirectObject) -> None:
+    """A new field is acceptable only as an invisible document timestamp (no appearance,
+    zero-area rectangle, no actions, a /DocTimeStamp value)."""
+    key = (field_ref.idnum, field_ref.generation)
+    field = field_ref.get_object()
+    problems: list[str] = []
+    if audit.old_has(generic.Reference(*key, pdf=audit.reader)):
+        audit.change(f"object {key[0]} of the signed document was turned into a form field",
+                     f"已签署文件中的对象 {key[0]} 被改写为表单域")
+        return
+    if not isinstance(field, generic.DictionaryObject) or field.get("/FT") != "/Sig":
+        audit.change("a form field that is not a signature field was added", "新增了非签名表单域")
+        return
+    extra = set(field.keys()) - TIMESTAMP_WIDGET_KEYS
+    if extra:
+        problems.append(f"entries {sorted(extra)}")
+    rect = field.get("/Rect", generic.ArrayObject([0, 0, 0, 0]))
+    try:
+        x1, y1, x2, y2 = (float(v) for v in rect)
+        if abs(x2 - x1) * abs(y2 - y1) != 0:
+            problems.append("a visible area")
+    except (TypeError, ValueError):
+        problems.append("a malformed rectangle")
+    value_ref = field.raw_get("/V") if "/V" in field else None
+    value = field["/V"] if value_ref is not None else None
+    if not isinstance(value, generic.DictionaryObject) or value.get("/Type") != "/DocTimeStamp":
+        audit.change("a signature field was added (a second signature)", "新增了签名域（第二个签名）")
+        return
+    if set(value.keys()) - TIMESTAMP_SIG_KEYS:
+        problems.append(f"signature entries {sorted(set(value.keys()) - TIMESTAMP_SIG_KEYS)}")
+    if problems:
+        audit.change(f"a document timestamp field with {', '.join(problems)} was added",
+                     "新增的文档时间戳域含有不允许的内容（可见区域、外观或动作）")
+        return
+    audit.explained.add(key)
+    audit.timestamp_fields.add(key)
+    if isinstance(value_ref, generic.IndirectObject):
+        value_key = (value_ref.idnum, value_ref.generation)
+        if audit.old_has(generic.Reference(*value_key, pdf=audit.reader)):
+            audit.change(f"object {value_key[0]} of the signed document was turned into a timestamp",
+                         f"已签署文件中的对象 {value_key[0]} 被改写为时间戳")
+        else:
+            audit.explained.add(value_key)
+
+
+def _check_dss(audit: _Audit) -> None:
+    """The DSS may gain certificates, CRLs, OCSP responses and VRI entries: new objects, or
+    objects that were already validation data before this revision."""
+    if "/DSS" not in audit.new.root:
+        return
+    problems: list[tuple[str, str]] = []
+    before = {key for key, _ in _dss_members(audit.old, [])} if "/DSS" in audit.old.root else set()
+    for key, label in _dss_members(audit.new, problems):
+        if key in before or not audit.old_has(generic.Reference(*key, pdf=audit.reader)):
+            audit.explained.add(key)
+        else:
+            problems.append((f"an object of the signed document ({label} {key[0]}) was rewritten as validation data",
+                             f"已签署文件中的对象 {key[0]} 被改写为验证数据"))
+    for en, zh in dict.fromkeys(problems):
+        audit.change(en, zh)
+
+
+def _dss_members(resolver: HistoricalResolver, problems: list[tuple[str, str]]):
+    """(object key, label) of the DSS itself and everything it holds."""
+    dss_ref = resolver.root.raw_get("/DSS")
+    if isinstance(dss_ref, generic.IndirectObject):
+        yield (dss_ref.idnum, dss_ref.generation), "DSS"
+    dss = dss_ref.get_object()
+    if not isinstance(dss, generic.DictionaryObject) or set(dss.keys()) - DSS_KEYS:
+        problems.append(("the validation data store (DSS) holds unexpected entries", "验证数据存储（DSS）含有不允许的内容"))
+        return
+    for key in ("/Certs", "/CRLs", "/OCSPs"):
+        if key in dss:
+            yield from _dss_streams(dss.raw_get(key), problems)
+    if "/VRI" not in dss:
+        return
+    vri_ref = dss.raw_get("/VRI")
+    if isinstance(vri_ref, generic.IndirectObject):
+        yield (vri_ref.idnum, vri_ref.generation), "VRI"
+    vri = vri_ref.get_object()
+    if not isinstance(vri, generic.DictionaryObject):
+        problems.append(("the validation data store (DSS) is malformed", "验证数据存储（DSS）格式错误"))
+        return
+    for name in list(vri.keys()):
+        raw = vri.raw_get(name)
+        if isinstance(raw, generic.IndirectObject):
+            yield (raw.idnum, raw.generation), "VRI entry"
+        entry = raw.get_object()
+        if not isinstance(entry, generic.DictionaryObject) or set(entry.keys()) - VRI_KEYS:
+            problems.append(("a validation entry (VRI) holds unexpected entries", "验证条目（VRI）含有不允许的内容"))
+            continue
+        for key in ("/Cert", "/CRL", "/OCSP"):
+            if key in entry:
+                yield from _dss_streams(entry.raw_get(key), problems)
+        if "/TS" in entry:
+            yield from _dss_streams(generic.ArrayObject([entry.raw_get("/TS")]), problems)
+
+
+def _dss_streams(array_ref, problems: list[tuple[str, str]]):
+    """DSS arrays hold plain data streams (DER certificates, CRLs, OCSP responses)."""
+    if isinstance(array_ref, generic.IndirectObject):
+        yield (array_ref.idnum, array_ref.generation), "DSS array"
+    array = array_ref.get_object()
+    if not isinstance(array, generic.ArrayObject):
+        problems.append(("the validation data store (DSS) is malformed", "验证数据存储（DSS）格式错误"))
+        return
+    for i in range(len(array)):
+        raw = array.raw_get(i)
+        stream = raw.get_object()
+        if not isinstance(stream, generic.StreamObject) or set(stream.keys()) - {"/Length", "/Filter", "/DecodeParms"}:
+            problems.append(("the validation data store (DSS) holds something other than validation data",
+                             "验证数据存储（DSS）含有非验证数据"))
+            continue
+        if isinstance(raw, generic.IndirectObject):
+            yield (raw.idnum, raw.generation), "validation data"
+
+
+def _describe_annotation(audit: _Audit, annot_ref, page: int) -> tuple[str, str]:
+    annot = annot_ref.get_object()
+    subtype = annot.get("/Subtype", "?") if isinstance(annot, generic.DictionaryObject) else "?"
+    if subtype == "/Widget" and isinstance(annot, generic.DictionaryObject) and annot.get("/FT") == "/Sig":
+        return (f"a signature field was added on page {page} (a second signature or a signature look-alike)",
+                f"第 {page} 页新增了签名域（第二个签名或伪装签名）")
+    return (f"an annotation ({str(subtype).lstrip('/')}) was added on page {page}: it can cover or change what the page shows",
+            f"第 {page} 页新增了注释（{str(subtype).lstrip('/')}），可能遮盖或改变页面内容")
+
+
+def _describe_unexplained(audit: _Audit, ref: generic.Reference, obj) -> tuple[str, str]:
+    existed = audit.old_has(ref)
+    kind = ""
+    if isinstance(obj, generic.DictionaryObject):
+        kind = " ".join(str(obj[k]) for k in ("/Type", "/Subtype", "/FT") if k in obj and isinstance(obj[k], generic.NameObject))
+    kind_en = f" ({kind})" if kind else ""
+    if existed:
+        return (f"object {ref.idnum}{kind_en} of the signed document was rewritten",
+                f"已签署文件中的对象 {ref.idnum}{kind_en} 被改写")
+    return (f"object {ref.idnum}{kind_en} was added that is not validation data",
+            f"新增了不属于验证数据的对象 {ref.idnum}{kind_en}")
