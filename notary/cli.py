@@ -254,6 +254,8 @@ def verify(
             typer.echo(f"  certificate {report.certificate.number_masked} · {report.certificate.office}")
         for c in report.checks:
             typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
+            for change in c.details.get("changes", []):
+                typer.echo(f"      - {change['en']} / {change['zh']}")
     raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
 
 

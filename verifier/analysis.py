@@ -5,13 +5,15 @@ result can be cached by the file's SHA-256."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
 
 from .checks import signature_checks
+from .errors import MalformedPdf, UnsignedPdf
 from .intake import SignedPdf, open_signed_pdf
-from .report import Check
+from .report import Check, CheckStatus
 from .revisions import Change, audit_later_revisions
 
 
@@ -36,8 +38,15 @@ class PdfAnalysis:
 
 
 def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_der: list[bytes] = ()) -> PdfAnalysis:
-    """Raises a VerifierError (a 4xx) for input that is not a readable, signed PDF."""
-    pdf = open_signed_pdf(data, max_bytes)
+    """Raises a VerifierError (a 4xx) for input that is not a readable, signed PDF. A file
+    that was signed (it still carries a signature's /ByteRange) but whose signature or
+    structure no longer reads is no such input: it is a FAILED document, reported so."""
+    try:
+        pdf = open_signed_pdf(data, max_bytes)
+    except (MalformedPdf, UnsignedPdf) as exc:
+        if b"/ByteRange" not in data:
+            raise
+        return _broken_signature(data, exc)
     # Signing order: the first signature is the office's certification; after it only
     # document timestamps may follow (a second signature of any other kind is a change).
     sig = pdf.signatures[0]
@@ -57,6 +66,23 @@ def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_
         timestamp=facts.timestamp, signer_name=facts.signer_name,
         signer_cert_der=facts.signer_cert.dump() if facts.signer_cert is not None else None,
         claimed_time=facts.claimed_time, timestamp_time=facts.timestamp_time,
+    )
+
+
+def _broken_signature(data: bytes, exc: Exception) -> PdfAnalysis:
+    """The analysis of a signed file whose signature no longer reads: removed, unlisted,
+    or its structure damaged after signing (published Universal Signature Forgery and
+    Incremental Saving Attack variants open in viewers all the same)."""
+    what = ("the signature field was removed or its signature is unreadable" if isinstance(exc, UnsignedPdf)
+            else "the file's structure was damaged after signing")
+    zh = "签名域被删除或签名无法读取" if isinstance(exc, UnsignedPdf) else "文件结构在签署后被破坏"
+    return PdfAnalysis(
+        candidate_digests=[hashlib.sha256(data).hexdigest()],
+        integrity=Check.of("document_integrity", CheckStatus.INVALID, "SIGNATURE_BROKEN",
+                           changes=[Change(-1, what, zh).as_dict()]),
+        trust=Check.of("signer_trust", CheckStatus.SKIPPED, "SIGNER_NOT_CHECKED"),
+        timestamp=Check.of("timestamp", CheckStatus.SKIPPED, "NOT_CHECKED"),
+        signer_name=None, signer_cert_der=None, claimed_time=None, timestamp_time=None,
     )
 
 

@@ -153,13 +153,14 @@ def _with_archive_timestamp(timestamp: Check, archive: EmbeddedPdfSignature, vc:
     """The B-LTA document timestamp must be intact and trusted; its time joins the details."""
     try:
         status = validate_pdf_timestamp(archive, validation_context=vc)
-    except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+    except (SignatureValidationError, ValueError, KeyError, TypeError, AttributeError, PdfError) as exc:
         log.info("archive timestamp validation failed: %s", exc)
         status = None
     if status is None or not (status.intact and status.valid and status.trusted):
         return Check.of("timestamp", I, "ARCHIVE_TIMESTAMP_INVALID")
-    return Check.of("timestamp", V, timestamp.code, **timestamp.details,
-                    archive_time=status.timestamp.isoformat(), level="B-LTA")
+    # Each later archive timestamp (a renewal) moves archive_time on.
+    details = {**timestamp.details, "archive_time": status.timestamp.isoformat(), "level": "B-LTA"}
+    return Check.of("timestamp", V, timestamp.code, **details)
 
 
 def fetch_evidence(registry: RegistryClient | None, fingerprint: bytes | None, receipt: AnchorReceipt | None) -> LedgerEvidence | None:

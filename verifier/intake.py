@@ -34,7 +34,13 @@ class SignedPdf:
         """SHA-256 of the file, then of each earlier revision that ends where a signature's
         byte range ends (a file later extended by incremental updates, e.g. LTV data)."""
         digests = [hashlib.sha256(self.data).hexdigest()]
-        ends = [br[2] + br[3] for br in (list(sig.byte_range) for sig in self.signatures)]
+        ends = []
+        for sig in self.signatures:
+            try:
+                br = [int(v) for v in sig.byte_range]
+                ends.append(br[2] + br[3])
+            except (TypeError, ValueError, IndexError, KeyError):
+                continue  # a damaged /ByteRange: the integrity check reports it
         # A certificate issued at B-LTA ends with the DSS revision after its document
         # timestamp, not at a signature's end: every revision's end is a candidate too.
         for end in ends + self.revision_ends():

@@ -84,6 +84,69 @@ def audit_later_revisions(reader: PdfFileReader, data: bytes, signed_revision: i
         except (PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
             changes.append(Change(revision, f"an update that cannot be read ({type(exc).__name__})",
                                   "追加的修订内容无法解析"))
+    try:
+        changes += _unlisted_objects(reader, data, signed_revision)
+    except (PdfError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        changes.append(Change(-1, f"the updates after signing cannot be read ({type(exc).__name__})",
+                              "签署后追加的内容无法解析"))
+    return changes
+
+
+OBJECT_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
+XREF_KEYWORD = re.compile(rb"(?<![A-Za-z])xref[ \t\r\n\f]")
+
+
+def _unlisted_objects(reader: PdfFileReader, data: bytes, signed_revision: int) -> list[Change]:
+    """Objects and cross-reference sections after the signed revision that no
+    cross-reference table lists. pyHanko reads a file through its tables (and quietly
+    corrects a slightly wrong startxref); a viewer that finds a table broken rebuilds it by
+    scanning for ``N G obj``, and then sees objects smuggled in between. Whatever is in
+    the file must be what the tables say, so both readings agree."""
+    xrefs = reader.xrefs
+    changes: list[Change] = []
+    region_start = xrefs.get_xref_container_info(signed_revision).end_location
+    listed: set[int] = set()
+    xref_starts: set[int] = set()
+    spans: list[tuple[int, int]] = []
+    for revision in range(signed_revision + 1, xrefs.total_revisions):
+        meta = xrefs.get_xref_container_info(revision)
+        declared = meta.declared_startxref
+        points_at_xref = (data.startswith(b"xref", declared) if meta.stream_ref is None
+                          else OBJECT_HEADER.match(data, declared) is not None)
+        if not points_at_xref:
+            changes.append(Change(revision, "the update's cross-reference position is wrong (readers disagree on "
+                                  "what the file contains)", "追加内容的交叉引用位置错误（不同阅读器会读出不同内容）"))
+        xref_starts.add(declared)
+        refs = set(xrefs.explicit_refs_in_revision(revision))
+        if meta.stream_ref is not None:
+            refs.add(meta.stream_ref)
+        resolver = reader.get_historical_resolver(revision)
+        for ref in refs:
+            where = xrefs.get_historical_ref(ref, revision)
+            if not isinstance(where, int):
+                continue  # inside an object stream, whose own span covers it
+            listed.add(where)
+            obj = resolver.get_object(ref)
+            if isinstance(obj, generic.StreamObject):
+                keyword = data.find(b"stream", where)
+                if keyword >= 0:
+                    begin = keyword + 6 + (2 if data.startswith(b"\r\n", keyword + 6) else 1)
+                    spans.append((begin, begin + len(obj.encoded_data)))
+    spans.sort()
+
+    def in_stream(position: int) -> bool:
+        return any(a <= position < b for a, b in spans)
+
+    for match in OBJECT_HEADER.finditer(data, region_start):
+        if match.start() not in listed and not in_stream(match.start()):
+            number = match.group(1).decode()
+            changes.append(Change(-1, f"an object ({number}) was hidden in the file outside every cross-reference "
+                                  "table: a viewer that rebuilds the table would show it",
+                                  f"文件中藏有未登记在交叉引用表中的对象（{number}），重建交叉引用表的阅读器会显示它"))
+    for match in XREF_KEYWORD.finditer(data, region_start):
+        if match.start() not in xref_starts and not in_stream(match.start()):
+            changes.append(Change(-1, "a cross-reference section that is not part of the document's history was "
+                                  "appended", "文件中追加了不属于文档修订历史的交叉引用表"))
     return changes
 
 
