@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, func, select
 
 from .auth import Principal, authenticate
@@ -18,12 +18,17 @@ from .errors import CertificateNotFound, InvalidTransition
 from .lifecycle import RevocationReason, correct_certificate, revoke_certificate
 from .models import Certificate, CertificateDocument, IdempotencyRecord
 from .service import IssuedCertificate, IssuerContext, issue_certificate
+from .text_safety import no_lone_surrogates
+
+# Request text holding an unpaired surrogate (a JSON escape such as \ud800) is refused here,
+# naming where, before it is hashed (idempotency), stored or echoed in an error.
+_Text = AfterValidator(no_lone_surrogates)
 
 
 class IssueRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    matter: str = Field(max_length=40, description="matter type, e.g. birth")
-    data: dict[str, Any] = Field(description="the matter's input, see `notary matters --example`")
+    matter: Annotated[str, _Text] = Field(max_length=40, description="matter type, e.g. birth")
+    data: Annotated[dict[str, Any], _Text] = Field(description="the matter's input, see `notary matters --example`")
     language: Literal["zh", "zh-en"] = Field("zh", description="zh-en adds the English translation (for use abroad)")
     level: Literal["B-T", "B-LT", "B-LTA"] | None = Field(
         None, description="PAdES level; default the office's (B-T). B-LT embeds validation data, B-LTA adds an "
@@ -32,7 +37,7 @@ class IssueRequest(BaseModel):
 
 class CorrectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], _Text]
 
 
 class RevokeRequest(BaseModel):

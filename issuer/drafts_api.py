@@ -9,25 +9,29 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .api import IssuedResponse, issued_response
 from .auth import authenticate
 from .drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
 from .models import CertificateDraft, DraftState
 from .service import IssuerContext
+from .text_safety import no_lone_surrogates
+
+_Text = AfterValidator(no_lone_surrogates)  # see issuer/api.py
 
 
 class DraftRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    matter: str = Field(max_length=40, description="matter type, e.g. birth")
-    data: dict[str, Any] = Field(default_factory=dict, description="the matter's input so far; may be incomplete")
+    matter: Annotated[str, _Text] = Field(max_length=40, description="matter type, e.g. birth")
+    data: Annotated[dict[str, Any], _Text] = Field(default_factory=dict,
+                                                   description="the matter's input so far; may be incomplete")
     language: Literal["zh", "zh-en"] = "zh"
 
 
 class DraftUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], _Text]
     language: Literal["zh", "zh-en"] | None = None
 
 

@@ -10,6 +10,18 @@ class IssuerError(Exception):
         self.message = message
         self.message_zh = message_zh or message
 
+    def __reduce__(self):
+        # Errors cross process boundaries (raised while rendering in a signing worker):
+        # rebuild them from their attributes, whatever their constructor takes.
+        return _rebuild, (type(self), self.message, dict(self.__dict__))
+
+
+def _rebuild(cls: type, message: str, state: dict) -> Exception:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class UnknownMatter(IssuerError):
     code = "UNKNOWN_MATTER"

@@ -26,7 +26,7 @@ from .policy import PolicyOutcome, apply_policies
 from .qr import check_code, verify_url
 from .errors import InvalidMatterData
 from .pades import LEVELS, LongTermMaterial
-from .render import CertificatePage
+from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
 
 
@@ -66,6 +66,12 @@ class IssuerContext:
                                     [{"field": "level", "rule": "unavailable", "message": "no timestamp service"}],
                                     f"签名级别 {level} 需要时间戳服务，本处未配置")
         return level
+
+    def check_printable(self, matter: MatterInput, language: str = "zh") -> None:
+        """Refuse (InvalidMatterData naming the field) text the certificate cannot print as
+        recorded: a character the office's CJK font lacks, or a value that cannot be laid
+        out. Runs before a number is taken."""
+        check_printable(matter, self.font_path, bilingual=language == "zh-en")
 
     def render_and_sign(self, pages: list[CertificatePage], levels: list[str] | None = None) -> list[bytes]:
         """Signed PDFs (at ``levels``, else the default): in the signing pool when there is
@@ -110,6 +116,7 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     issue_date = issue_date or dt.date.today()
     policy = apply_policies(matter, issue_date)  # before a number is taken
     level = ctx.check_level(level)
+    ctx.check_printable(matter, language)  # likewise; rendering repeats it, in this transaction
     serial = next_serial(s, ctx.office.code, issue_date.year)
     numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language)
     (pdf,) = ctx.render_and_sign([numbered.page], [level])
@@ -136,6 +143,12 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     issue_date = issue_date or dt.date.today()
     levels = [ctx.check_level(r.level) for r in requests]
     policies = [apply_policies(r.matter, issue_date) for r in requests]  # before numbers are taken
+    for i, r in enumerate(requests):
+        try:
+            ctx.check_printable(r.matter, r.language)
+        except InvalidMatterData as exc:
+            raise InvalidMatterData(f"request {i + 1}: {exc.message}", [{**e, "request": i} for e in exc.errors],
+                                    f"第 {i + 1} 份申请：{exc.message_zh}") from None
     with Session(ctx.engine) as s:
         serials = take_serials(s, ctx.office.code, issue_date.year, len(requests))
         numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language)

@@ -190,6 +190,7 @@ def issue_bulk(
                                                                         "message": row["__error__"]}])
                         parsed = parse_matter(matter, row)
                         apply_policies(parsed, dt.date.today())
+                        ctx.check_printable(parsed, language)  # a row the font cannot print goes to errors
                         valid.append((n, IssueRequest(matter, parsed, language, level)))
                     except IssuerError as exc:
                         failed += 1

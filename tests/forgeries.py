@@ -833,18 +833,30 @@ def _shadow_replace_font(pdf: bytes, ctx: ForgeryContext) -> bytes:
     return _update(pdf, edit)
 
 
-def _shadow_replace_form_field(pdf: bytes, ctx: ForgeryContext) -> bytes:
-    """A text form field over the name whose value (and appearance) is the forged name."""
-    def edit(w):
-        box = _box(pdf, ctx)
-        _add_annotation(w, generic.DictionaryObject({
-            pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
-            pdf_name("/FT"): pdf_name("/Tx"), pdf_name("/T"): pdf_string("applicant"),
-            pdf_name("/V"): pdf_string(ctx.forged_text), pdf_name("/DA"): pdf_string("/Helv 12 Tf 0 g"),
-            pdf_name("/F"): generic.NumberObject(4), pdf_name("/Rect"): _numbers(box),
-            pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): _appearance(w, box, ctx.forged_text)}),
-        }), field_too=True)
-    return _update(pdf, edit)
+def _field_over_name(field_type: str, title: str, **entries):
+    """A form field over the name whose widget appearance paints a white box and the
+    forged name: a text field (shadow replace), a push button with nothing to fill in
+    (evil annotation) or an empty signature field (sneaky signature)."""
+    def build(pdf: bytes, ctx: ForgeryContext) -> bytes:
+        def edit(w):
+            box = _box(pdf, ctx)
+            field = generic.DictionaryObject({
+                pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
+                pdf_name("/FT"): pdf_name(field_type), pdf_name("/T"): pdf_string(title),
+                pdf_name("/F"): generic.NumberObject(4), pdf_name("/Rect"): _numbers(box),
+                pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): _appearance(w, box, ctx.forged_text)}),
+            })
+            for key, value in entries.items():
+                field[pdf_name("/" + key)] = value(ctx) if callable(value) else value
+            _add_annotation(w, field, field_too=True)
+        return _update(pdf, edit)
+    return build
+
+
+_shadow_replace_form_field = _field_over_name("/Tx", "applicant", V=lambda ctx: pdf_string(ctx.forged_text),
+                                              DA=pdf_string("/Helv 12 Tf 0 g"))
+_pushbutton = _field_over_name("/Btn", "stamp", Ff=generic.NumberObject(1 << 16))
+_ssa_unsigned_field = _field_over_name("/Sig", "Reviewer")
 
 
 def _shadow_hide_and_replace(pdf: bytes, ctx: ForgeryContext) -> bytes:
@@ -886,35 +898,7 @@ def _white() -> generic.ArrayObject:
     return generic.ArrayObject([generic.FloatObject(1)] * 3)
 
 
-def _pushbutton(pdf: bytes, ctx: ForgeryContext) -> bytes:
-    """A push-button form field (no value, nothing to fill in) whose widget appearance
-    paints a white box and the forged name over the real one."""
-    def edit(w):
-        box = _box(pdf, ctx)
-        _add_annotation(w, generic.DictionaryObject({
-            pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
-            pdf_name("/FT"): pdf_name("/Btn"), pdf_name("/Ff"): generic.NumberObject(1 << 16),
-            pdf_name("/T"): pdf_string("stamp"), pdf_name("/F"): generic.NumberObject(4),
-            pdf_name("/Rect"): _numbers(box),
-            pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): _appearance(w, box, ctx.forged_text)}),
-        }), field_too=True)
-    return _update(pdf, edit)
-
-
 # ------------------------------------------------------------------------------- SSA
-
-def _ssa_unsigned_field(pdf: bytes, ctx: ForgeryContext) -> bytes:
-    """A new, empty signature field whose widget paints a white box and another name."""
-    def edit(w):
-        box = _box(pdf, ctx)
-        _add_annotation(w, generic.DictionaryObject({
-            pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
-            pdf_name("/FT"): pdf_name("/Sig"), pdf_name("/T"): pdf_string("Reviewer"),
-            pdf_name("/F"): generic.NumberObject(4), pdf_name("/Rect"): _numbers(box),
-            pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): _appearance(w, box, ctx.forged_text)}),
-        }), field_too=True)
-    return _update(pdf, edit)
-
 
 class _DocMdpIgnoringSigner(signers.PdfSigner):
     """pyHanko refuses to sign after a P=1 certification ("Author signature forbids all

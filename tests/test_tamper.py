@@ -152,3 +152,30 @@ def test_a_pdf_extended_after_signing_passes_only_with_validation_data(sqlite_ru
     report = verify_pdf(rt.verifier_context(), extended)
     assert report.indication is Indication.PASSED, report.check("document_integrity")
     assert report.document_sha256 != issued.document_sha256  # matched through the signed revision
+
+
+def test_the_report_pdf_lists_what_changed_after_signing(sqlite_runtime):
+    """The signed report a court files names the changes, not only the verdict."""
+    import io
+
+    import pypdfium2 as pdfium
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    from verifier.report_pdf import render_report
+
+    rt = sqlite_runtime
+    issued = _issue_and_anchor(rt)
+    w = IncrementalPdfFileWriter(io.BytesIO(issued.pdf))
+    w.root["/OpenAction"] = generic.DictionaryObject({generic.NameObject("/S"): generic.NameObject("/JavaScript"),
+                                                      generic.NameObject("/JS"): generic.TextStringObject("app.alert(1)")})
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    report = verify_pdf(rt.verifier_context(), out.getvalue())
+    assert report.indication is Indication.FAILED
+    doc = pdfium.PdfDocument(render_report(report, rt.settings.cjk_font))
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    text = "".join(text.split())
+    assert "MODIFIED_AFTER_SIGNING" in text
+    assert "".join("an action run on opening".split()) in text and "/OpenAction" in text

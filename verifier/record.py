@@ -44,7 +44,8 @@ def page_previews(pdf: bytes, dpi: int = PREVIEW_DPI) -> list[str]:
 
 def full_record(cert: Certificate, summary: CertificateSummary, pdf: bytes | None = None) -> CertificateRecord:
     model = MATTERS[cert.matter]
-    matter = model.model_validate(json.loads(cert.data_json))
+    # A stored record is shown as it was issued, even if the text rules tightened since.
+    matter = model.model_validate(json.loads(cert.data_json), context={"stored_record": True})
     return CertificateRecord(
         summary=summary, number=cert.number, particulars=matter.particulars(), statement=matter.statement(),
         notary=cert.notary, previews=page_previews(pdf) if pdf else [],

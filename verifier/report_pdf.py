@@ -1,5 +1,14 @@
 """The verification report as a PDF signed by the verification service (验证报告), for a
-court's case file: the verdict, every check, the document fingerprint and the anchor."""
+court's case file: the verdict, every check, the document fingerprint and the anchor.
+
+Much of what the report shows comes from the PDF being verified (the signer's name is
+whatever the uploader put in the certificate) or from the ledger. Every cell is text, not
+markup: it becomes a Paragraph only through ``text()`` in :func:`render_report`, which
+escapes it (line breaks are the only tags, put there by ``markup_lines``) and shows
+characters that would not print as themselves (bidi controls, zero-width characters,
+characters the font lacks) as ``[U+202E]``. A signer called ``<font color="green">核验通过 PASSED</font>`` is printed
+as exactly those characters in the signer cell; the verdict line is the report's own.
+"""
 
 from __future__ import annotations
 
@@ -12,29 +21,49 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from issuer.pades import sign_pdf
+from issuer.pdfa import PDF_PRODUCER, make_pdfa
 from issuer.render import FONT_NAME, register_font
+from issuer.text_safety import font_charset, markup_lines, visible
 from keys.store import OfficeSigner
 
 from .report import Report
 
 SERVICE_NAME = "电子公证书核验服务"
+MAX_CHANGES = 20  # a report lists at most this many changes after signing per check
 VERDICT = {"PASSED": "核验通过 PASSED", "FAILED": "核验未通过 FAILED", "INDETERMINATE": "暂无结论 INDETERMINATE"}
 CHECK_NAMES = {"document_integrity": "文件完整性 Document integrity", "signer_trust": "签名人可信 Signer trust",
                "timestamp": "时间戳 Timestamp", "office_binding": "公证处登记 Office binding",
                "anchor_inclusion": "区块链锚定 Ledger anchor", "status": "证书状态 Status"}
+MAX_SHOWN = 4000  # characters of one value; a longer one (a crafted signer name) is cut, visibly
+
+
+def _shown(value: object, charset: frozenset[int]) -> str:
+    """A value as the report prints it: characters that would not print as themselves made
+    visible, and an absurdly long value cut with a note saying so."""
+    text = visible(str(value), charset)
+    if len(text) > MAX_SHOWN:
+        more = len(text) - MAX_SHOWN
+        text = f"{text[:MAX_SHOWN]} …[另有 {more} 个字符未显示 {more} more characters not shown]"
+    return text
 
 
 def render_report(report: Report, font_path: Path) -> bytes:
     register_font(font_path)
+    charset = font_charset(font_path)
     styles = {
         "title": ParagraphStyle("t", fontName=FONT_NAME, fontSize=18, leading=26, alignment=1),
         "body": ParagraphStyle("b", fontName=FONT_NAME, fontSize=10, leading=15, wordWrap="CJK"),
         "verdict": ParagraphStyle("v", fontName=FONT_NAME, fontSize=14, leading=20),
     }
+
+    def text(*lines: object, style: str = "body") -> Paragraph:
+        """A Paragraph of plain text (one or more lines): escaped, never markup."""
+        return Paragraph(markup_lines(*(_shown(line, charset) for line in lines)), styles[style])
+
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
-                            bottomMargin=20 * mm, title="验证报告 Verification report", author=SERVICE_NAME)
-    body = styles["body"]
+                            bottomMargin=20 * mm, title="验证报告 Verification report", author=SERVICE_NAME,
+                            initialFontName=FONT_NAME, producer=PDF_PRODUCER, creator="enotary")
     facts = [["核验时间 Verified at", report.verified_at.strftime("%Y-%m-%d %H:%M:%S UTC")],
              ["文件指纹 SHA-256", report.document_sha256 or "-"]]
     if report.certificate:
@@ -43,23 +72,29 @@ def render_report(report: Report, font_path: Path) -> bytes:
                   ["出证机构 Office", c.office], ["出证日期 Issue date", str(c.issue_date)]]
     if report.signer:
         facts.append(["签名人 Signer", report.signer])
+    if report.office:
+        facts.append(["登记公证处 Registered office", report.office])
     if report.anchor_block_time:
         facts.append(["上链时间 Anchored", f"{report.anchor_block_time:%Y-%m-%d %H:%M:%S} UTC, block {report.anchor_block_number}"])
-    rows = [[Paragraph(CHECK_NAMES.get(c.name, c.name), body), Paragraph(c.status.value, body),
-             Paragraph(f"{c.message_zh}<br/>{c.message_en} ({c.code})", body)] for c in report.checks]
+    # What changed after signing (MODIFIED_AFTER_SIGNING) is listed under its check.
+    rows = [[text(CHECK_NAMES.get(c.name, c.name)), text(c.status.value),
+             text(c.message_zh, f"{c.message_en} ({c.code})",
+                  *(f"· {ch.get('zh', '')} / {ch.get('en', '')}" for ch in c.details.get("changes", [])[:MAX_CHANGES]))]
+            for c in report.checks]
     grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, "#999999"), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("FONTNAME", (0, 0), (-1, -1), FONT_NAME), ("FONTSIZE", (0, 0), (-1, -1), 9)])
     story = [
-        Paragraph("电子公证书验证报告<br/>Verification report", styles["title"]), Spacer(1, 8 * mm),
-        Paragraph(f"结论 Verdict: {VERDICT[report.indication.value]}", styles["verdict"]), Spacer(1, 4 * mm),
-        Table([[Paragraph(a, body), Paragraph(b, body)] for a, b in facts], colWidths=[45 * mm, 125 * mm], style=grid),
+        text("电子公证书验证报告", "Verification report", style="title"), Spacer(1, 8 * mm),
+        text(f"结论 Verdict: {VERDICT[report.indication.value]}", style="verdict"), Spacer(1, 4 * mm),
+        # splitInRow: a cell taller than a page (a very long signer name) continues on the next
+        Table([[text(a), text(b)] for a, b in facts], colWidths=[45 * mm, 125 * mm], style=grid, splitInRow=1),
         Spacer(1, 6 * mm),
-        Table(rows, colWidths=[45 * mm, 22 * mm, 103 * mm], style=grid),
+        Table(rows, colWidths=[45 * mm, 22 * mm, 103 * mm], style=grid, splitInRow=1),
         Spacer(1, 6 * mm),
-        Paragraph(f"本报告由{SERVICE_NAME}出具并加具电子签名；可用任一 PDF 阅读器核对签名。"
-                  "This report is issued and electronically signed by the verification service.", body),
+        text(f"本报告由{SERVICE_NAME}出具并加具电子签名；可用任一 PDF 阅读器核对签名。"
+             "This report is issued and electronically signed by the verification service."),
     ]
-    doc.build(story)
+    doc.build(story, onFirstPage=lambda canv, _doc: make_pdfa(canv))  # PDF/A-2b, like the certificate
     return buf.getvalue()
 
 

@@ -214,14 +214,23 @@ def _check_catalog(audit: _Audit, root_ref: generic.Reference) -> None:
         audit.change(f"the document catalog changed: {what} ({key})", f"文档目录被修改：{key}")
 
 
+def _rewritten(audit: _Audit, value) -> tuple | None:
+    """(before, after) of an indirect object that existed before this revision and is
+    rewritten in it; None otherwise. Either way the object is accounted for here."""
+    if not isinstance(value, generic.IndirectObject):
+        return None
+    audit.explained.add((value.idnum, value.generation))
+    if not audit.old_has(value.reference):
+        return None  # new: a replaced /Info or /Metadata is reported by the trailer or catalog check
+    return audit.old.get_object(value.reference), audit.new.get_object(value.reference)
+
+
 def _check_info(audit: _Audit) -> None:
-    ref = audit.new.trailer_view.raw_get("/Info") if "/Info" in audit.new.trailer_view else None
-    if not isinstance(ref, generic.IndirectObject):
+    trailer = audit.new.trailer_view
+    pair = _rewritten(audit, trailer.raw_get("/Info") if "/Info" in trailer else None)
+    if pair is None:
         return
-    audit.explained.add((ref.idnum, ref.generation))
-    if not audit.old_has(ref.reference):
-        return  # a new /Info would already be reported by the trailer check
-    old, new = audit.old.get_object(ref.reference), audit.new.get_object(ref.reference)
+    old, new = pair
     if not isinstance(new, generic.DictionaryObject) or not isinstance(old, generic.DictionaryObject):
         audit.change("the document information was replaced", "文档信息被替换")
         return
@@ -230,15 +239,12 @@ def _check_info(audit: _Audit) -> None:
 
 
 def _check_metadata(audit: _Audit) -> None:
-    ref = audit.new.root.raw_get("/Metadata") if "/Metadata" in audit.new.root else None
-    if not isinstance(ref, generic.IndirectObject):
+    # A /Metadata added where there was none is pyHanko's first update of a file without
+    # XMP: harmless by itself, and its content is not shown on any page.
+    pair = _rewritten(audit, audit.new.root.raw_get("/Metadata") if "/Metadata" in audit.new.root else None)
+    if pair is None:
         return
-    audit.explained.add((ref.idnum, ref.generation))
-    if not audit.old_has(ref.reference):
-        if "/Metadata" in audit.old.root:  # replaced by another object: the catalog check says so
-            return
-        return  # pyHanko adds XMP on its first update of a file that had none: harmless by itself
-    old, new = audit.old.get_object(ref.reference), audit.new.get_object(ref.reference)
+    old, new = pair
     try:
         same = _xmp_facts(old.data) == _xmp_facts(new.data)
     except (ET.ParseError, AttributeError, PdfError, ValueError):

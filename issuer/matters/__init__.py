@@ -7,10 +7,12 @@ added by subclassing :class:`MatterInput` and listing it in :data:`MATTERS`.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from ..errors import InvalidMatterData, UnknownMatter
-from .base import MatterInput, en_date, zh_date, zh_formal_date
+from .base import MatterInput, en_date, field_label_zh, invalid_fields, zh_date, zh_formal_date
 from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
 from .education import DegreeInput, EducationInput, ExperienceInput
 from .estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
@@ -95,19 +97,31 @@ def matter_type(key: str) -> type[MatterInput]:
         ) from None
 
 
+_ACROSS_FIELDS = re.compile(r"(?:Value error, )?(?P<field>[a-z_][a-z0-9_.]*): (?P<message>.*)", re.DOTALL)
+
+
 def parse_matter(key: str, data: object) -> MatterInput:
-    """Validate input for a matter; field errors name the field and the rule."""
+    """Validate input for a matter; field errors name the field and the rule (and, for the
+    character policy, the character, in Chinese as well: message_zh)."""
     model = matter_type(key)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(input)", "rule": e["type"], "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise InvalidMatterData(f"invalid input for {key}: {summary}", errors, f"{model.title_zh}申请数据有误：{summary}") from None
+        errors = []
+        for e in exc.errors(include_url=False, include_input=False):
+            field, message = ".".join(str(p) for p in e["loc"]), e["msg"]
+            # A rule across fields names its field at the start of its message ("spouse_name: ...").
+            across = None if field else _ACROSS_FIELDS.match(message)
+            if across and across["field"].split(".")[0] in model.model_fields:
+                field, message = across["field"], across["message"]
+            field = field or "(input)"
+            error = {"field": field, "rule": e["type"], "message": message}
+            zh = (e.get("ctx") or {}).get("message_zh")
+            if zh:
+                error["message_zh"] = field_label_zh(field) + zh
+            errors.append(error)
+        raise invalid_fields(key, model.title_zh, errors) from None
 
 
-
-__all__ = ["EXAMPLES", "MATTERS", "MatterInput", "en_date", "matter_type", "parse_matter", "zh_date", "zh_formal_date"]
+__all__ = ["EXAMPLES", "MATTERS", "MatterInput", "en_date", "field_label_zh", "invalid_fields", "matter_type",
+           "parse_matter", "zh_date", "zh_formal_date"]

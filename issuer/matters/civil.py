@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from .base import MatterInput, Name, Place, en_date, zh_date
+from .base import MatterInput, Name, Place, TextModel, en_date, zh_date
 
 
 class BirthInput(MatterInput):
@@ -68,8 +68,7 @@ class NoCriminalRecordInput(MatterInput):
         ]
 
 
-class Relative(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Relative(TextModel):
     name: str = Name
     relation: Literal["父亲", "母亲", "配偶", "儿子", "女儿", "兄弟", "姐妹", "祖父", "祖母", "外祖父", "外祖母"]
     birth_date: dt.date | None = None

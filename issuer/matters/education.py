@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from .base import MatterInput, Place, en_date, zh_date
+from .base import MatterInput, Place, TextModel, en_date, zh_date
 
 LEVEL_EN = {"高中": "senior high school", "专科": "junior college", "本科": "undergraduate", "研究生": "postgraduate"}
 DEGREE_EN = {"学士": "Bachelor", "硕士": "Master", "博士": "Doctor"}
@@ -66,8 +66,7 @@ class DegreeInput(MatterInput):
                 f"{en_date(self.conferred)}; the degree certificate number is {self.certificate_number}."]
 
 
-class Position(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Position(TextModel):
     start: dt.date
     end: dt.date | None = None  # None: to date
     organisation: str = Field(min_length=1, max_length=80)

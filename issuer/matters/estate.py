@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .. import idnumber
-from .base import MatterInput, Name, en_date, zh_date
+from .base import MatterInput, Name, TextModel, en_date, zh_date
 
 
 class PowerOfAttorneyInput(MatterInput):
@@ -76,8 +76,7 @@ class DeclarationInput(MatterInput):
                 "The signature of the declarant is genuine.", f"The declaration reads: {self.text}"]
 
 
-class Heir(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Heir(TextModel):
     name: str = Name
     relation: str = Field(min_length=1, max_length=20, description="relation to the deceased, e.g. 配偶, 儿子")
 
