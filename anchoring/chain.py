@@ -51,6 +51,7 @@ class OnChainSigningKey:
     not_before: int
     not_after: int
     revoked_at: int
+    registered_at: int = 0  # block time of registration; it vouches only for later signatures
 
 
 @dataclass(frozen=True)
@@ -144,16 +145,18 @@ class RegistryClient:
             return None
 
     # ------------------------------------------------------------ views
-    def get_anchor(self, root: bytes) -> OnChainAnchor | None:
-        office, size, block, ts = _guard(lambda: self.contract.functions.getAnchor(root).call())
-        return None if block == 0 else OnChainAnchor(office, size, block, ts)
+    def get_anchor(self, office: int, root: bytes) -> OnChainAnchor | None:
+        """``office``'s anchor of ``root``: another office anchoring the same root is not it."""
+        anchor_office, size, block, ts = _guard(lambda: self.contract.functions.getAnchor(office, root).call())
+        return None if block == 0 else OnChainAnchor(anchor_office, size, block, ts)
 
     def get_signing_key(self, fingerprint: bytes) -> OnChainSigningKey | None:
-        office, nb, na, rev = _guard(lambda: self.contract.functions.getSigningKey(fingerprint).call())
-        return None if office == 0 else OnChainSigningKey(office, nb, na, rev)
+        office, nb, na, rev, reg = _guard(lambda: self.contract.functions.getSigningKey(fingerprint).call())
+        return None if office == 0 else OnChainSigningKey(office, nb, na, rev, reg)
 
-    def get_leaf_status(self, leaf: bytes) -> OnChainLeafStatus:
-        reason, block, successor = _guard(lambda: self.contract.functions.getLeafStatus(leaf).call())
+    def get_leaf_status(self, office: int, leaf: bytes) -> OnChainLeafStatus:
+        """The status of ``leaf`` as ``office`` recorded it."""
+        reason, block, successor = _guard(lambda: self.contract.functions.getLeafStatus(office, leaf).call())
         return OnChainLeafStatus(reason, block, bytes(successor))
 
     def evidence(self, fingerprint: bytes, root: bytes = ZERO32, leaf: bytes = ZERO32) -> LedgerEvidence:
@@ -161,16 +164,11 @@ class RegistryClient:
 
         This is every verification's hot path, so it is encoded and sent without web3.py's
         middleware stack (about 1.4 ms here instead of 6 ms on loopback)."""
-        e = self._raw.call("evidence", fingerprint, root, leaf)[0]
-        (head, k_office, k_nb, k_na, k_rev, o_reg, o_susp, o_code, o_name,
-         a_office, a_size, a_block, a_time, l_reason, l_block, l_succ) = e
-        return LedgerEvidence(
-            head_block=head,
-            signing_key=OnChainSigningKey(k_office, k_nb, k_na, k_rev) if k_office else None,
-            office=OnChainOffice(k_office, o_reg, o_susp, o_code, o_name) if o_reg else None,
-            anchor=OnChainAnchor(a_office, a_size, a_block, a_time) if a_block else None,
-            leaf=OnChainLeafStatus(l_reason, l_block, bytes(l_succ)),
-        )
+        return decode_evidence(self._raw.call("evidence", fingerprint, root, leaf)[0])
+
+    def evidence_at(self, block: int, fingerprint: bytes, root: bytes = ZERO32, leaf: bytes = ZERO32) -> LedgerEvidence:
+        """The same, read at ``block`` (a quorum compares nodes at one pinned block)."""
+        return decode_evidence(self._raw.call("evidence", fingerprint, root, leaf, block=block)[0])
 
     def get_office(self, number: int) -> OnChainOffice | None:
         reg, susp, code, name = _guard(lambda: self.contract.functions.getOffice(number).call())
@@ -284,10 +282,11 @@ class RawCaller:
                     raise ChainUnavailable(f"chain node unreachable: {type(exc).__name__}") from exc
         raise AssertionError("unreachable")
 
-    def call(self, name: str, *args) -> tuple:
+    def call(self, name: str, *args, block: int | None = None) -> tuple:
         selector, ins, outs = self._functions[name]
         data = "0x" + (selector + abi_encode(ins, list(args))).hex()
-        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": self.address, "data": data}, "latest"]}
+        at = "latest" if block is None else hex(block)
+        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": self.address, "data": data}, at]}
         answer = self._post(json.dumps(body).encode())
         result = answer.get("result") if isinstance(answer, dict) else None
         if not isinstance(result, str) or len(result) < 4:
@@ -297,6 +296,20 @@ class RawCaller:
             return abi_decode(outs, bytes.fromhex(result[2:]))
         except Exception as exc:  # noqa: BLE001 - malformed answer from a node
             raise ChainUnavailable(f"the node's answer for {name} cannot be decoded") from exc
+
+
+def decode_evidence(e: tuple) -> LedgerEvidence:
+    """The contract's Evidence struct as typed facts; the anchor and leaf status are those
+    of the signing key's office (the contract reads them in that office's scope)."""
+    (head, k_office, k_nb, k_na, k_rev, k_reg, o_reg, o_susp, o_code, o_name,
+     a_office, a_size, a_block, a_time, l_reason, l_block, l_succ) = e
+    return LedgerEvidence(
+        head_block=head,
+        signing_key=OnChainSigningKey(k_office, k_nb, k_na, k_rev, k_reg) if k_office else None,
+        office=OnChainOffice(k_office, o_reg, o_susp, o_code, o_name) if o_reg else None,
+        anchor=OnChainAnchor(a_office, a_size, a_block, a_time) if a_block else None,
+        leaf=OnChainLeafStatus(l_reason, l_block, bytes(l_succ)),
+    )
 
 
 def _tx_base(w3: Web3, account: LocalAccount, nonce: int | None = None) -> dict:

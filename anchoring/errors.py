@@ -29,3 +29,9 @@ class TransactionFailed(AnchoringError):
 
 class ReceiptInvalid(AnchoringError):
     code = "RECEIPT_INVALID"
+
+
+class OfficeNotRegistered(AnchoringError):
+    """The worker's office is not registered on the ledger (nothing can be anchored for it)."""
+
+    code = "OFFICE_NOT_REGISTERED"

@@ -4,7 +4,9 @@ in one transaction, and marks the batch confirmed once the chain has enough bloc
 Every step is idempotent, so a crash anywhere is repaired by running again:
 - a batch's tree is fixed in the database before anything is sent;
 - the transaction hash is recorded before the transaction is broadcast;
-- before sending, the contract is asked whether the root is already anchored.
+- before sending, the contract is asked whether the root is already anchored *by this
+  office*: anchors are scoped by office on the ledger, so another office anchoring the same
+  root first (front-running) is not taken for ours.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlmodel import Session, select
 from web3.exceptions import Web3RPCError
 
 from .chain import RegistryClient
-from .errors import AnchoringError, ChainUnavailable, TransactionFailed
+from .errors import AnchoringError, ChainUnavailable, OfficeNotRegistered, TransactionFailed
 from .merkle import MerkleTree
 from .models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry, utcnow
 from .outbox import SUPERSEDED as SUPERSEDED_REASON
@@ -60,6 +62,17 @@ class AnchorWorker:
         self.account = account
         self.config = config
         self.commitment = commitment
+        self._office_number: int | None = None
+
+    @property
+    def office_number(self) -> int:
+        """This office's number on the ledger (looked up by code once)."""
+        if self._office_number is None:
+            number = self.registry.office_by_code(self.config.office_code)
+            if number == 0:
+                raise OfficeNotRegistered(f"office {self.config.office_code} is not registered on the ledger")
+            self._office_number = number
+        return self._office_number
 
     # ------------------------------------------------------------ claiming
     def claim_batch(self, force: bool = False) -> uuid.UUID | None:
@@ -110,13 +123,13 @@ class AnchorWorker:
         if batch is None or batch.state == BatchState.CONFIRMED:
             return batch is not None
         root = bytes.fromhex(batch.root)
-        onchain = self.registry.get_anchor(root)
+        onchain = self.registry.get_anchor(self.office_number, root)
         if onchain is None:
             if batch.state == BatchState.SENT and not self._should_resend(batch):
                 self._await_receipt(batch)
             else:
                 self._send(batch)
-            onchain = self.registry.get_anchor(root)
+            onchain = self.registry.get_anchor(self.office_number, root)
         if onchain is None:
             return False
         head = self.registry.block_number()
@@ -227,7 +240,7 @@ class AnchorWorker:
             )).all()
         gone: dict[uuid.UUID, bool] = {}  # batch id -> root still anchored somewhere else
         for batch in recent:
-            onchain = self.registry.get_anchor(bytes.fromhex(batch.root))
+            onchain = self.registry.get_anchor(self.office_number, bytes.fromhex(batch.root))
             if onchain is not None and onchain.block_number == batch.block_number and \
                     self.registry.block_hash(batch.block_number) == batch.block_hash:
                 continue
@@ -293,7 +306,15 @@ class AnchorWorker:
         done = 0
         for action, entry, batch in rows:
             leaf = bytes.fromhex(entry.leaf_hash)
-            onchain = self.registry.get_leaf_status(leaf)
+            onchain = self.registry.get_leaf_status(self.office_number, leaf)
+            if onchain.reason != 0 and not _records(onchain, action):
+                # The ledger (this office's own scope) holds another status for the leaf:
+                # never call that done; an operator must look.
+                message = (f"the ledger shows status {onchain.reason} for this leaf, not {action.reason}; "
+                           "not recorded")
+                log.error("ledger action for %s: %s", action.certificate_id, message)
+                self._note_error(action.id, message)
+                continue
             if onchain.reason == 0:
                 args = (bytes.fromhex(batch.root), leaf, entry.leaf_index,
                         [entry.audit_path[i:i + 32] for i in range(0, len(entry.audit_path or b""), 32)])
@@ -305,11 +326,7 @@ class AnchorWorker:
                         receipt = self.registry.transact(self.account, "revokeLeaf", *args, action.reason)
                 except TransactionFailed as exc:
                     log.warning("ledger action for %s failed: %s", action.certificate_id, exc.message)
-                    with write_session(self.engine) as s:
-                        row = s.get(LeafAction, action.id)
-                        row.last_error = exc.message[:500]
-                        s.add(row)
-                        s.commit()
+                    self._note_error(action.id, exc.message)
                     continue
                 tx_hash = receipt["transactionHash"].to_0x_hex()
             else:
@@ -321,6 +338,13 @@ class AnchorWorker:
                 s.commit()
             done += 1
         return done
+
+    def _note_error(self, action_id: int, message: str) -> None:
+        with write_session(self.engine) as s:
+            row = s.get(LeafAction, action_id)
+            row.last_error = message[:500]
+            s.add(row)
+            s.commit()
 
     def _size(self, batch_id: uuid.UUID) -> int:
         b = self._load(batch_id)
@@ -342,3 +366,10 @@ class AnchorWorker:
                 backoff = min(backoff * 2, 30.0)
             stop.wait(backoff)
 
+
+
+def _records(onchain, action: LeafAction) -> bool:
+    """Does the ledger's status of a leaf say what ``action`` was to record?"""
+    if onchain.reason != action.reason:
+        return False
+    return action.reason != SUPERSEDED_REASON or onchain.successor.hex() == (action.successor_leaf or "")

@@ -6,6 +6,10 @@ pragma solidity 0.8.28;
 ///         Merkle root (RFC 9162 tree of certificate leaves), which leaves were revoked or
 ///         superseded, and each office's signing-certificate fingerprints with validity
 ///         windows, so that anyone can verify a certificate without trusting its issuer.
+///         Offices are mutually distrustful: an anchor belongs to the office that made it
+///         (the same root anchored by two offices does not collide), a leaf's status is
+///         kept per office and changed only by the office that anchored a root holding it,
+///         and `evidence` answers from the scope of the office whose key signed the document.
 /// @dev Anchoring is the hot path and is kept to one storage read (the sender's account
 ///      record, which also carries its office's suspension and the global pause) and one new
 ///      slot (the packed anchor). Pause and suspension are therefore copied into each
@@ -21,7 +25,6 @@ contract NotaryRegistry {
     error AccountInUse(address account);
     error RootAlreadyAnchored(bytes32 root);
     error RootNotAnchored(bytes32 root);
-    error NotAnchoringOffice(bytes32 root, uint32 office);
     error EmptyTree();
     error InvalidProof();
     error InvalidReason(uint8 reason);
@@ -29,6 +32,7 @@ contract NotaryRegistry {
     error InvalidValidity();
     error FingerprintTaken(bytes32 fingerprint);
     error UnknownFingerprint(bytes32 fingerprint);
+    error InvalidRevocation(bytes32 fingerprint, uint64 revokedAt);
 
     // ---------------------------------------------------------------- events
     event OfficeRegistered(uint32 indexed office, string code, string name);
@@ -58,12 +62,14 @@ contract NotaryRegistry {
         uint64 timestamp;
     }
 
-    /// One slot: office (32) + notBefore (64) + notAfter (64) + revokedAt (64, 0 = not revoked).
+    /// office (32) + notBefore (64) + notAfter (64) + revokedAt (64, 0 = not revoked), and
+    /// the block time of registration: a key vouches only for signatures made after it.
     struct SigningKey {
         uint32 office;
         uint64 notBefore;
         uint64 notAfter;
         uint64 revokedAt;
+        uint64 registeredAt;
     }
 
     /// One slot per anchoring account: the only state `anchor` reads.
@@ -91,9 +97,9 @@ contract NotaryRegistry {
     mapping(address => Account) private _accounts;
     mapping(uint32 => address[]) private _officeAccounts; // may hold removed accounts; checked on use
     address[] private _allAccounts;
-    mapping(bytes32 => Anchor) private _anchors;
+    mapping(bytes32 => Anchor) private _anchors; // keyed by _scoped(office, root)
     mapping(bytes32 => SigningKey) private _signingKeys;
-    mapping(bytes32 => LeafStatus) private _leaves;
+    mapping(bytes32 => LeafStatus) private _leaves; // keyed by _scoped(office, leaf)
 
     constructor() {
         admin = msg.sender;
@@ -109,6 +115,22 @@ contract NotaryRegistry {
     modifier whenNotPaused() {
         if (paused) revert IsPaused();
         _;
+    }
+
+    /// The storage key of a root or leaf within one office's scope.
+    function _scoped(uint32 office, bytes32 value) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, office)
+            mstore(0x20, value)
+            key := keccak256(0x1c, 0x24)
+        }
+    }
+
+    /// The office of a registered account, even while paused or suspended: an office can
+    /// always take back (revoke, supersede) what it anchored.
+    function _officeOf(address account) private view returns (uint32 office) {
+        office = _accounts[account].office;
+        if (office == 0) revert UnknownAccount(account);
     }
 
     function _activeOfficeOf(address account) private view returns (uint32 office) {
@@ -188,14 +210,19 @@ contract NotaryRegistry {
         if (!_offices[office].registered) revert UnknownOffice(office);
         if (notAfter <= notBefore) revert InvalidValidity();
         if (_signingKeys[fingerprint].office != 0) revert FingerprintTaken(fingerprint);
-        _signingKeys[fingerprint] = SigningKey(office, notBefore, notAfter, 0);
+        _signingKeys[fingerprint] = SigningKey(office, notBefore, notAfter, 0, uint64(block.timestamp));
         emit SigningKeyRegistered(office, fingerprint, notBefore, notAfter);
     }
 
     /// @notice Mark a signing key compromised or retired from `revokedAt` (unix seconds) on.
+    ///         One-way: a revoked key is never restored, and its revocation can only move
+    ///         earlier (a compromise found to have started sooner). Allowed while paused.
     function revokeSigningKey(bytes32 fingerprint, uint64 revokedAt) external onlyAdmin {
         SigningKey storage key = _signingKeys[fingerprint];
         if (key.office == 0) revert UnknownFingerprint(fingerprint);
+        if (revokedAt == 0 || (key.revokedAt != 0 && revokedAt >= key.revokedAt)) {
+            revert InvalidRevocation(fingerprint, revokedAt);
+        }
         key.revokedAt = revokedAt;
         emit SigningKeyRevoked(key.office, fingerprint, revokedAt);
     }
@@ -206,8 +233,9 @@ contract NotaryRegistry {
     function anchor(bytes32 root, uint64 treeSize, bytes32 batchId) external {
         uint32 office = _activeOfficeOf(msg.sender);
         if (treeSize == 0) revert EmptyTree();
-        if (_anchors[root].blockNumber != 0) revert RootAlreadyAnchored(root);
-        _anchors[root] = Anchor(office, treeSize, uint64(block.number), uint64(block.timestamp));
+        bytes32 key = _scoped(office, root);
+        if (_anchors[key].blockNumber != 0) revert RootAlreadyAnchored(root);
+        _anchors[key] = Anchor(office, treeSize, uint64(block.number), uint64(block.timestamp));
         emit RootAnchored(office, root, treeSize, batchId);
     }
 
@@ -215,7 +243,7 @@ contract NotaryRegistry {
     function revokeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof, uint8 reason) external {
         if (reason == 0 || reason == REASON_SUPERSEDED) revert InvalidReason(reason);
         uint32 office = _closeLeaf(root, leaf, index, proof);
-        _leaves[leaf] = LeafStatus(reason, uint64(block.number), bytes32(0));
+        _leaves[_scoped(office, leaf)] = LeafStatus(reason, uint64(block.number), bytes32(0));
         emit LeafRevoked(office, root, leaf, reason);
     }
 
@@ -224,30 +252,33 @@ contract NotaryRegistry {
         external
     {
         uint32 office = _closeLeaf(root, leaf, index, proof);
-        _leaves[leaf] = LeafStatus(REASON_SUPERSEDED, uint64(block.number), successor);
+        _leaves[_scoped(office, leaf)] = LeafStatus(REASON_SUPERSEDED, uint64(block.number), successor);
         emit LeafSuperseded(office, root, leaf, successor);
     }
 
     function _closeLeaf(bytes32 root, bytes32 leaf, uint64 index, bytes32[] calldata proof)
         private view returns (uint32 office)
     {
-        office = _activeOfficeOf(msg.sender);
-        Anchor memory a = _anchors[root];
+        // Only the sender's own office's anchor counts: another office's root holding the
+        // same leaf is a different anchor in another scope.
+        office = _officeOf(msg.sender);
+        Anchor memory a = _anchors[_scoped(office, root)];
         if (a.blockNumber == 0) revert RootNotAnchored(root);
-        if (a.office != office) revert NotAnchoringOffice(root, office);
-        if (_leaves[leaf].reason != 0) revert LeafAlreadyClosed(leaf);
+        if (_leaves[_scoped(office, leaf)].reason != 0) revert LeafAlreadyClosed(leaf);
         if (!verifyInclusion(leaf, index, a.treeSize, proof, root)) revert InvalidProof();
     }
 
     // ---------------------------------------------------------------- views
     /// Everything a verifier asks the ledger about one certificate, read in one call at one
-    /// block: the signing key and its office, the anchor of `root`, and the status of `leaf`.
+    /// block: the signing key and its office, and — in that office's scope only — the anchor
+    /// of `root` and the status of `leaf`.
     struct Evidence {
         uint64 headBlock;
         uint32 keyOffice;
         uint64 keyNotBefore;
         uint64 keyNotAfter;
         uint64 keyRevokedAt;
+        uint64 keyRegisteredAt;
         bool officeRegistered;
         bool officeSuspended;
         string officeCode;
@@ -264,14 +295,14 @@ contract NotaryRegistry {
     function evidence(bytes32 fingerprint, bytes32 root, bytes32 leaf) external view returns (Evidence memory e) {
         e.headBlock = uint64(block.number);
         SigningKey memory k = _signingKeys[fingerprint];
-        (e.keyOffice, e.keyNotBefore, e.keyNotAfter, e.keyRevokedAt) = (k.office, k.notBefore, k.notAfter, k.revokedAt);
-        if (k.office != 0) {
-            Office storage o = _offices[k.office];
-            (e.officeRegistered, e.officeSuspended, e.officeCode, e.officeName) = (o.registered, o.suspended, o.code, o.name);
-        }
-        Anchor memory a = _anchors[root];
+        (e.keyOffice, e.keyNotBefore, e.keyNotAfter, e.keyRevokedAt, e.keyRegisteredAt) =
+            (k.office, k.notBefore, k.notAfter, k.revokedAt, k.registeredAt);
+        if (k.office == 0) return e; // no key, no office: nothing in any scope vouches for it
+        Office storage o = _offices[k.office];
+        (e.officeRegistered, e.officeSuspended, e.officeCode, e.officeName) = (o.registered, o.suspended, o.code, o.name);
+        Anchor memory a = _anchors[_scoped(k.office, root)];
         (e.anchorOffice, e.anchorTreeSize, e.anchorBlock, e.anchorTime) = (a.office, a.treeSize, a.blockNumber, a.timestamp);
-        LeafStatus memory l = _leaves[leaf];
+        LeafStatus memory l = _leaves[_scoped(k.office, leaf)];
         (e.leafReason, e.leafBlock, e.leafSuccessor) = (l.reason, l.blockNumber, l.successor);
     }
 
@@ -302,16 +333,17 @@ contract NotaryRegistry {
         return sn == 0 && r == root;
     }
 
-    function getAnchor(bytes32 root)
-        external view returns (uint32 office, uint64 treeSize, uint64 blockNumber, uint64 timestamp)
+    /// @notice `office`'s anchor of `root` (zeros when that office never anchored it).
+    function getAnchor(uint32 office, bytes32 root)
+        external view returns (uint32 anchorOffice, uint64 treeSize, uint64 blockNumber, uint64 timestamp)
     {
-        Anchor memory a = _anchors[root];
+        Anchor memory a = _anchors[_scoped(office, root)];
         return (a.office, a.treeSize, a.blockNumber, a.timestamp);
     }
 
-    /// @notice True when `root` was anchored in a block at or before `blockNumber`.
-    function anchoredBefore(bytes32 root, uint64 blockNumber) external view returns (bool) {
-        uint64 at = _anchors[root].blockNumber;
+    /// @notice True when `office` anchored `root` in a block at or before `blockNumber`.
+    function anchoredBefore(uint32 office, bytes32 root, uint64 blockNumber) external view returns (bool) {
+        uint64 at = _anchors[_scoped(office, root)].blockNumber;
         return at != 0 && at <= blockNumber;
     }
 
@@ -331,16 +363,17 @@ contract NotaryRegistry {
     }
 
     function getSigningKey(bytes32 fingerprint)
-        external view returns (uint32 office, uint64 notBefore, uint64 notAfter, uint64 revokedAt)
+        external view returns (uint32 office, uint64 notBefore, uint64 notAfter, uint64 revokedAt, uint64 registeredAt)
     {
         SigningKey memory k = _signingKeys[fingerprint];
-        return (k.office, k.notBefore, k.notAfter, k.revokedAt);
+        return (k.office, k.notBefore, k.notAfter, k.revokedAt, k.registeredAt);
     }
 
-    function getLeafStatus(bytes32 leaf)
+    /// @notice The status of `leaf` as recorded by `office` (the office that anchored it).
+    function getLeafStatus(uint32 office, bytes32 leaf)
         external view returns (uint8 reason, uint64 blockNumber, bytes32 successor)
     {
-        LeafStatus memory s = _leaves[leaf];
+        LeafStatus memory s = _leaves[_scoped(office, leaf)];
         return (s.reason, s.blockNumber, s.successor);
     }
 }

@@ -73,6 +73,15 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
     def office_crl() -> Response:
         return Response(rt.crls()[0], media_type="application/pkix-crl")
 
+    @app.get("/pki/trust-bundle.json", tags=["pki"],
+             summary="The trust bundle for offline verifiers: chain id, registry address, checkpoint block, notarial root")
+    def trust_bundle() -> Response:
+        try:
+            bundle = rt.trust_bundle()
+        except AnchoringError as exc:
+            return _error(503, exc.code, "the ledger is not available; try again later", "公证链暂不可用，请稍后再试")
+        return Response(bundle.to_json(), media_type="application/json")
+
     @app.get("/pki/notarial-root-ca.crl", tags=["pki"],
              summary="The notarial root's certificate revocation list (DER): office CAs, TSA, verification service")
     def root_crl() -> Response:

@@ -227,7 +227,9 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
     receipt: Annotated[Path | None, typer.Option(help="verify offline with this receipt: no database, no service")] = None,
     rpc: Annotated[list[str] | None, typer.Option(help="chain node URL for offline verification; repeat for a quorum")] = None,
-    trust_root: Annotated[Path | None, typer.Option(help="notarial root certificate (PEM) for offline verification")] = None,
+    trust_bundle: Annotated[Path | None, typer.Option(
+        help="trust bundle (GET /pki/trust-bundle.json, or `notary trust-bundle`): the ledger and notarial root "
+             "to trust offline; the receipt's own ledger is never trusted")] = None,
     quorum: Annotated[int | None, typer.Option(help="nodes that must agree (default: a majority)")] = None,
 ) -> None:
     """Verify a PDF. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4 unavailable."""
@@ -236,7 +238,7 @@ def verify(
     except OSError as exc:
         _fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
     if receipt is not None:
-        report = _verify_offline(data, receipt, rpc or [], trust_root, quorum)
+        report = _verify_offline(data, receipt, rpc or [], trust_bundle, quorum)
     else:
         from verifier.service import verify_pdf
 
@@ -260,33 +262,49 @@ def verify(
     raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
 
 
-def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], trust_root: Path | None, quorum: int | None):
+def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], bundle_path: Path | None,
+                    quorum: int | None):
     from pydantic import ValidationError
 
     from anchoring.receipt import AnchorReceipt
-    from keys.errors import KeyStoreError
-    from keys.store import load_certificates
     from verifier.offline import verify_offline
-
-    from .settings import Settings
+    from verifier.trust_bundle import TrustBundle
 
     if not rpc_urls:
         _fail(EXIT_BAD_INPUT, "offline verification needs at least one --rpc URL")
+    if bundle_path is None:
+        _fail(EXIT_BAD_INPUT, "offline verification needs --trust-bundle (from GET /pki/trust-bundle.json or "
+                              "`notary trust-bundle --out FILE`): the ledger to trust is never taken from the receipt")
+    loaded = {}
+    for name, path, model in (("receipt", receipt_path, AnchorReceipt), ("trust bundle", bundle_path, TrustBundle)):
+        try:
+            loaded[name] = model.model_validate_json(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            _fail(EXIT_BAD_INPUT, f"cannot read {path}: {exc.strerror}")
+        except (ValidationError, UnicodeDecodeError) as exc:
+            _fail(EXIT_BAD_INPUT, f"{path} is not a valid {name}: {str(exc).splitlines()[0]}")
     try:
-        receipt = AnchorReceipt.model_validate_json(receipt_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        _fail(EXIT_BAD_INPUT, f"cannot read {receipt_path}: {exc.strerror}")
-    except (ValidationError, UnicodeDecodeError) as exc:
-        _fail(EXIT_BAD_INPUT, f"{receipt_path} is not a valid receipt: {str(exc).splitlines()[0]}")
-    root_path = trust_root or Settings().data_path / "pki" / "notarial-root-ca.pem"
-    try:
-        roots = load_certificates(root_path)
-    except (KeyStoreError, ValueError) as exc:
-        _fail(EXIT_BAD_INPUT, f"no usable notarial root certificate ({root_path}); give --trust-root: {exc}")
-    try:
-        return verify_offline(data, receipt, rpc_urls, roots, quorum=quorum)
+        return verify_offline(data, loaded["receipt"], rpc_urls, loaded["trust bundle"], quorum=quorum)
     except VerifierError as exc:
         _fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+    except ValueError as exc:  # a quorum outside 1..distinct nodes
+        _fail(EXIT_BAD_INPUT, str(exc))
+
+
+@app.command("trust-bundle")
+def trust_bundle(
+    out: Annotated[Path | None, typer.Option(help="write the JSON bundle here")] = None,
+    text: Annotated[bool, typer.Option("--text", help="print it for a court's file instead of JSON")] = False,
+) -> None:
+    """The trust bundle verifiers pin: chain id, registry, checkpoint block, notarial root."""
+    rt = _runtime()
+    try:
+        bundle = rt.trust_bundle()
+    finally:
+        rt.close()
+    if out is not None:
+        out.write_text(bundle.to_json() + "\n", encoding="utf-8")
+    typer.echo(bundle.as_text() if text or out is not None else bundle.to_json())
 
 
 @app.command()

@@ -30,6 +30,7 @@ from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
+from verifier.trust_bundle import Checkpoint, TrustBundle
 from keys.crl import ensure_crl, ensure_root_crl, revoke_serial
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
@@ -149,6 +150,29 @@ class Runtime:
     def crls(self) -> list[bytes]:
         """The office CA's current CRL, then the notarial root's (each re-signed when it ages)."""
         return [ensure_crl(self.pki_dir, self.passphrase), ensure_root_crl(self.pki_dir, self.passphrase)]
+
+    def trust_bundle(self) -> TrustBundle:
+        """What verifiers pin: this ledger (chain id, registry, a checkpoint block in its
+        history) and the notarial root. The checkpoint is the registry's deployment block,
+        or, for a registry deployed elsewhere, the first block this service saw (kept)."""
+        if self.registry is None:
+            raise ContractNotDeployed("the chain is not configured")
+        chain_id = self.registry.chain_id()
+        chain_dir = self.settings.data_path / "chain"
+        number = None
+        for record in (chain_dir / f"deployment-{chain_id}.json", chain_dir / f"checkpoint-{chain_id}.json"):
+            if record.exists():
+                facts = json.loads(record.read_text())
+                if facts.get("contract", "").lower() == self.registry.address.lower():
+                    number = facts["block"]
+                    break
+        if number is None:
+            number = self.registry.block_number()
+            (chain_dir / f"checkpoint-{chain_id}.json").write_text(
+                json.dumps({"chain_id": chain_id, "contract": self.registry.address, "block": number}))
+        return TrustBundle(chain_id=chain_id, registry=self.registry.address,
+                           checkpoint=Checkpoint(number=number, hash=self.registry.block_hash(number).lower()),
+                           notarial_root_pem=(self.pki_dir / "notarial-root-ca.pem").read_text())
 
     def worker(self) -> AnchorWorker:
         if self.registry is None or self.accounts is None:

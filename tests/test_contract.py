@@ -53,11 +53,14 @@ def test_anchor_records_office_block_and_rejects_duplicates(ledger):
     reg, _admin, office_a, _b, _s = ledger
     tree = _tree()
     receipt = reg.transact(office_a, "anchor", tree.root, tree.size, b"\x01" * 32)
-    got = reg.get_anchor(tree.root)
-    assert got.office == reg.office_by_code("A")
+    a, b = reg.office_by_code("A"), reg.office_by_code("B")
+    got = reg.get_anchor(a, tree.root)
+    assert got.office == a
     assert got.block_number == receipt["blockNumber"] and got.tree_size == tree.size
-    assert reg.contract.functions.anchoredBefore(tree.root, receipt["blockNumber"]).call()
-    assert not reg.contract.functions.anchoredBefore(tree.root, receipt["blockNumber"] - 1).call()
+    assert reg.get_anchor(b, tree.root) is None  # another office's scope
+    assert reg.contract.functions.anchoredBefore(a, tree.root, receipt["blockNumber"]).call()
+    assert not reg.contract.functions.anchoredBefore(a, tree.root, receipt["blockNumber"] - 1).call()
+    assert not reg.contract.functions.anchoredBefore(b, tree.root, receipt["blockNumber"]).call()
     _rejected(lambda: reg.transact(office_a, "anchor", tree.root, tree.size, b"\x02" * 32), "RootAlreadyAnchored")
     _rejected(lambda: reg.transact(office_a, "anchor", os.urandom(32), 0, b"\x02" * 32), "EmptyTree")
     logs = reg.contract.events.RootAnchored().get_logs(from_block=receipt["blockNumber"])
@@ -92,17 +95,20 @@ def test_revoke_one_leaf_with_its_proof(ledger):
     reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32)
     proof = tree.inclusion_proof(17)
     # Wrong proof, wrong office, invalid reason: all refused.
+    a = reg.office_by_code("A")
     _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 18, proof, 1), "InvalidProof")
-    _rejected(lambda: reg.transact(office_b, "revokeLeaf", tree.root, leaves[17], 17, proof, 1), "NotAnchoringOffice")
+    # Office B never anchored this root: in its own scope there is nothing to close.
+    _rejected(lambda: reg.transact(office_b, "revokeLeaf", tree.root, leaves[17], 17, proof, 1), "RootNotAnchored")
     _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 0), "InvalidReason")
+    _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 255), "InvalidReason")
     reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 3)
-    assert reg.get_leaf_status(leaves[17]).reason == 3
-    assert reg.get_leaf_status(leaves[16]).reason == 0
+    assert reg.get_leaf_status(a, leaves[17]).reason == 3
+    assert reg.get_leaf_status(a, leaves[16]).reason == 0
     _rejected(lambda: reg.transact(office_a, "revokeLeaf", tree.root, leaves[17], 17, proof, 3), "LeafAlreadyClosed")
     # Correction: leaf 5 superseded by a successor leaf.
     successor = os.urandom(32)
     reg.transact(office_a, "supersedeLeaf", tree.root, leaves[5], 5, tree.inclusion_proof(5), successor)
-    st = reg.get_leaf_status(leaves[5])
+    st = reg.get_leaf_status(a, leaves[5])
     assert st.reason == 255 and st.successor == successor
 
 
@@ -126,8 +132,21 @@ def test_signing_keys_with_validity_windows(ledger):
     _rejected(lambda: reg.transact(admin, "registerSigningKey", 2, fp, 100, 200), "FingerprintTaken")
     key = reg.get_signing_key(fp)
     assert (key.office, key.not_before, key.not_after, key.revoked_at) == (1, 100, 200, 0)
+    assert key.registered_at == reg.w3.eth.get_block("latest")["timestamp"]
+    _rejected(lambda: reg.transact(admin, "revokeSigningKey", fp, 0), "InvalidRevocation")
     reg.transact(admin, "revokeSigningKey", fp, 150)
     assert reg.get_signing_key(fp).revoked_at == 150
+    # One-way: never restored (0), never moved later; only earlier (a compromise found older).
+    _rejected(lambda: reg.transact(admin, "revokeSigningKey", fp, 0), "InvalidRevocation")
+    _rejected(lambda: reg.transact(admin, "revokeSigningKey", fp, 150), "InvalidRevocation")
+    _rejected(lambda: reg.transact(admin, "revokeSigningKey", fp, 10**9), "InvalidRevocation")
+    reg.transact(admin, "revokeSigningKey", fp, 120)
+    assert reg.get_signing_key(fp).revoked_at == 120
+    # Revoking stays possible while the registry is paused.
+    reg.transact(admin, "setPaused", True)
+    reg.transact(admin, "revokeSigningKey", fp, 110)
+    reg.transact(admin, "setPaused", False)
+    assert reg.get_signing_key(fp).revoked_at == 110
 
 
 def test_pause_and_suspension_reach_every_account_whenever_added(ledger):
@@ -154,7 +173,51 @@ def test_pause_and_suspension_reach_every_account_whenever_added(ledger):
     _rejected(lambda: reg.transact(admin, "setOfficeAccount", a, newcomer.address, True), "IsPaused")
     for acct in (office_a, late):
         _rejected(lambda acct=acct: reg.transact(acct, "anchor", os.urandom(32), 1, b"\x00" * 32), "IsPaused")
-    _rejected(lambda: reg.transact(late, "revokeLeaf", tree.root, tree.levels[0][1], 1, tree.inclusion_proof(1), 1),
-              "IsPaused")
-    reg.transact(admin, "setPaused", False)
+    # Taking back what an office anchored stays possible while paused, and while suspended.
     reg.transact(late, "revokeLeaf", tree.root, tree.levels[0][1], 1, tree.inclusion_proof(1), 1)
+    reg.transact(admin, "setPaused", False)
+    reg.transact(admin, "setOfficeSuspended", a, True)
+    reg.transact(late, "revokeLeaf", tree.root, tree.levels[0][2], 2, tree.inclusion_proof(2), 1)
+    reg.transact(admin, "setOfficeSuspended", a, False)
+    assert reg.get_leaf_status(a, tree.levels[0][2]).reason == 1
+
+
+def test_a_second_office_cannot_touch_the_first_offices_anchors_or_leaves(ledger):
+    """Offices are mutually distrustful: B anchoring A's root first, anchoring a root of
+    its own that holds A's leaf, and revoking or superseding that leaf through it change
+    nothing in A's scope, and A's own revocation still goes through."""
+    reg, admin, office_a, office_b, _s = ledger
+    a, b = reg.office_by_code("A"), reg.office_by_code("B")
+    leaves = [os.urandom(32) for _ in range(4)]
+    tree_a = MerkleTree(leaves)
+    fp_a = os.urandom(32)
+    reg.transact(admin, "registerSigningKey", a, fp_a, 1, 2**40)
+    # Front-running: B anchors A's next root before A does; A's anchor is still its own.
+    reg.transact(office_b, "anchor", tree_a.root, tree_a.size, b"\x00" * 32)
+    assert reg.get_anchor(a, tree_a.root) is None and reg.get_anchor(b, tree_a.root).office == b
+    reg.transact(office_a, "anchor", tree_a.root, tree_a.size, b"\x00" * 32)
+    assert reg.get_anchor(a, tree_a.root).office == a
+    # B's own two-leaf root holding A's leaf 1, then B closes that leaf in its scope.
+    tree_b = MerkleTree([leaves[1], os.urandom(32)])
+    reg.transact(office_b, "anchor", tree_b.root, tree_b.size, b"\x00" * 32)
+    reg.transact(office_b, "revokeLeaf", tree_b.root, leaves[1], 0, tree_b.inclusion_proof(0), 1)
+    # B also supersedes leaf 2 through the copy of A's root it anchored first: in B's scope.
+    reg.transact(office_b, "supersedeLeaf", tree_a.root, leaves[2], 2, tree_a.inclusion_proof(2), os.urandom(32))
+    assert reg.evidence(fp_a, tree_a.root, leaves[2]).leaf.reason == 0
+    _rejected(lambda: reg.transact(office_b, "revokeLeaf", MerkleTree(leaves[:2]).root, leaves[0], 0,
+                                   MerkleTree(leaves[:2]).inclusion_proof(0), 1), "RootNotAnchored")
+    # What a verifier reads for A's key: A's anchor, A's leaf status: untouched.
+    e = reg.evidence(fp_a, tree_a.root, leaves[1])
+    assert e.signing_key.office == a and e.anchor.office == a and e.leaf.reason == 0
+    assert reg.get_leaf_status(b, leaves[1]).reason == 1  # B's claim stays in B's scope
+    # A can still revoke its own leaf.
+    reg.transact(office_a, "revokeLeaf", tree_a.root, leaves[1], 1, tree_a.inclusion_proof(1), 2)
+    assert reg.evidence(fp_a, tree_a.root, leaves[1]).leaf.reason == 2
+
+
+def test_evidence_reads_nothing_for_an_unknown_key(ledger):
+    reg, _admin, office_a, _b, _s = ledger
+    tree = _tree(2)
+    reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32)
+    e = reg.evidence(os.urandom(32), tree.root, tree.levels[0][0])
+    assert e.signing_key is None and e.office is None and e.anchor is None

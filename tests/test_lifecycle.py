@@ -41,11 +41,13 @@ def test_revoke_before_and_after_anchoring(sqlite_runtime):
         receipt = anchor_status(s, issued.id).receipt
         neighbour_receipt = anchor_status(s, neighbour.id).receipt
     assert action.state == LeafActionState.DONE and action.tx_hash
-    assert rt.registry.get_leaf_status(bytes.fromhex(receipt.leaf_hash)).reason == 1
+    assert rt.registry.get_leaf_status(rt.worker().office_number, bytes.fromhex(receipt.leaf_hash)).reason == 1
     # Seen without this service: the ledger alone says revoked, the neighbour is fine.
     url = rt.settings.rpc_url
-    assert standalone.check(issued.pdf, json.loads(receipt.model_dump_json()), [url]).code == "REVOKED"
-    assert standalone.check(neighbour.pdf, json.loads(neighbour_receipt.model_dump_json()), [url]).indication == "PASSED"
+    ledger = standalone.PinnedLedger.from_json(json.loads(rt.trust_bundle().to_json()))
+    assert standalone.check(issued.pdf, json.loads(receipt.model_dump_json()), ledger, [url]).code == "REVOKED"
+    assert standalone.check(neighbour.pdf, json.loads(neighbour_receipt.model_dump_json()), ledger,
+                            [url]).indication == "PASSED"
     assert rt.worker().run_once() == 0  # nothing sent twice
     assert verify_pdf(rt.verifier_context(), neighbour.pdf).indication is Indication.PASSED
 
@@ -66,7 +68,7 @@ def test_correction_supersedes_and_links_the_successor(sqlite_runtime):
     rt.worker().run_once(force=True)
     with Session(rt.engine) as s:
         old_receipt = anchor_status(s, old.id).receipt
-    st = rt.registry.get_leaf_status(bytes.fromhex(old_receipt.leaf_hash))
+    st = rt.registry.get_leaf_status(rt.worker().office_number, bytes.fromhex(old_receipt.leaf_hash))
     assert st.reason == 255
     assert st.successor == certificate_leaf(corrected.id, bytes.fromhex(corrected.document_sha256))
     assert verify_pdf(rt.verifier_context(), corrected.pdf).indication is Indication.PASSED

@@ -34,7 +34,7 @@ def test_crash_after_recording_before_broadcasting(sqlite_runtime, monkeypatch):
         worker.run_once(force=True)
     [batch] = _batches(rt.engine)
     assert batch.state == BatchState.SENT and batch.tx_hash
-    assert rt.registry.get_anchor(bytes.fromhex(batch.root)) is None
+    assert rt.registry.get_anchor(rt.worker().office_number, bytes.fromhex(batch.root)) is None
     monkeypatch.undo()
     # A restarted worker finds the transaction never arrived and sends it (resend window 0).
     restarted = rt.worker()

@@ -31,6 +31,8 @@ from .revisions import Change
 log = logging.getLogger("notary.verifier")
 V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR
 SUPERSEDED_REASON = 255
+# Block times and signing times come from different clocks (the node's, the TSA's).
+REGISTRATION_SLACK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,12 @@ def office_binding_check(evidence: LedgerEvidence | None, cert: asn1_x509.Certif
     # are compared at one-second resolution, and the retirement follows the last signature).
     if key.revoked_at and when > key.revoked_at:
         return Check.of("office_binding", I, "OFFICE_KEY_REVOKED", **details), office.name
+    # A key registered after the signature cannot vouch for it: whoever registers a copy of
+    # a key later (or on a rogue registry) does not date documents signed before.
+    if key.registered_at and when < key.registered_at - REGISTRATION_SLACK_SECONDS:
+        return Check.of("office_binding", I, "OFFICE_KEY_REGISTERED_LATER", **details,
+                        registered_at=dt.datetime.fromtimestamp(key.registered_at, dt.timezone.utc).isoformat()), \
+            office.name
     if not key.not_before <= when < key.not_after:
         return Check.of("office_binding", I, "OFFICE_KEY_OUT_OF_WINDOW", **details), office.name
     return Check.of("office_binding", V, "OFFICE_REGISTERED", **details), office.name
@@ -213,11 +221,20 @@ def anchor_check(evidence: LedgerEvidence | None, receipt: AnchorReceipt, confir
     """Check a receipt against the chain. ``trust_receipt_source`` is True for receipts from
     this service's own database, where a root missing on chain means "being re-anchored"
     (INDETERMINATE); an outside receipt whose root is not on chain is INVALID."""
+    if not receipt.leaf_matches():
+        return AnchorFacts(Check.of("anchor_inclusion", I, "RECEIPT_LEAF_MISMATCH"))
     if not receipt.proof_valid():
         return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_PROOF_INVALID"))
     if evidence is None:
         return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
+    if evidence.office is not None and receipt.office != evidence.office.code:
+        # The anchor that counts is the signing key's office's; a receipt naming another
+        # office describes someone else's anchor.
+        return AnchorFacts(Check.of("anchor_inclusion", I, "RECEIPT_OFFICE_MISMATCH", receipt_office=receipt.office,
+                                    key_office=evidence.office.code))
     onchain = evidence.anchor
+    if onchain is not None and evidence.signing_key is not None and onchain.office != evidence.signing_key.office:
+        return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_OTHER_OFFICE"))
     details = {"root": receipt.root, "tx_hash": receipt.tx_hash, "leaf_index": receipt.leaf_index,
                "tree_size": receipt.tree_size}
     if onchain is None or onchain.block_number != receipt.block_number or onchain.tree_size != receipt.tree_size:

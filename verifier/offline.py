@@ -1,79 +1,73 @@
 """Verify a PDF with its receipt against chain nodes only: no database, no service.
 
-Several nodes may be given; a quorum of them must return the same ledger evidence. A node
-that cannot be reached counts as no answer, so too few answers make the report
-INDETERMINATE, never FAILED.
+The ledger is the one pinned by the trust bundle, never the one the receipt names. Several
+nodes may be given; they are read at one pinned block and must agree (see
+:func:`verifier.standalone.quorum_evidence`, shared so both verifiers count a quorum the
+same way). A node that cannot be reached counts as no answer, so too few answers make the
+report INDETERMINATE, never FAILED; nodes that disagree make it INDETERMINATE
+``NODES_DISAGREE``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from collections import Counter
-
+from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
-from web3.exceptions import Web3Exception
 
-from anchoring.chain import LedgerEvidence, RegistryClient, connect
-from anchoring.errors import AnchoringError
+from anchoring.chain import ZERO32, decode_evidence
 from anchoring.receipt import AnchorReceipt
 from keys.store import certificate_fingerprint
 
+from . import standalone
 from .analysis import analyse_pdf
 from .checks import anchor_check, ledger_status_check, office_binding_check
 from .report import Check, CheckStatus, Report, ordered, overall
-
-log = logging.getLogger("notary.verifier")
-
-
-def quorum_evidence(rpc_urls: list[str], contract: str, fingerprint: bytes, receipt: AnchorReceipt,
-                    quorum: int | None = None, timeout: float = 10.0) -> tuple[LedgerEvidence | None, int]:
-    """Ask every node; return the evidence a quorum agrees on (default: a majority) and how
-    many nodes agreed. Head blocks differ between nodes and are left out of the comparison."""
-    needed = quorum or len(rpc_urls) // 2 + 1
-    answers: list[LedgerEvidence] = []
-    for url in rpc_urls:
-        try:
-            client = RegistryClient(connect(url, timeout=timeout), contract)
-            if client.chain_id() != receipt.chain_id:
-                log.warning("node %s is on chain %d, the receipt on %d", url, client.chain_id(), receipt.chain_id)
-                continue
-            answers.append(client.evidence(fingerprint, bytes.fromhex(receipt.root), bytes.fromhex(receipt.leaf_hash)))
-        except AnchoringError as exc:
-            log.warning("node %s: %s", url, exc.message)
-        except Web3Exception as exc:  # e.g. no registry at that address on this node
-            log.warning("node %s gave no usable answer: %s", url, type(exc).__name__)
-    votes = Counter(dataclasses.replace(a, head_block=0) for a in answers)
-    if not votes:
-        return None, 0
-    winner, count = votes.most_common(1)[0]
-    if count < needed:
-        return None, count
-    head = min(a.head_block for a in answers if dataclasses.replace(a, head_block=0) == winner)
-    return dataclasses.replace(winner, head_block=head), count
+from .trust_bundle import TrustBundle
 
 
-def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], trust_roots: list[asn1_x509.Certificate],
-                   *, confirmations: int = 1, quorum: int | None = None, max_bytes: int = 20 * 1024 * 1024) -> Report:
-    pdf = analyse_pdf(data, [c.dump() for c in trust_roots], max_bytes)
+def bundle_roots(bundle: TrustBundle) -> list[asn1_x509.Certificate]:
+    _, _, der = asn1_pem.unarmor(bundle.notarial_root_pem.encode())
+    return [asn1_x509.Certificate.load(der)]
+
+
+def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bundle: TrustBundle, *,
+                   confirmations: int = 1, quorum: int | None = None, max_bytes: int = 20 * 1024 * 1024,
+                   timeout: float = 10.0) -> Report:
+    """The full report from the file, its receipt and a quorum of nodes of the pinned
+    ledger. ``quorum`` outside 1..distinct nodes raises ValueError."""
+    pdf = analyse_pdf(data, [c.dump() for c in bundle_roots(bundle)], max_bytes)
     checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
     report = Report(indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests[0],
                     signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time,
                     best_signing_time=pdf.timestamp_time)
+
+    def finish(*more: Check) -> Report:
+        report.checks = ordered(checks + list(more))
+        report.indication = overall(report.checks)
+        return report
+
+    if receipt.chain_id != bundle.chain_id or receipt.contract.lower() != bundle.registry.lower():
+        return finish(Check.of("office_binding", CheckStatus.SKIPPED, "NOT_CHECKED"),
+                      Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_WRONG_LEDGER",
+                               receipt_chain_id=receipt.chain_id, receipt_contract=receipt.contract),
+                      Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED"))
     signer_cert = pdf.signer_cert
-    fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else b"\x00" * 32
-    evidence, agreeing = quorum_evidence(rpc_urls, receipt.contract, fingerprint, receipt, quorum)
+    fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else ZERO32
+    problem, raw, pinned, agreeing = standalone.quorum_evidence(
+        rpc_urls, standalone.PinnedLedger(bundle.chain_id, bundle.registry, bundle.checkpoint.number,
+                                         bundle.checkpoint.hash),
+        (fingerprint, bytes.fromhex(receipt.root), bytes.fromhex(receipt.leaf_hash)), quorum, timeout)
+    evidence = decode_evidence(raw) if raw is not None else None
     office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
+    if problem in ("NODES_DISAGREE", "NO_QUORUM"):
+        unsure = dict(nodes_agreeing=agreeing, pinned_block=pinned)
+        return finish(Check.of("office_binding", CheckStatus.ERROR, problem, **unsure),
+                      Check.of("anchor_inclusion", CheckStatus.ERROR, problem, **unsure),
+                      Check.of("status", CheckStatus.ERROR, problem, **unsure))
     checks.append(office_check)
     if receipt.document_sha256 not in pdf.candidate_digests:
-        checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_OTHER_DOCUMENT"),
-                   Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
-    else:
-        anchor = anchor_check(evidence, receipt, confirmations, trust_receipt_source=False)
-        anchor.check.details["nodes_agreeing"] = agreeing
-        checks.append(anchor.check)
-        report.anchor_block_number, report.anchor_block_time = anchor.block_number, anchor.block_time
-        checks.append(ledger_status_check(evidence)[0])
-    report.checks = ordered(checks)
-    report.indication = overall(report.checks)
-    return report
+        return finish(Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_OTHER_DOCUMENT"),
+                      Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED"))
+    anchor = anchor_check(evidence, receipt, confirmations, trust_receipt_source=False)
+    anchor.check.details.update(nodes_agreeing=agreeing, pinned_block=pinned)
+    report.anchor_block_number, report.anchor_block_time = anchor.block_number, anchor.block_time
+    return finish(anchor.check, ledger_status_check(evidence)[0])
