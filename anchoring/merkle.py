@@ -86,7 +86,7 @@ def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
 
 def verify_inclusion(leaf: bytes, index: int, tree_size: int, path: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 section 2.1.3.2: does ``path`` prove leaf hash ``leaf`` at ``index``?"""
-    if index >= tree_size or index < 0:
+    if index >= tree_size or index < 0 or len(leaf) != HASH_SIZE or len(root) != HASH_SIZE:
         return False
     fn, sn, r = index, tree_size - 1, leaf
     for p in path:

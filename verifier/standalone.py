@@ -69,7 +69,7 @@ def leaf_hash(certificate_id: uuid.UUID, document_sha256: bytes) -> bytes:
 
 def verify_inclusion(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
     """RFC 9162, section 2.1.3.2."""
-    if not 0 <= index < size:
+    if not 0 <= index < size or len(leaf) != 32 or len(root) != 32 or any(len(p) != 32 for p in path):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in path:
