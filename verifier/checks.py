@@ -123,13 +123,14 @@ def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certi
 def _validation_context(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
                         crls: list[bytes]) -> ValidationContext:
     """Our trust roots and CRLs, plus the certificates, CRLs and OCSP responses in the
-    document security store when the document has one (B-LT and B-LTA)."""
+    document security store when the document has one (B-LT and B-LTA). A DSS that cannot
+    be read is no reason to refuse the file: the revision audit reports it as a change."""
     settings = dict(trust_roots=trust_roots, crls=list(crls), allow_fetching=False, revocation_mode="soft-fail")
     try:
-        dss = DocumentSecurityStore.read_dss(sig.reader)
-    except (NoDSSFoundError, ValidationInfoReadingError, ValueError, KeyError, TypeError):
+        return DocumentSecurityStore.read_dss(sig.reader).as_validation_context(settings)
+    except (NoDSSFoundError, ValidationInfoReadingError, ValueError, KeyError, TypeError, AttributeError,
+            IndexError, PdfError):
         return _shared_context(trust_roots, crls, settings)
-    return dss.as_validation_context(settings)
 
 
 _contexts = threading.local()

@@ -19,6 +19,8 @@ MAX_SIGNATURES = 16
 # A notarial certificate has a handful of pages and a few hundred objects.
 MAX_PAGES = 50
 MAX_OBJECTS = 20_000
+# Issued, signed, DSS and archive timestamp, then a renewal every few years.
+MAX_REVISIONS = 100
 
 # pyHanko logs every parse problem of a hostile file at WARNING; the caller reports them.
 logging.getLogger("pyhanko.pdf_utils").setLevel(logging.ERROR)
@@ -80,6 +82,9 @@ def check_size(data: bytes, limit: int) -> None:
 
 
 def _check_complexity(reader: PdfFileReader) -> None:
+    if reader.xrefs.total_revisions > MAX_REVISIONS:
+        # Revision-by-revision analysis is quadratic in their number (pyHanko's and ours).
+        raise PdfTooComplex(f"the PDF has more than {MAX_REVISIONS} revisions", f"该 PDF 的修订版本超过 {MAX_REVISIONS} 个")
     total = sum(len(reader.xrefs.explicit_refs_in_revision(r)) for r in range(reader.xrefs.total_revisions))
     if total > MAX_OBJECTS:
         raise PdfTooComplex(f"the PDF has more than {MAX_OBJECTS:,} objects", f"该 PDF 对象数量超过 {MAX_OBJECTS:,} 个")

@@ -17,13 +17,21 @@ Annotation / Sneaky Signature attacks (Rohlmann et al., IEEE S&P 2021).
 
 from __future__ import annotations
 
+import bisect
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass
+
+from asn1crypto import cms as _cms, crl as _crl, ocsp as _ocsp, x509 as _x509
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+
+DSS_CONTENT = {"/Certs": _x509.Certificate, "/Cert": _x509.Certificate, "/CRLs": _crl.CertificateList,
+               "/CRL": _crl.CertificateList, "/OCSPs": _ocsp.OCSPResponse, "/OCSP": _ocsp.OCSPResponse,
+               "/TS": _cms.ContentInfo}
 
 # Entries a long-term-validation update may touch, per kind of object.
 CATALOG_MAY_CHANGE = frozenset({"/DSS", "/Extensions", "/Version"})
@@ -32,8 +40,15 @@ DSS_KEYS = frozenset({"/Type", "/Certs", "/CRLs", "/OCSPs", "/VRI"})
 VRI_KEYS = frozenset({"/Type", "/Cert", "/CRL", "/OCSP", "/TU", "/TS"})
 TIMESTAMP_WIDGET_KEYS = frozenset({"/FT", "/T", "/TU", "/TM", "/Type", "/Subtype", "/F", "/Rect", "/P", "/V", "/Ff"})
 TIMESTAMP_SIG_KEYS = frozenset({"/Type", "/Filter", "/SubFilter", "/Contents", "/ByteRange", "/Prop_Build", "/M", "/V"})
-# XMP properties that every writer refreshes on save; all others must stay as signed.
-XMP_VOLATILE = frozenset({"ModifyDate", "MetadataDate", "Producer", "xmptk", "InstanceID"})
+_XMP, _PDF, _MM = "http://ns.adobe.com/xap/1.0/", "http://ns.adobe.com/pdf/1.3/", "http://ns.adobe.com/xap/1.0/mm/"
+_ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?")
+_TOOL = re.compile(r"pyHanko \d+(\.\d+)*")
+XMP_VOLATILE_FORMS = {f"{{{_XMP}}}ModifyDate": _ISO_DATE, f"{{{_XMP}}}MetadataDate": _ISO_DATE,
+                      f"{{{_PDF}}}Producer": _TOOL, "{adobe:ns:meta/}xmptk": _TOOL,
+                      f"{{{_MM}}}InstanceID": re.compile(r"uuid:[0-9a-fA-F-]{36}")}
+PDF_DATE = re.compile(r"D:\d{4}(\d{2}){0,5}(Z|[+-]\d{2}'?\d{2}'?)?")
+# A certificate gains a DSS and an archive timestamp every few years.
+MAX_LATER_REVISIONS = 64
 # After the last %%EOF only line ends and padding may follow.
 TRAILING_JUNK = re.compile(rb"startxref\s+\d+\s+%%EOF[\r\n\t \x00]*\Z")
 
@@ -59,16 +74,22 @@ class _Audit:
         self.changes: list[Change] = []
         self.explained: set[tuple[int, int]] = set()
         self.timestamp_fields: set[tuple[int, int]] = set()
+        xrefs = reader.xrefs
+        # Every object number an earlier revision defined, freed or could refer to (below
+        # the largest /Size so far). pdfium ignores generation numbers, and pyHanko only
+        # ever numbers new objects from /Size upwards.
+        self.prior_size = max(xrefs.get_xref_container_info(r).size for r in range(revision))
+        self.prior_numbers: set[int] = set()
+        for r in range(revision):
+            self.prior_numbers |= {ref.idnum for ref in xrefs.explicit_refs_in_revision(r)}
 
     def change(self, en: str, zh: str) -> None:
         self.changes.append(Change(self.revision, en, zh))
 
     def old_has(self, ref: generic.Reference) -> bool:
-        """Did the object exist before this revision?"""
-        try:
-            return self.reader.xrefs.get_introducing_revision(ref) < self.revision
-        except (PdfError, KeyError, ValueError, TypeError):
-            return False
+        """Could the signed document (or an earlier update) refer to this object number?
+        By number only: a reader that ignores generations resolves ``N 0 R`` to ``N 1``."""
+        return ref.idnum in self.prior_numbers or ref.idnum < self.prior_size
 
 
 def audit_later_revisions(reader: PdfFileReader, data: bytes, signed_revision: int) -> list[Change]:
@@ -78,6 +99,9 @@ def audit_later_revisions(reader: PdfFileReader, data: bytes, signed_revision: i
     if TRAILING_JUNK.search(data[-4096:]) is None:
         changes.append(Change(reader.xrefs.total_revisions, "bytes were appended after the end of the document",
                               "文件末尾被追加了不属于任何修订版本的数据"))
+    if reader.xrefs.total_revisions - signed_revision > MAX_LATER_REVISIONS:
+        return changes + [Change(-1, f"more than {MAX_LATER_REVISIONS} updates after signing",
+                                 f"签署后的修订超过 {MAX_LATER_REVISIONS} 次")]
     for revision in range(signed_revision + 1, reader.xrefs.total_revisions):
         try:
             changes += _audit_revision(reader, revision)
@@ -92,7 +116,11 @@ def audit_later_revisions(reader: PdfFileReader, data: bytes, signed_revision: i
     return changes
 
 
-OBJECT_HEADER = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
+# Whitespace or comments, as a PDF tokenizer skips them (possessive: no backtracking).
+_GAP = rb"(?:[ \t\r\n\f\x00]|%[^\r\n]*+)++"
+OBJECT_HEADER = re.compile(rb"(?<![0-9])(\d++)" + _GAP + rb"(\d++)" + _GAP + rb"obj(?![A-Za-z0-9])")
+XREF_SUBSECTION = re.compile(rb"(\d+) (\d+)[ \t]*(?:\r\n|\r|\n)")
+XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
 XREF_KEYWORD = re.compile(rb"(?<![A-Za-z])xref[ \t\r\n\f]")
 
 
@@ -117,6 +145,12 @@ def _unlisted_objects(reader: PdfFileReader, data: bytes, signed_revision: int) 
             changes.append(Change(revision, "the update's cross-reference position is wrong (readers disagree on "
                                   "what the file contains)", "追加内容的交叉引用位置错误（不同阅读器会读出不同内容）"))
         xref_starts.add(declared)
+        if meta.stream_ref is None or meta.xref_section_type.name == "HYBRID_MAIN":
+            if not _table_as_pyhanko_read_it(data, declared, xrefs.get_xref_data(revision)):
+                changes.append(Change(revision, "the update's cross-reference table is malformed (readers disagree on "
+                                      "what it lists)", "追加内容的交叉引用表格式不规范（不同阅读器会读出不同内容）"))
+        if revision > signed_revision and meta.size < xrefs.get_xref_container_info(revision - 1).size:
+            changes.append(Change(revision, "the update's cross-reference size shrank", "交叉引用表的大小被缩小"))
         refs = set(xrefs.explicit_refs_in_revision(revision))
         if meta.stream_ref is not None:
             refs.add(meta.stream_ref)
@@ -133,9 +167,14 @@ def _unlisted_objects(reader: PdfFileReader, data: bytes, signed_revision: int) 
                     begin = keyword + 6 + (2 if data.startswith(b"\r\n", keyword + 6) else 1)
                     spans.append((begin, begin + len(obj.encoded_data)))
     spans.sort()
+    starts = [a for a, _ in spans]
+    reach = []  # the furthest end among the spans starting at or before each one
+    for _, b in spans:
+        reach.append(max(b, reach[-1]) if reach else b)
 
     def in_stream(position: int) -> bool:
-        return any(a <= position < b for a, b in spans)
+        i = bisect.bisect_right(starts, position) - 1
+        return i >= 0 and position < reach[i]
 
     for match in OBJECT_HEADER.finditer(data, region_start):
         if match.start() not in listed and not in_stream(match.start()):
@@ -150,12 +189,41 @@ def _unlisted_objects(reader: PdfFileReader, data: bytes, signed_revision: int) 
     return changes
 
 
+def _table_as_pyhanko_read_it(data: bytes, at: int, section) -> bool:
+    """A classic xref table of exactly 20-byte entries marked n or f (pdfium reads fixed
+    20-byte entries and takes anything but f as in use; pyHanko re-synchronises on other
+    line lengths and skips unknown markers), listing what pyHanko read."""
+    m = re.compile(rb"xref[ \t]*(?:\r\n|\r|\n)").match(data, at)
+    if m is None:
+        return False
+    pos, used, freed = m.end(), {}, {}
+    while (sub := XREF_SUBSECTION.match(data, pos)) is not None:
+        pos, start = sub.end(), int(sub[1])
+        for i in range(int(sub[2])):
+            entry = XREF_ENTRY.match(data, pos)
+            if entry is None or entry.end() - pos != 20:
+                return False
+            pos = entry.end()
+            if start + i == 0:
+                continue
+            if entry[3] == b"n":
+                used[start + i] = (int(entry[2]), int(entry[1]))
+            else:
+                freed[start + i] = int(entry[2])
+    return (re.compile(rb"[ \t\r\n]*trailer").match(data, pos) is not None
+            and used == section.standard_xrefs and freed == section.freed)
+
+
 def _audit_revision(reader: PdfFileReader, revision: int) -> list[Change]:
     audit = _Audit(reader, revision)
     _check_trailer(audit)
     root_ref = audit.new.root_ref
     for freed in reader.xrefs.refs_freed_in_revision(revision):
         audit.change(f"object {freed.idnum} was deleted", f"对象 {freed.idnum} 被删除")
+    for ref in reader.xrefs.explicit_refs_in_revision(revision):
+        if ref.generation != 0:
+            audit.change(f"object {ref.idnum} was written with generation {ref.generation}: readers that ignore "
+                         "generation numbers take it for the signed object", f"对象 {ref.idnum} 以非零代号写入")
     _check_catalog(audit, root_ref)
     _check_info(audit)
     _check_metadata(audit)
@@ -169,10 +237,27 @@ def _audit_revision(reader: PdfFileReader, revision: int) -> list[Change]:
         if key in audit.explained:
             continue
         obj = audit.new.get_object(ref)
-        if not audit.old_has(ref) and isinstance(obj, generic.StreamObject) and obj.get("/Type") == "/ObjStm":
+        if not audit.old_has(ref) and _object_stream_as_listed(reader, revision, ref, obj):
             continue  # a container for other objects, each of which is judged on its own
         audit.change(*_describe_unexplained(audit, ref, obj))
     return audit.changes
+
+
+def _object_stream_as_listed(reader: PdfFileReader, revision: int, ref, obj) -> bool:
+    """An object stream holds exactly the objects this revision's xref places in it: a
+    rebuilding reader registers every object of every object stream it finds."""
+    if not isinstance(obj, generic.StreamObject) or obj.get("/Type") != "/ObjStm":
+        return False
+    data = reader.xrefs.get_xref_data(revision)
+    listed = {n for n, loc in data.xrefs_in_objstm.items() if loc.obj_stream_id == ref.idnum}
+    if data.hybrid is not None:
+        listed |= {n for n, loc in data.hybrid.xref_data.xrefs_in_objstm.items() if loc.obj_stream_id == ref.idnum}
+    try:
+        head = obj.data[:int(obj["/First"])].split()
+        held = {int(head[2 * i]) for i in range(int(obj["/N"]))}
+    except (KeyError, ValueError, TypeError, IndexError, PdfError):
+        return False
+    return bool(listed) and held == listed
 
 
 def _check_trailer(audit: _Audit) -> None:
@@ -206,12 +291,39 @@ def _raw(d: generic.DictionaryObject, key: str):
 def _check_catalog(audit: _Audit, root_ref: generic.Reference) -> None:
     audit.explained.add((root_ref.idnum, root_ref.generation))
     old, new = audit.old.root, audit.new.root
-    for key in sorted(_dict_diff(old, new) - CATALOG_MAY_CHANGE):
+    diff = _dict_diff(old, new)
+    if "/Version" in diff and not _version_raised(old, new):
+        audit.change("the document catalog changed: the PDF version was lowered or malformed (/Version)",
+                     "文档目录被修改：/Version")
+    if "/Extensions" in diff and not _developer_extensions(new.raw_get("/Extensions") if "/Extensions" in new else None):
+        audit.change("the document catalog changed: /Extensions holds something other than developer extensions",
+                     "文档目录被修改：/Extensions")
+    for key in sorted(diff - CATALOG_MAY_CHANGE):
         what = {"/OpenAction": "an action run on opening", "/AA": "automatic actions", "/Names": "the name tree "
                 "(scripts, embedded files)", "/OCProperties": "optional content (layers that show or hide content)",
                 "/Pages": "the page tree", "/AcroForm": "the form", "/Metadata": "the XMP metadata reference",
                 "/Perms": "the signature permissions", "/StructTreeRoot": "the structure tree"}.get(key, key)
         audit.change(f"the document catalog changed: {what} ({key})", f"文档目录被修改：{key}")
+
+
+def _version_raised(old, new) -> bool:
+    form = re.compile(r"/\d\.\d")
+    after = new.get("/Version") if "/Version" in new else None
+    before = old.get("/Version") if "/Version" in old else None
+    return (isinstance(after, generic.NameObject) and form.fullmatch(after) is not None
+            and (before is None or (form.fullmatch(str(before)) and after >= before)))
+
+
+def _developer_extensions(value) -> bool:
+    if not isinstance(value, generic.DictionaryObject):
+        return False
+    keys = {"/Type", "/BaseVersion", "/ExtensionLevel", "/URL", "/ExtensionRevision"}
+    for prefix in value.keys():
+        entry = value.raw_get(prefix)
+        items = [entry.raw_get(i) for i in range(len(entry))] if isinstance(entry, generic.ArrayObject) else [entry]
+        if not all(isinstance(e, generic.DictionaryObject) and set(e.keys()) <= keys for e in items):
+            return False
+    return True
 
 
 def _rewritten(audit: _Audit, value) -> tuple | None:
@@ -234,8 +346,15 @@ def _check_info(audit: _Audit) -> None:
     if not isinstance(new, generic.DictionaryObject) or not isinstance(old, generic.DictionaryObject):
         audit.change("the document information was replaced", "文档信息被替换")
         return
-    for key in sorted(_dict_diff(old, new) - INFO_MAY_CHANGE):
+    diff = _dict_diff(old, new)
+    for key in sorted(diff - INFO_MAY_CHANGE):
         audit.change(f"the document information changed: {key[1:]}", f"文档信息（{key[1:]}）被修改")
+    forms = {"/ModDate": PDF_DATE, "/Producer": _TOOL}
+    for key in sorted(diff & INFO_MAY_CHANGE):
+        value = new.raw_get(key) if key in new else None
+        if not isinstance(value, generic.TextStringObject | generic.ByteStringObject) or not forms[key].fullmatch(str(value)):
+            audit.change(f"the document information changed: {key[1:]} is not a date or tool name",
+                         f"文档信息（{key[1:]}）被改为任意内容")
 
 
 def _check_metadata(audit: _Audit) -> None:
@@ -253,23 +372,30 @@ def _check_metadata(audit: _Audit) -> None:
         audit.change("the XMP metadata changed (title, author or other properties)", "XMP 元数据（标题、作者等）被修改")
 
 
-def _xmp_facts(xml: bytes) -> set[tuple[str, str]]:
-    """Every XMP property and value, without the ones a writer refreshes on save."""
+def _xmp_facts(xml: bytes) -> Counter:
+    """Every element with its path, attributes, text and tail; a volatile property (by
+    its qualified name) only with a placeholder, and only if its value has its form."""
     root = ET.fromstring(xml)
-    facts: set[tuple[str, str]] = set()
-    for element in root.iter():
-        for attr, value in element.attrib.items():
-            name = attr.rsplit("}", 1)[-1]
-            if name not in XMP_VOLATILE and name != "about":
-                facts.add((attr, value))
-        tag = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-        if tag in XMP_VOLATILE:
-            continue
+    facts: Counter = Counter()
+
+    def walk(element, path):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        here = path + (tag,)
+        attrs = []
+        for name, value in sorted(element.attrib.items()):
+            form = XMP_VOLATILE_FORMS.get(name)
+            if form is not None and form.fullmatch(value):
+                value = "(volatile)"
+            attrs.append((name, value))
         text = (element.text or "").strip()
-        if text:
-            facts.add((element.tag, text))
-    # A volatile element's text is skipped above, but its children (e.g. rdf:li) are not
-    # volatile by themselves; volatile properties are simple values in practice.
+        form = XMP_VOLATILE_FORMS.get(tag)
+        if form is not None and form.fullmatch(text):
+            text = "(volatile)"
+        facts[(here, tuple(attrs), text, (element.tail or "").strip())] += 1
+        for child in element:
+            walk(child, here)
+
+    walk(root, ())
     return facts
 
 
@@ -340,6 +466,10 @@ def _page_refs(resolver: HistoricalResolver):
 def _appended(audit: _Audit, old_array, new_array, what: str) -> list[generic.IndirectObject] | None:
     """The references appended to an array whose old entries stay in place; None, and a
     change, when the array was otherwise altered."""
+    if (isinstance(new_array, generic.IndirectObject) and audit.old_has(new_array.reference)
+            and _ref_key(new_array) != _ref_key(old_array)):
+        audit.change(f"an object of the signed document now serves as the {what}", f"已签署文件中的对象被改作 {what}")
+        return None
     old_list, new_list = _ref_list(audit, old_array), _ref_list(audit, new_array)
     if old_list is None or new_list is None or [_ref_key(r) for r in new_list[:len(old_list)]] != [
             _ref_key(r) for r in old_list]:
@@ -434,7 +564,7 @@ def _dss_members(resolver: HistoricalResolver, problems: list[tuple[str, str]]):
         return
     for key in ("/Certs", "/CRLs", "/OCSPs"):
         if key in dss:
-            yield from _dss_streams(dss.raw_get(key), problems)
+            yield from _dss_streams(dss.raw_get(key), problems, DSS_CONTENT[key])
     if "/VRI" not in dss:
         return
     vri_ref = dss.raw_get("/VRI")
@@ -454,12 +584,12 @@ def _dss_members(resolver: HistoricalResolver, problems: list[tuple[str, str]]):
             continue
         for key in ("/Cert", "/CRL", "/OCSP"):
             if key in entry:
-                yield from _dss_streams(entry.raw_get(key), problems)
+                yield from _dss_streams(entry.raw_get(key), problems, DSS_CONTENT[key])
         if "/TS" in entry:
-            yield from _dss_streams(generic.ArrayObject([entry.raw_get("/TS")]), problems)
+            yield from _dss_streams(generic.ArrayObject([entry.raw_get("/TS")]), problems, DSS_CONTENT["/TS"])
 
 
-def _dss_streams(array_ref, problems: list[tuple[str, str]]):
+def _dss_streams(array_ref, problems: list[tuple[str, str]], kind):
     """DSS arrays hold plain data streams (DER certificates, CRLs, OCSP responses)."""
     if isinstance(array_ref, generic.IndirectObject):
         yield (array_ref.idnum, array_ref.generation), "DSS array"
@@ -473,6 +603,12 @@ def _dss_streams(array_ref, problems: list[tuple[str, str]]):
         if not isinstance(stream, generic.StreamObject) or set(stream.keys()) - {"/Length", "/Filter", "/DecodeParms"}:
             problems.append(("the validation data store (DSS) holds something other than validation data",
                              "验证数据存储（DSS）含有非验证数据"))
+            continue
+        try:
+            kind.load(stream.data, strict=True).native  # the whole structure, and nothing after it
+        except (ValueError, TypeError, KeyError, PdfError):
+            problems.append(("the validation data store (DSS) holds data that is not the certificate, CRL, OCSP "
+                             "response or timestamp it claims to be", "验证数据存储（DSS）含有无法解析的验证数据"))
             continue
         if isinstance(raw, generic.IndirectObject):
             yield (raw.idnum, raw.generation), "validation data"
