@@ -352,7 +352,13 @@ def _check_info(audit: _Audit) -> None:
     forms = {"/ModDate": PDF_DATE, "/Producer": _TOOL}
     for key in sorted(diff & INFO_MAY_CHANGE):
         value = new.raw_get(key) if key in new else None
-        if not isinstance(value, generic.TextStringObject | generic.ByteStringObject) or not forms[key].fullmatch(str(value)):
+        text = str(value) if isinstance(value, generic.TextStringObject | generic.ByteStringObject) else None
+        before = str(old.raw_get(key)) if key in old else None
+        # pyHanko appends its name to an earlier producer ("...; pyHanko 0.39.0") when a newer
+        # version renews the timestamp; anything else is free text.
+        if text is not None and key == "/Producer" and before and text.startswith(before + "; "):
+            text = text[len(before) + 2:]
+        if text is None or not forms[key].fullmatch(text):
             audit.change(f"the document information changed: {key[1:]} is not a date or tool name",
                          f"文档信息（{key[1:]}）被改为任意内容")
 
