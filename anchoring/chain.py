@@ -23,7 +23,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 from web3.types import RPCEndpoint
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
 
 from contracts import load_artifact
 
@@ -180,7 +180,11 @@ class RegistryClient:
     # ------------------------------------------------------------ transactions
     def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> dict:
         """Send one contract call and wait for its receipt; reverts raise TransactionFailed."""
-        sent = self.send(account, fn_name, *args)
+        sent, raw = self.sign(account, fn_name, *args)
+        try:
+            self.broadcast(raw)
+        except Web3RPCError as exc:
+            raise TransactionFailed(f"{fn_name} refused by the node: {_rpc_message(exc)}") from exc
         return self.wait(sent.tx_hash, timeout)
 
     def send(self, account: LocalAccount, fn_name: str, *args, nonce: int | None = None) -> SentTransaction:
@@ -202,6 +206,8 @@ class RegistryClient:
             tx = _guard(lambda: fn.build_transaction(base))
         except ContractLogicError as exc:
             raise TransactionFailed(f"{fn_name} rejected by the contract: {_revert_reason(self.contract, exc)}") from exc
+        except Web3RPCError as exc:  # e.g. the account cannot pay for gas: a failure to record, not a crash
+            raise TransactionFailed(f"{fn_name} refused by the node: {_rpc_message(exc)}") from exc
         if min_fees is not None:
             old_max, old_tip = min_fees
             tx["maxPriorityFeePerGas"] = max(int(tx["maxPriorityFeePerGas"]), old_tip * 9 // 8 + 1)
@@ -339,6 +345,11 @@ def _revert_reason(contract, exc: ContractLogicError) -> str:
                 if Web3.keccak(text=sig).hex().removeprefix("0x")[:8] == selector:
                     return item["name"]
     return str(exc)
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message)[:200]
 
 
 def account_from_key(private_key: str | bytes) -> LocalAccount:

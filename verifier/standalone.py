@@ -122,7 +122,7 @@ def distinct_nodes(urls: list[str]) -> list[str]:
 def quorum_evidence(urls: list[str], ledger: PinnedLedger, keys: tuple[bytes, bytes, bytes],
                     quorum: int | None = None, timeout: float = 10.0) -> tuple[str | None, tuple | None, int, int]:
     """(problem code or None, agreed evidence, pinned block, nodes agreeing). Every node is
-    read at one pinned block (the lowest head) and compared on that block's hash and its
+    read at one pinned block (the highest head) and compared on that block's hash and its
     answer; a node that shows the leaf closed is believed over nodes that do not."""
     nodes = distinct_nodes(urls)
     needed = len(nodes) // 2 + 1 if quorum is None else quorum
@@ -137,7 +137,9 @@ def quorum_evidence(urls: list[str], ledger: PinnedLedger, keys: tuple[bytes, by
                 live.append((w3, w3.eth.block_number))
         except Exception:  # noqa: BLE001 - any failure of a node is "no answer", never a verdict
             continue
-    pinned, answers = min((head for _, head in live), default=0), []
+    # The freshest head any node claims: a node (lying or behind) cannot pull the reading back
+    # before a revocation; one that lacks that block gives no answer, which is never a verdict.
+    pinned, answers = max((head for _, head in live), default=0), []
     for w3, _ in live:
         try:
             contract = w3.eth.contract(address=ledger.registry, abi=ABI)
