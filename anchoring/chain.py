@@ -131,6 +131,12 @@ class RegistryClient:
     def has_code(self) -> bool:
         return len(_guard(lambda: self.w3.eth.get_code(self.address))) > 0
 
+    def runs_this_version(self) -> bool:
+        """Is the code at the address this build of the contract (it has no immutables, so
+        the runtime code is byte for byte the artifact's)?"""
+        code = _guard(lambda: self.w3.eth.get_code(self.address))
+        return code.hex().removeprefix("0x") == load_artifact().deployed_bytecode.removeprefix("0x")
+
     # ------------------------------------------------------------ facts
     def chain_id(self) -> int:
         return _guard(lambda: self.w3.eth.chain_id)

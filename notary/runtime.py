@@ -263,6 +263,14 @@ def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
                 f"no registry contract at {address} on chain {chain_id}: the chain state was reset or "
                 f"the address is wrong (remove {record.name} to deploy a new registry on a development chain)"
             )
+        if not registry.runs_this_version():
+            # e.g. a data directory from before anchors were scoped by office: its registry
+            # answers in another shape, and mixing the two would misread the ledger.
+            raise ContractNotDeployed(
+                f"the registry at {address} on chain {chain_id} is another version of the contract than this "
+                f"service's; on a development chain remove {record.name} to deploy this version (certificates "
+                f"anchored on the old one stay on it), on a shared network ask the registry administrator"
+            )
         return registry
     address, block = RegistryClient.deploy(w3, rt.accounts.admin)
     record.write_text(json.dumps({"chain_id": chain_id, "contract": address, "block": block}))

@@ -221,3 +221,30 @@ def test_evidence_reads_nothing_for_an_unknown_key(ledger):
     reg.transact(office_a, "anchor", tree.root, tree.size, b"\x00" * 32)
     e = reg.evidence(os.urandom(32), tree.root, tree.levels[0][0])
     assert e.signing_key is None and e.office is None and e.anchor is None
+
+
+def test_a_data_directory_pointing_at_another_contract_version_is_refused(tmp_path, anvil_url):
+    """A data directory from before a contract change (its registry answers in another
+    shape) is refused with a message that says what to do, not misread."""
+    import json
+
+    from anchoring.errors import ContractNotDeployed
+    from notary.runtime import open_runtime
+    from tests.conftest import make_settings
+
+    w3 = connect(anvil_url)
+    deployer = Account.create()
+    fund_on_dev_node(w3, deployer.address)
+    # Init code that deploys a one-byte contract (STOP): code at the address, not this registry.
+    init = bytes.fromhex("6001600c60003960016000f300")
+    tx = {"from": deployer.address, "nonce": 0, "chainId": w3.eth.chain_id, "data": init, "gas": 100_000,
+          "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(
+        deployer.sign_transaction(tx).raw_transaction))
+    chain_dir = tmp_path / "node" / "chain"
+    chain_dir.mkdir(parents=True)
+    (chain_dir / f"deployment-{w3.eth.chain_id}.json").write_text(json.dumps(
+        {"chain_id": w3.eth.chain_id, "contract": receipt["contractAddress"], "block": receipt["blockNumber"]}))
+    with pytest.raises(ContractNotDeployed) as refused:
+        open_runtime(make_settings(tmp_path / "node", anvil_url))
+    assert "another version" in refused.value.message and "deployment-" in refused.value.message
