@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -26,6 +27,12 @@ from web3.types import RPCEndpoint
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
 
 from contracts import load_artifact
+
+# py_ecc, imported by web3, raises Python's recursion limit to 100,000 at import time. With
+# that, a deeply nested JSON body or PDF overflows the C stack and kills the process
+# (SIGSEGV) instead of raising RecursionError. Nothing in this service needs more than the
+# interpreter's default.
+sys.setrecursionlimit(1000)
 
 from .errors import ChainUnavailable, TransactionFailed
 

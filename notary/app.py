@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from anchoring.errors import AnchoringError
 from issuer.api import router as issuer_router
+from issuer.auth import AuthenticateFirst
 from issuer.drafts_api import router as drafts_router
 from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
@@ -33,7 +34,7 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
+def create_app(rt: Runtime, *, run_worker: bool = False) -> AuthenticateFirst:
     """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
 
     @asynccontextmanager
@@ -145,4 +146,6 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> BodySizeLimit:
 
     # Outermost, so the limit holds before any route or form parser reads the body.
     # Multipart framing adds a little to the file itself.
-    return BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
+    limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
+    # Outermost of all: an anonymous issuing request is refused before its body is read.
+    return AuthenticateFirst(limited, rt.engine)

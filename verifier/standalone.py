@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 from web3 import Web3
 
+sys.setrecursionlimit(1000)  # web3's py_ecc raises it to 100,000: deep input would then crash, not raise
+
 LEAF_TAG, SUPERSEDED, SLACK = b"ENOTARY-LEAF-V1", 255, 300
 _TYPES = "uint64 uint32 uint64 uint64 uint64 uint64 bool bool string string uint32 uint64 uint64 uint64 uint8 uint64 bytes32"
 ABI = [{"type": "function", "name": "evidence", "stateMutability": "view",
