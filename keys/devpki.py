@@ -291,8 +291,7 @@ def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: byte
     cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
     new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)
     # Archive first, then replace: at every moment one complete signer store exists.
-    archived.write_bytes(current.read_bytes())
-    archived.chmod(0o600)
+    _write_private(archived, current.read_bytes())  # created 0600: never readable by others, even briefly
     tmp = directory / (SIGNER_P12 + ".new")
     _write_private(tmp, new_store)
     tmp.replace(current)

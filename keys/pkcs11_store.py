@@ -8,7 +8,7 @@ used with the raw ECDSA mechanism (pyHanko hashes first)."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
@@ -23,7 +23,7 @@ from .store import OfficeSigner, load_certificates
 class Pkcs11Config:
     module: Path  # e.g. /usr/lib/softhsm/libsofthsm2.so
     token_label: str
-    pin: str
+    pin: str = field(repr=False)  # never in a repr, so never in a log or a traceback
     key_label: str
     certificate: Path  # PEM: the signing certificate, then its chain
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
 from issuer.api import router as issuer_router
@@ -19,10 +20,11 @@ from issuer.drafts_api import router as drafts_router
 from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
 from keys.ocsp import answer_ocsp
-from verifier.api import router as verifier_router
+from verifier.api import STATIC_DIR, router as verifier_router
 from verifier.errors import VerifierError
 
 from .limits import BodySizeLimit
+from .security_headers import SecurityHeaders
 from .readiness import readiness
 from .runtime import Runtime
 
@@ -34,7 +36,7 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False) -> AuthenticateFirst:
+def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
     """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
 
     @asynccontextmanager
@@ -57,7 +59,10 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> AuthenticateFirst:
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds,
                                        redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix))
 
-    if rt.settings.tsa_url is None:
+    # The verification pages' style sheet and script (no inline ones: see security_headers).
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    if rt.settings.tsa_url is None and rt.settings.signature_level != "B-B":  # only when it is in use
         @app.post("/tsa", include_in_schema=False)
         async def development_tsa(request: Request) -> Response:
             """The development RFC 3161 TSA (application/timestamp-query, DER)."""
@@ -147,5 +152,6 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> AuthenticateFirst:
     # Outermost, so the limit holds before any route or form parser reads the body.
     # Multipart framing adds a little to the file itself.
     limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
-    # Outermost of all: an anonymous issuing request is refused before its body is read.
-    return AuthenticateFirst(limited, rt.engine)
+    # Outside that: an anonymous issuing request is refused before its body is read; every
+    # answer, refusals included, carries the security headers.
+    return SecurityHeaders(AuthenticateFirst(limited, rt.engine))

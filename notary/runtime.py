@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import time
 import logging
 import threading
@@ -200,11 +201,23 @@ class Runtime:
         self.engine.dispose()
 
 
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if missing (SQLite then keeps that mode, and
+    gives its -wal and -shm files the same), else make it 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+
+
 def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Runtime:
     """Open (and on first run create) everything for ``settings.data_dir``."""
     settings = settings or Settings()
     data = settings.data_path
     data.mkdir(parents=True, exist_ok=True)
+    # Personal data and keys live here: owner only, whatever the umask.
+    data.chmod(0o700)
+    if settings.database_url is None:
+        _private_file(data / "notary.sqlite3")
     passphrase = secrets.key_passphrase(settings)
     office = Office(settings.office_name, settings.office_code, settings.office_abbrev)
     ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase,

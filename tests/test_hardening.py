@@ -121,3 +121,62 @@ def test_anonymous_issuing_is_refused_before_the_body_is_read(sqlite_runtime):
                        headers=headers).status_code == 201
     # Public reads under the same prefix stay public.
     assert client.get(f"/api/v1/certificates/{uuid.uuid4()}/status").status_code == 404
+
+
+def test_the_data_directory_and_its_files_are_private_whatever_the_umask(runtime_factory):
+    from notary.runtime import rotate_office_key
+
+    old = os.umask(0o022)
+    try:
+        rt = runtime_factory("private")
+        data = rt.settings.data_path
+        assert data.stat().st_mode & 0o777 == 0o700
+        db = data / "notary.sqlite3"
+        assert db.stat().st_mode & 0o777 == 0o600
+        for private in [*(rt.pki_dir.glob("*.key.pem")), *(rt.pki_dir.glob("*.p12")), *(data / "secrets").iterdir()]:
+            assert private.stat().st_mode & 0o777 == 0o600, private
+        archived = rotate_office_key(rt)  # the retired key's store is written 0600 from the start
+        for store in rt.pki_dir.glob("office-signing-*.p12"):
+            assert store.stat().st_mode & 0o777 == 0o600, store
+        del archived
+    finally:
+        os.umask(old)
+
+
+def test_pages_send_security_headers_and_carry_no_inline_code(sqlite_runtime):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from notary.app import create_app
+
+    client = TestClient(create_app(sqlite_runtime))
+    for path in ("/verify", "/verify?lang=en", f"/v/{uuid.uuid4()}?c=ABCDEF", "/api/v1/certificates"):
+        r = client.get(path)
+        csp = r.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+    page = client.get("/verify").text
+    assert "<style" not in page and not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert not re.search(r"\s(style|on[a-z]+)=", page), "inline styles or event handlers"
+    assert client.get("/static/site.css").headers["content-type"].startswith("text/css")
+    assert "crypto.subtle" in client.get("/static/hash.js").text
+
+
+@pytest.mark.parametrize("overrides, served", [({}, True), ({"tsa_url": "http://127.0.0.1:9/tsa"}, False),
+                                               ({"signature_level": "B-B"}, False)])
+def test_the_development_tsa_is_served_only_when_in_use(runtime_factory, overrides, served):
+    from fastapi.testclient import TestClient
+
+    from notary.app import create_app
+
+    client = TestClient(create_app(runtime_factory(**overrides)))
+    r = client.post("/tsa", content=b"\x30\x00", headers={"content-type": "application/timestamp-query"})
+    assert (r.status_code != 404) is served
+
+
+def test_the_pkcs11_pin_never_appears_in_a_repr():
+    from keys.pkcs11_store import Pkcs11Config
+
+    cfg = Pkcs11Config(Path("/nonexistent/libsofthsm2.so"), "office", "s3cret-PIN-4711", "signing", Path("c.pem"))
+    assert "s3cret-PIN-4711" not in repr(cfg) and "s3cret-PIN-4711" not in str(cfg)

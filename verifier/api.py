@@ -35,6 +35,7 @@ from .report import Report
 from .service import VerifierContext, stored_certificate, summary, verify_certificate, verify_digest, verify_pdf
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"  # the pages' style sheet and script, served at /static
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
 SHA256 = r"^[0-9a-fA-F]{64}$"
 BATCH_MAX = 1000
