@@ -25,6 +25,7 @@ from .numbering import format_number, next_serial, take_serials
 from .policy import PolicyOutcome, apply_policies
 from .qr import check_code, verify_url
 from .errors import InvalidMatterData
+from .key_guard import SigningKeyGuard
 from .pades import LEVELS, LongTermMaterial
 from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
@@ -52,6 +53,13 @@ class IssuerContext:
     level: str = "B-T"  # the office's default PAdES level; a request may ask for a higher one
     # For B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
     long_term: Callable[[], LongTermMaterial] | None = None
+    # Reloads a rotated key and refuses one that may not sign (None: ``signer`` as given).
+    key_guard: SigningKeyGuard | None = None
+
+    def current_signer(self) -> OfficeSigner:
+        """The key to sign with now; raises SigningKeyNotUsable (a 503) for a key that is
+        expired, revoked or retired. Called before a number is taken."""
+        return self.key_guard.current() if self.key_guard is not None else self.signer
 
     def check_level(self, level: str | None) -> str:
         """The level to sign at: the default, or a higher one asked for (B-LT, B-LTA)."""
@@ -82,7 +90,8 @@ class IssuerContext:
                       for lv in levels]
         if self.pool is not None:
             return self.pool.render_and_sign_many(pages, long_terms)
-        return [sign_page(p, self.font_path, self.signer, self.office.name, self.timestamper, lt)
+        signer = self.current_signer()
+        return [sign_page(p, self.font_path, signer, self.office.name, self.timestamper, lt)
                 for p, lt in zip(pages, long_terms)]
 
 
@@ -117,6 +126,7 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     policy = apply_policies(matter, issue_date)  # before a number is taken
     level = ctx.check_level(level)
     ctx.check_printable(matter, language)  # likewise; rendering repeats it, in this transaction
+    ctx.current_signer()  # fail closed on a key that may not sign, before a number is taken
     serial = next_serial(s, ctx.office.code, issue_date.year)
     numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language)
     (pdf,) = ctx.render_and_sign([numbered.page], [level])
@@ -149,6 +159,7 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
         except InvalidMatterData as exc:
             raise InvalidMatterData(f"request {i + 1}: {exc.message}", [{**e, "request": i} for e in exc.errors],
                                     f"第 {i + 1} 份申请：{exc.message_zh}") from None
+    ctx.current_signer()  # fail closed on a key that may not sign, before numbers are taken
     with Session(ctx.engine) as s:
         serials = take_serials(s, ctx.office.code, issue_date.year, len(requests))
         numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language)
@@ -198,7 +209,7 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes) -> tuple[Is
         id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
         year=d.year, serial=d.serial, matter=d.matter_key, applicant_name=matter.applicant_name,
         notary=matter.notary, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
-        signer_fingerprint=ctx.signer.fingerprint.hex(), check_code=d.page.check_code,
+        signer_fingerprint=ctx.current_signer().fingerprint.hex(), check_code=d.page.check_code,
         access_code_hash=hash_access_code(ctx.qr_key, certificate_id, d.access_code), supersedes=d.supersedes,
         fee_exempt=d.fee_exempt, fee_note=d.fee_note, accepting_office=matter.accepting_office,
         language=d.language,

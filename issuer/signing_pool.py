@@ -129,6 +129,12 @@ class SigningPool:
             raise SigningUnavailable("a signing process stopped unexpectedly; nothing was issued",
                                      "签名进程意外退出，本次未出具任何公证书") from exc
 
+    def reload(self) -> None:
+        """New signing processes, which read the key store afresh (after a key rotation);
+        the old ones finish what they hold and stop."""
+        old, self._executor = self._executor, self._new_executor()
+        old.shutdown(wait=False)
+
     def _take(self, name: str) -> bytes:
         path = os.path.join(self._spool, name)
         with open(path, "rb") as fh:

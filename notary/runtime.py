@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
 from anchoring.chain import RegistryClient, account_from_key, connect
-from anchoring.errors import ContractNotDeployed
+from anchoring.errors import AnchoringError, ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from pyhanko.sign.timestamps import DummyTimeStamper
@@ -32,7 +32,8 @@ from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
 from verifier.trust_bundle import Checkpoint, TrustBundle
-from keys.crl import ensure_crl, ensure_root_crl, revoke_serial
+from issuer.key_guard import SigningKeyGuard, certificate_window_problem
+from keys.crl import ensure_crl, ensure_root_crl, revoke_serial, revoked_serials
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
@@ -100,7 +101,49 @@ class Runtime:
             stamper = timestamper(s.tsa_url, None if s.tsa_url else self.dev_tsa, s.chain_timeout_seconds)
         return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font,
                              stamper, pool=self.signing_pool if pool else None, level=s.signature_level,
-                             long_term=self.long_term_material)
+                             long_term=self.long_term_material, key_guard=self.key_guard)
+
+    @cached_property
+    def key_guard(self) -> SigningKeyGuard:
+        """The office key as it is now, checked every few seconds: a key store rotated by
+        another process is reloaded (and the signing processes restarted); a key outside
+        its window, on the office CA's CRL, or unknown or retired on the ledger signs nothing."""
+        def load() -> OfficeSigner:
+            self.__dict__.pop("signer", None)
+            return self.signer
+
+        def on_change(_signer: OfficeSigner) -> None:
+            if self.__dict__.get("signing_pool") is not None:
+                self.signing_pool.reload()
+
+        return SigningKeyGuard(load, self._key_store_version, self._key_problem, on_change,
+                               interval=self.settings.key_check_seconds)
+
+    def _key_store_version(self) -> tuple:
+        """File times of the key store: cheap to read, changed by a rotation."""
+        s = self.settings
+        if s.pkcs11_module is not None:
+            return ("pkcs11",)  # the token's key is not rotated by a file
+        paths = [s.signing_key_pem, s.signing_cert_pem] if s.signing_key_pem else [self.pki_dir / "office-signing.p12"]
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p is not None and p.exists())
+
+    def _key_problem(self, signer: OfficeSigner) -> tuple[str, str] | None:
+        if (why := certificate_window_problem(signer)) is not None:
+            return why
+        if signer.certificate.serial_number in revoked_serials(self.pki_dir):
+            return "签章证书已被发证机构吊销", "its certificate is revoked (office CA's CRL)"
+        if self.registry is None:
+            return None
+        try:
+            key = self.registry.get_signing_key(signer.fingerprint)
+        except AnchoringError as exc:
+            log.warning("ledger unreachable while checking the signing key: %s", exc.message)
+            return None
+        if key is None:
+            return "签章证书未在公证链上登记", "it is not registered on the ledger"
+        if key.revoked_at and key.revoked_at <= time.time():
+            return "签章证书已在公证链上注销", "it is retired on the ledger"
+        return None
 
     def long_term_material(self) -> LongTermMaterial:
         """For B-LT / B-LTA: the notarial root and the office CA's current CRL."""

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=100_000)
     batch_age_seconds: float = Field(5.0, gt=0)
     chain_timeout_seconds: float = Field(10.0, gt=0)
+    key_check_seconds: float = Field(2.0, ge=0, description="how often issuing re-checks the office key "
+                                                              "(rotated on disk, expired, revoked, retired on the ledger)")
     worker_enabled: bool = Field(True, description="run the anchoring worker inside `notary serve`")
 
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
