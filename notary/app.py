@@ -57,7 +57,9 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
     app.include_router(drafts_router(issuing))
     app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds,
-                                       redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix))
+                                       redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix,
+                                       uploads_per_minute=rt.settings.upload_rate_per_minute,
+                                       upload_slots=rt.settings.upload_slots))
 
     # The verification pages' style sheet and script (no inline ones: see security_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -25,7 +26,7 @@ from issuer.service import find_by_number
 
 from .apikeys import authenticate
 from .ratelimit import make_limiters
-from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierError
+from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierBusy, VerifierError
 from .microcache import MicroCache
 from .intake import check_size, upload_too_large
 from .models import VerificationLog
@@ -93,10 +94,31 @@ class BatchResponse(BaseModel):
 
 
 def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.0, redis_url: str | None = None,
-           limits_prefix: str = "notary:") -> APIRouter:
+           limits_prefix: str = "notary:", uploads_per_minute: float = 60, upload_slots: int = 4,
+           upload_wait_seconds: float = 30.0) -> APIRouter:
+    """``uploads_per_minute``: PDF uploads a client may send; ``upload_slots``: uploads
+    verified at once, each holding one worker thread, so uploads never take the threads
+    that issuing and lookups run on (more wait, up to ``upload_wait_seconds``, then 503)."""
     r = APIRouter()
     limiter, failures = make_limiters(redis_url, limits_prefix)
     lookups = MicroCache(lookup_cache_seconds)
+    slots = anyio.CapacityLimiter(upload_slots)
+
+    async def verify_uploaded(request: Request) -> Report:
+        """Rate-limited per client, read within the size limit, verified in an upload slot."""
+        client = request.client.host if request.client else "unknown"
+        limiter.take(f"upload:{client}", 1, uploads_per_minute)
+        data = await _read_pdf_body(request, ctx.max_upload_bytes)
+        try:
+            with anyio.fail_after(upload_wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise VerifierBusy("the verifier is busy; try again shortly", "核验服务繁忙，请稍后再试") from None
+        try:
+            # pyHanko's synchronous validation runs its own event loop: keep it off ours.
+            return await run_in_threadpool(verify_pdf, ctx, data)
+        finally:
+            slots.release()
 
     def open_record(request: Request, cert: Certificate, code: str | None) -> None:
         """Check an access code; wrong codes count against the client."""
@@ -110,16 +132,13 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     @r.post("/api/v1/verify", response_model=Report, tags=["verify"],
             summary="Verify a PDF certificate (multipart field `file`, or a raw application/pdf body)")
     async def verify_upload(request: Request) -> Report:
-        data = await _read_pdf_body(request, ctx.max_upload_bytes)
-        # pyHanko's synchronous validation runs its own event loop: keep it off ours.
-        return await run_in_threadpool(verify_pdf, ctx, data)
+        return await verify_uploaded(request)
 
     @r.post("/api/v1/verify/report.pdf", tags=["verify"], response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}},
             summary="Verify an uploaded PDF and get the report as a PDF signed by the verification service")
     async def verify_upload_report(request: Request) -> Response:
-        data = await _read_pdf_body(request, ctx.max_upload_bytes)
-        report = await run_in_threadpool(verify_pdf, ctx, data)
+        report = await verify_uploaded(request)
         return _report_pdf(await run_in_threadpool(signed_report, report, ctx.font_path, ctx.report_signer))
 
     @r.post("/api/v1/verify/hash", response_model=Report, tags=["verify"],
@@ -207,8 +226,7 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     @r.post("/verify/upload", response_class=HTMLResponse, include_in_schema=False)
     async def upload_page(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
         try:
-            data = await _read_pdf_body(request, ctx.max_upload_bytes)
-            report = await run_in_threadpool(verify_pdf, ctx, data)
+            report = await verify_uploaded(request)
         except VerifierError as exc:
             return _page(request, lang, "home.html", error=exc, status=exc.http_status)
         return _page(request, lang, "verify.html", report=report)
