@@ -59,7 +59,8 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
                                        lookup_cache_seconds=rt.settings.lookup_cache_seconds,
                                        redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix,
                                        uploads_per_minute=rt.settings.upload_rate_per_minute,
-                                       upload_slots=rt.settings.upload_slots))
+                                       upload_slots=rt.settings.upload_slots,
+                                       trusted_proxies=rt.settings.trusted_proxies))
 
     # The verification pages' style sheet and script (no inline ones: see security_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

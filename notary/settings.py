@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=100_000)
     batch_age_seconds: float = Field(5.0, gt=0)
     chain_timeout_seconds: float = Field(10.0, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list, description="addresses or CIDR ranges of reverse "
+                                        "proxies whose X-Forwarded-For is believed (JSON list)")
     upload_rate_per_minute: float = Field(60, gt=0, description="PDF uploads one client may send a minute")
     upload_slots: int = Field(4, ge=1, description="uploads verified at once (each holds one worker thread)")
     key_check_seconds: float = Field(2.0, ge=0, description="how often issuing re-checks the office key "

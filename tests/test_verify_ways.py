@@ -50,8 +50,9 @@ def test_by_number_and_access_code(env):
     assert ok.json()["report"]["indication"] == "PASSED"
     wrong = client.post("/api/v1/verify/number", json={**body, "access_code": "AAAA-AAAA"})
     assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "ACCESS_CODE_WRONG"
+    # An unknown number is answered exactly like a wrong code: numbers cannot be probed.
     missing = client.post("/api/v1/verify/number", json={**body, "number": "(2026)沪东证字第999999号"})
-    assert missing.status_code == 404
+    assert (missing.status_code, missing.json()) == (wrong.status_code, wrong.json())
     with_previews = client.post("/api/v1/verify/number", json={**body, "previews": True}).json()
     assert with_previews["record"]["previews"][0].startswith("data:image/png;base64,")
 

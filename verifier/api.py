@@ -3,6 +3,7 @@ its access code, the QR landing page, and the batch API for registries."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from pathlib import Path
@@ -19,13 +20,14 @@ from starlette.requests import ClientDisconnect
 
 from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
-from issuer.access import access_code_matches
+from issuer.access import access_code_matches, hash_access_code
 from issuer.models import Certificate
 from issuer.qr import check_code, check_code_matches
 from issuer.service import find_by_number
 
 from .apikeys import authenticate
 from .ratelimit import make_limiters
+from .client_address import client_address, parse_networks
 from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierBusy, VerifierError
 from .microcache import MicroCache
 from .intake import check_size, upload_too_large
@@ -40,6 +42,11 @@ STATIC_DIR = Path(__file__).parent / "static"  # the pages' style sheet and scri
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
 SHA256 = r"^[0-9a-fA-F]{64}$"
 BATCH_MAX = 1000
+
+
+# What an unknown certificate's access code is compared with, so that it costs the same.
+NO_CERTIFICATE = uuid.UUID(int=0)
+DUMMY_HASH = hash_access_code(b"\x00" * 32, NO_CERTIFICATE, "AAAAAAAA")
 
 
 class WrongAccessCode(VerifierError):
@@ -95,19 +102,22 @@ class BatchResponse(BaseModel):
 
 def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.0, redis_url: str | None = None,
            limits_prefix: str = "notary:", uploads_per_minute: float = 60, upload_slots: int = 4,
-           upload_wait_seconds: float = 30.0) -> APIRouter:
+           upload_wait_seconds: float = 30.0, trusted_proxies: list[str] = ()) -> APIRouter:
     """``uploads_per_minute``: PDF uploads a client may send; ``upload_slots``: uploads
     verified at once, each holding one worker thread, so uploads never take the threads
     that issuing and lookups run on (more wait, up to ``upload_wait_seconds``, then 503)."""
     r = APIRouter()
     limiter, failures = make_limiters(redis_url, limits_prefix)
+    # Per certificate (or number asked for): many addresses cannot share out the guesses.
+    # Per client, more generous: a court behind one proxy address is many people.
+    per_certificate, per_client = failures, make_limiters(redis_url, limits_prefix + "client:", max_failures=100)[1]
+    proxies = parse_networks(list(trusted_proxies))
     lookups = MicroCache(lookup_cache_seconds)
     slots = anyio.CapacityLimiter(upload_slots)
 
     async def verify_uploaded(request: Request) -> Report:
         """Rate-limited per client, read within the size limit, verified in an upload slot."""
-        client = request.client.host if request.client else "unknown"
-        limiter.take(f"upload:{client}", 1, uploads_per_minute)
+        limiter.take(f"upload:{client_address(request, proxies)}", 1, uploads_per_minute)
         data = await _read_pdf_body(request, ctx.max_upload_bytes)
         try:
             with anyio.fail_after(upload_wait_seconds):
@@ -120,13 +130,21 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         finally:
             slots.release()
 
-    def open_record(request: Request, cert: Certificate, code: str | None) -> None:
-        """Check an access code; wrong codes count against the client."""
-        client = request.client.host if request.client else "unknown"
-        failures.check(client)
-        if not access_code_matches(qr_key, cert.id, code, cert.access_code_hash):
-            failures.fail(client)
-            raise WrongAccessCode("the access code does not match this certificate", "查验码与该公证书不符")
+    def open_record(request: Request, cert: Certificate | None, code: str | None, asked: str) -> Certificate:
+        """Check an access code. Wrong codes count against the certificate (``asked``: its
+        number or id as asked for, so unknown numbers count too) and against the client. An
+        unknown certificate gets the same answer, status and work as a wrong code."""
+        client, subject = client_address(request, proxies), "cert:" + hashlib.sha256(asked.encode()).hexdigest()
+        per_client.check(client)
+        per_certificate.check(subject)
+        matches = access_code_matches(qr_key, cert.id if cert else NO_CERTIFICATE, code,
+                                      cert.access_code_hash if cert else DUMMY_HASH)
+        if cert is None or not matches:
+            per_client.fail(client)
+            per_certificate.fail(subject)
+            raise WrongAccessCode("no certificate matches this number and access code",
+                                  "公证书编号与查验码不符")
+        return cert
 
     # ------------------------------------------------------------ JSON API
     @r.post("/api/v1/verify", response_model=Report, tags=["verify"],
@@ -152,9 +170,7 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     def verify_number(body: NumberRequest, request: Request) -> RecordResponse:
         with Session(ctx.engine) as s:
             cert = find_by_number(s, body.number)
-        if cert is None:
-            raise UnknownCertificate("no certificate with this number", "查无此编号的公证书")
-        open_record(request, cert, body.access_code)
+        cert = open_record(request, cert, body.access_code, body.number)
         _, pdf = stored_certificate(ctx, cert.id)
         report = verify_pdf(ctx, pdf)
         return RecordResponse(report=report, record=full_record(cert, summary(cert), pdf if body.previews else None))
@@ -243,9 +259,7 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         with Session(ctx.engine) as s:
             cert = find_by_number(s, number)
         try:
-            if cert is None:
-                raise UnknownCertificate("no certificate with this number", "查无此编号的公证书")
-            open_record(request, cert, access_code)
+            cert = open_record(request, cert, access_code, number)
         except VerifierError as exc:
             return _page(request, lang, "home.html", error=exc, status=exc.http_status)
         return _record_page(request, lang, cert)
@@ -284,7 +298,7 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         if cert is None:
             return _page(request, lang, "verify.html", status=404, not_found=True)
         try:
-            open_record(request, cert, access_code)
+            open_record(request, cert, access_code, str(cert.id))
         except VerifierError as exc:
             _, pdf = stored_certificate(ctx, cert.id)
             return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c, error=exc,

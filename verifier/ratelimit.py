@@ -159,9 +159,10 @@ class SharedFailureLimiter(FailureLimiter):
             super().fail(client)
 
 
-def make_limiters(redis_url: str | None, prefix: str) -> tuple[RateLimiter, FailureLimiter]:
-    """Shared limiters when a Redis URL is configured, else per-process ones."""
+def make_limiters(redis_url: str | None, prefix: str, max_failures: int = 10) -> tuple[RateLimiter, FailureLimiter]:
+    """Shared limiters when a Redis URL is configured, else per-process ones. The failure
+    limiter allows ``max_failures`` in its window per key."""
     if not redis_url:
-        return RateLimiter(), FailureLimiter()
+        return RateLimiter(), FailureLimiter(max_failures)
     client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return SharedRateLimiter(client, prefix), SharedFailureLimiter(client, prefix)
+    return SharedRateLimiter(client, prefix), SharedFailureLimiter(client, prefix, max_failures)
