@@ -54,6 +54,21 @@ class InvalidTransition(IssuerError):
     http_status = 409
 
 
+class CertificateAlreadyClosed(InvalidTransition):
+    """The certificate was revoked or corrected already (perhaps a moment ago, by a change
+    made at the same time): it can be neither revoked nor corrected any more. Nothing of
+    the refused change is stored."""
+
+    code = "CERTIFICATE_ALREADY_CLOSED"
+    http_status = 409
+
+    def __init__(self, status: str):
+        zh = "撤销" if status == "revoked" else "更正"
+        super().__init__(f"the certificate is already {status}; it can no longer be revoked or corrected",
+                         f"该公证书已{zh}，不能再撤销或更正")
+        self.status = status
+
+
 class SigningUnavailable(IssuerError):
     """The signing processes (or the TSA behind them) could not sign; nothing was issued."""
 

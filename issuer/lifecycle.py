@@ -2,7 +2,14 @@
 
 Each change commits together with its ledger action, which the anchoring worker records
 on the ledger once the certificate's leaf is anchored; the local status takes effect at
-once, the ledger's as soon as the transaction confirms."""
+once, the ledger's as soon as the transaction confirms.
+
+A certificate changes status at most once. Changes made at the same time (a revocation and
+a correction, two corrections...) queue on the certificate: each takes a row lock on it
+(``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE``
+already serialises writers) and reads its status inside that transaction, before taking a
+number for a successor. The first wins; the others see the new status and are refused
+(``CertificateAlreadyClosed``, 409) with nothing stored."""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from anchoring.outbox import enqueue_revocation, enqueue_supersession
 from anchoring.sessions import write_session
 
 from . import audit
-from .errors import CertificateNotFound, InvalidTransition
+from .errors import CertificateAlreadyClosed, CertificateNotFound
 from .matters import parse_matter
 from .models import Certificate, CertificateStatus
 from .service import IssuedCertificate, IssuerContext, issue_in_session
@@ -37,20 +44,26 @@ class RevocationReason(IntEnum):
 REASON_ZH = {1: "错误出证", 2: "当事人撤回", 3: "以欺骗手段取得", 4: "人民法院裁判", 9: "其他"}
 
 
-def _load_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None) -> Certificate:
-    cert = s.get(Certificate, certificate_id)
+def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None) -> Certificate:
+    """The certificate, locked for this (write) transaction and still 'issued'. Must be the
+    transaction's first statement: a concurrent change waits here until the first commits,
+    then reads the new status (not a copy from before) and is refused."""
+    # FOR UPDATE on PostgreSQL (SQLite has no row locks and compiles it away: there the
+    # write session's BEGIN IMMEDIATE holds the database's write lock from this read on).
+    # with_for_update also makes get() read the row afresh, never from the identity map.
+    cert = s.get(Certificate, certificate_id, with_for_update=True)
     if cert is None or (office_code is not None and cert.office_code != office_code):
         # Another office's certificate is reported exactly like a missing one.
         raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
     if cert.status != CertificateStatus.ISSUED:
-        raise InvalidTransition(f"the certificate is already {cert.status}", f"该公证书已{'撤销' if cert.status == 'revoked' else '更正'}")
+        raise CertificateAlreadyClosed(cert.status)
     return cert
 
 
 def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: RevocationReason, note: str | None = None,
                        *, office_code: str | None = None, actor: str = "cli") -> Certificate:
     with write_session(engine) as s:
-        cert = _load_issued(s, certificate_id, office_code)
+        cert = _lock_issued(s, certificate_id, office_code)
         cert.status = CertificateStatus.REVOKED
         cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
         s.add(cert)
@@ -64,9 +77,11 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
                         office_code: str | None = None, issue_date: dt.date | None = None,
                         actor: str = "cli") -> IssuedCertificate:
-    """Issue the corrected certificate and supersede the old one, in one transaction."""
+    """Issue the corrected certificate and supersede the old one, in one transaction. The
+    old certificate is locked before the successor takes a number: a refused correction
+    takes none (numbers stay gap-free) and stores nothing."""
     with write_session(ctx.engine) as s:
-        old = _load_issued(s, certificate_id, office_code)
+        old = _lock_issued(s, certificate_id, office_code)
         matter = parse_matter(old.matter, data)
         new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor)
         old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()

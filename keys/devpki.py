@@ -4,12 +4,21 @@ the key passphrase; never committed.
 
 Production offices replace this with certificates from the notarial authority's CA and a
 key in an HSM; the layout on disk (trust roots as PEM, signer as PKCS#12) stays the same.
+
+Several processes may start at once on a new data directory (API, worker, CLI): files are
+created under an exclusive lock on their directory (``creation_lock``), checked for again
+once the lock is held, and each is written whole or not at all (``write_atomic``), so
+there is one PKI and nobody reads a half-written file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +36,7 @@ ROOT_KEY = "notarial-root-ca.key.pem"
 OFFICE_CA_CERT = "office-ca.pem"
 OFFICE_CA_KEY = "office-ca.key.pem"
 SIGNER_P12 = "office-signing.p12"
+LOCK_FILE = ".lock"  # in the directory whose files it guards
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,55 @@ def _ca_usage() -> x509.KeyUsage:
     )
 
 
+@contextmanager
+def creation_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (``fcntl.flock`` on its lock file) while
+    creating files in it for the first time: other processes, and other threads of this
+    one, wait. Check again for the files once it is held. Not re-entrant."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``path`` whole or not at all: into a temporary file in the same directory,
+    created with ``mode`` from the start (0600: private material is never readable by
+    others, even briefly), flushed to disk, then renamed over ``path``. Readers see no
+    file, or the old one, or the complete new one; never an empty or partial one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if mode != 0o600:
+                os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(path.parent)  # the rename itself survives a crash
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_private(path: Path, data: bytes) -> None:
-    # Create with 0600 from the start so the key is never world-readable, even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    write_atomic(path, data, 0o600)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    write_atomic(path, data, 0o644)
 
 
 def make_ca(
@@ -233,14 +287,17 @@ def make_tsa_cert(issuer_cert: x509.Certificate, issuer_key, name: str, *, days:
 
 def _ensure_root_issued(directory: Path, passphrase: bytes, filename: str, friendly: str, make) -> Path:
     """A key + certificate issued by the development root, created on first use (also in
-    data directories made before it existed)."""
+    data directories made before it existed), once even when several processes ask at once."""
     path = directory / filename
-    if path.exists():
+    if path.exists():  # written atomically: if it is there, it is complete
         return path
-    root = x509.load_pem_x509_certificate((directory / ROOT_CERT).read_bytes())
-    root_key = serialization.load_pem_private_key((directory / ROOT_KEY).read_bytes(), passphrase)
-    cert, key = make(root, root_key)
-    _write_private(path, signer_pkcs12(friendly, key, cert, [], passphrase))
+    with creation_lock(directory):
+        if path.exists():  # made by another process while this one waited
+            return path
+        root = x509.load_pem_x509_certificate((directory / ROOT_CERT).read_bytes())
+        root_key = serialization.load_pem_private_key((directory / ROOT_KEY).read_bytes(), passphrase)
+        cert, key = make(root, root_key)
+        _write_private(path, signer_pkcs12(friendly, key, cert, [], passphrase))
     return path
 
 
@@ -250,11 +307,23 @@ def ensure_tsa(directory: Path, passphrase: bytes) -> Path:
 
 
 def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes, crl_url: str | None = None) -> DevPkiPaths:
-    """Create the development PKI in ``directory`` unless it is already there. Idempotent."""
+    """Create the development PKI in ``directory`` unless it is already there. Idempotent,
+    and safe when several processes start at once: one creates it, the others wait for it
+    (``creation_lock``) and use it."""
     paths = DevPkiPaths(directory)
     if paths.signer_p12.exists() and paths.root_cert.exists():
         return paths
-    directory.mkdir(parents=True, exist_ok=True)
+    with creation_lock(directory):
+        if paths.signer_p12.exists() and paths.root_cert.exists():  # made while this one waited
+            return paths
+        _create_dev_pki(paths, office, passphrase, crl_url)
+    return paths
+
+
+def _create_dev_pki(paths: DevPkiPaths, office: OfficeIdentity, passphrase: bytes, crl_url: str | None) -> None:
+    """Make and write the PKI (under the creation lock). Each file is written atomically;
+    files of an earlier, interrupted attempt are replaced."""
+    directory = paths.directory
     root, root_key = make_ca(
         "公证电子认证根CA（开发） Notarial Root CA (dev)", "Notarial Authority (development)",
         path_length=1, days=7300,
@@ -266,11 +335,10 @@ def ensure_dev_pki(directory: Path, office: OfficeIdentity, passphrase: bytes, c
     cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
     _write_private(directory / ROOT_KEY, encrypted_pem(root_key, passphrase))
     _write_private(directory / OFFICE_CA_KEY, encrypted_pem(office_ca_key, passphrase))
-    (directory / OFFICE_CA_CERT).write_bytes(pem(office_ca))
+    _write_public(directory / OFFICE_CA_CERT, pem(office_ca))
     _write_private(paths.signer_p12, signer_pkcs12(office.code, key, cert, [office_ca], passphrase))
     # The root certificate is written last: its presence marks a complete PKI.
-    paths.root_cert.write_bytes(pem(root))
-    return paths
+    _write_public(paths.root_cert, pem(root))
 
 
 def load_office_ca(directory: Path, passphrase: bytes):
@@ -284,15 +352,14 @@ def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: byte
     """Give the office a new signing key and certificate from its issuing CA. The old key
     store is kept beside it (``office-signing-<serial>.p12``) so old signatures can still be
     traced; certificates signed with it keep verifying. Returns the archived store."""
-    office_ca, office_ca_key = load_office_ca(directory, passphrase)
-    current = directory / SIGNER_P12
-    _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
-    archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"
-    cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
-    new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)
-    # Archive first, then replace: at every moment one complete signer store exists.
-    _write_private(archived, current.read_bytes())  # created 0600: never readable by others, even briefly
-    tmp = directory / (SIGNER_P12 + ".new")
-    _write_private(tmp, new_store)
-    tmp.replace(current)
+    with creation_lock(directory):  # one rotation at a time, never during a first start
+        office_ca, office_ca_key = load_office_ca(directory, passphrase)
+        current = directory / SIGNER_P12
+        _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
+        archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"
+        cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
+        new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)
+        # Archive first, then replace: at every moment one complete signer store exists.
+        _write_private(archived, current.read_bytes())  # 0600 from the start, written whole
+        _write_private(current, new_store)  # atomic: a temporary file renamed over the old store
     return archived

@@ -3,41 +3,58 @@
 Production sets ``NOTARY_KEY_PASSPHRASE`` (and keeps keys in an HSM); on the embedded
 defaults a random passphrase is generated once into the data directory, readable by the
 owner only, so that keys on disk are still never stored in clear next to nothing.
+
+Several processes may start at once on a new data directory: each secret is generated
+under an exclusive lock on the secrets directory (checked for again once the lock is held)
+and written atomically, so all of them use the same value and none reads a file that is
+empty or half-written.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from keys.devpki import creation_lock, write_atomic
 
 from .settings import Settings
 
 log = logging.getLogger("notary")
 
 
-def _read_or_create(path: Path, make) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = make()
+def _read(path: Path) -> bytes:
+    """The secret in ``path``; empty if there is none yet. (An empty file, left by an older
+    version interrupted while writing it, holds none: it is generated again.)"""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
         return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(value)
-    return value
+    except FileNotFoundError:
+        return b""
+
+
+def _read_or_create(path: Path, make: Callable[[], bytes], on_create: Callable[[], None] | None = None) -> bytes:
+    value = _read(path)  # written atomically: present means complete
+    if value:
+        return value
+    with creation_lock(path.parent):  # makes the directory (0700) if need be
+        value = _read(path)
+        if value:  # another process made it while this one waited
+            return value
+        if on_create is not None:
+            on_create()
+        value = make()
+        write_atomic(path, value, 0o600)
+        return value
 
 
 def key_passphrase(settings: Settings) -> bytes:
     if settings.key_passphrase is not None:
         return settings.key_passphrase.get_secret_value().encode()
-    path = settings.data_path / "secrets" / "key-passphrase"
-    if not path.exists():
-        log.warning("NOTARY_KEY_PASSPHRASE is not set: generating a development passphrase in the data directory")
-    return _read_or_create(path, lambda: secrets.token_urlsafe(32).encode())
+    return _read_or_create(
+        settings.data_path / "secrets" / "key-passphrase", lambda: secrets.token_urlsafe(32).encode(),
+        lambda: log.warning("NOTARY_KEY_PASSPHRASE is not set: "
+                            "generating a development passphrase in the data directory"))
 
 
 def qr_key(settings: Settings) -> bytes:
