@@ -1,5 +1,8 @@
 """Bearer tokens for the issuer API: one per notary or administrator, stored hashed, each
-with a role and an office. A notary of office A can never act on office B's certificates."""
+with a role and an office. A notary of office A can never act on office B's certificates.
+
+Every request reads the token's row: a revoked or expired token is refused at once by
+every process (expiry, revocation and the record of last use: keys/credentials.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
 from anchoring.models import utcnow
+from anchoring.sessions import write_session
+from keys import credentials
 from keys.secrets import bearer, new_secret, secret_hash
 
+from . import audit
 from .errors import IssuerError
 
 TOKEN_PREFIX = "ent_"
@@ -36,6 +42,8 @@ class IssuerToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None  # written at most once a minute
 
 
 class Unauthenticated(IssuerError):
@@ -69,26 +77,67 @@ class Principal:
         return self.role == Role.REGISTRY_ADMIN or self.office_code == office_code
 
 
-def create_token(engine: Engine, name: str, role: Role, office_code: str | None) -> tuple[IssuerToken, str]:
+def create_token(engine: Engine, name: str, role: Role, office_code: str | None, *,
+                 expires_at: dt.datetime | None = None, actor: str | None = None) -> tuple[IssuerToken, str]:
+    """Returns the row and the token itself, which is shown once and never stored. With an
+    ``actor`` (the CLI's operator) the creation is appended to the audit log."""
     if role != Role.REGISTRY_ADMIN and not office_code:
         raise ValueError("notary and office administrator tokens belong to an office")
+    if expires_at is not None and expires_at.utcoffset() is None:
+        raise ValueError("expires_at must be an aware datetime")
     token, token_hash = new_secret(TOKEN_PREFIX)
     row = IssuerToken(name=name, role=role.value, office_code=office_code if role != Role.REGISTRY_ADMIN else None,
-                      token_hash=token_hash)
-    with Session(engine, expire_on_commit=False) as s:
+                      token_hash=token_hash, expires_at=expires_at)
+    with write_session(engine) as s:
+        s.expire_on_commit = False
         s.add(row)
+        if actor is not None:
+            s.flush()
+            audit.append(s, actor, "token.create", str(row.id), {
+                "name": name, "role": row.role, "office": row.office_code,
+                "expires_at": expires_at.isoformat() if expires_at else None})
         s.commit()
     return row, token
 
 
-def authenticate(engine: Engine, authorization: str | None) -> Principal:
+def list_tokens(engine: Engine) -> list[IssuerToken]:
+    with Session(engine) as s:
+        return list(s.exec(select(IssuerToken).order_by(IssuerToken.created_at)).all())
+
+
+def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[IssuerToken, bool]:
+    """Revoke the token with id ``ref``, or the one unrevoked token named ``ref``. Returns
+    the row and whether this call revoked it (False: it already was). Raises
+    credentials.CredentialLookupError for no match or an ambiguous name."""
+    with write_session(engine) as s:
+        s.expire_on_commit = False
+        row = credentials.resolve(s, IssuerToken, ref)
+        if not credentials.mark_revoked(s, IssuerToken, row, utcnow()):
+            return row, False
+        audit.append(s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role,
+                                                             "office": row.office_code})
+        s.commit()
+        s.refresh(row)
+        return row, True
+
+
+def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:
+    """The token's principal, read from the database now; 401 when the token is unknown,
+    revoked or expired. ``record_use`` notes the use (at most once a minute)."""
     token = bearer(authorization)
     if token is None:
         raise Unauthenticated("send your token as 'Authorization: Bearer <token>'", "请提供身份令牌")
     with Session(engine) as s:
         row = s.exec(select(IssuerToken).where(IssuerToken.token_hash == secret_hash(token))).first()
-    if row is None or row.revoked_at is not None:
+    if row is None:
         raise Unauthenticated("unknown or revoked token", "令牌无效或已注销")
+    refused = credentials.refusal(row)
+    if refused == "revoked":
+        raise Unauthenticated("this token has been revoked", "令牌已注销")
+    if refused == "expired":
+        raise Unauthenticated("this token has expired", "令牌已过期")
+    if record_use:
+        credentials.record_use(engine, IssuerToken, row)
     return Principal(row.id, row.name, Role(row.role), row.office_code)
 
 
@@ -114,7 +163,8 @@ class AuthenticateFirst:
             headers = dict(scope.get("headers", []))
             authorization = headers.get(b"authorization", b"").decode("latin-1") or None
             try:
-                await run_in_threadpool(authenticate, self.engine, authorization)
+                # The route authenticates again and records the use; this check only refuses.
+                await run_in_threadpool(authenticate, self.engine, authorization, record_use=False)
             except Unauthenticated as exc:
                 body = json.dumps({"error": {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}},
                                   ensure_ascii=False).encode()

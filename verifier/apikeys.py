@@ -1,10 +1,20 @@
-"""API keys for registries: create and authenticate (their rate limits: ratelimit.py)."""
+"""API keys for registries: create, list, revoke and authenticate (their rate limits:
+ratelimit.py).
+
+Every batch request reads the key's row: a revoked or expired key is refused at once by
+every process (expiry, revocation and the record of last use: keys/credentials.py)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from anchoring.models import utcnow
+from anchoring.sessions import write_session
+from issuer import audit
+from keys import credentials
 from keys.secrets import bearer, new_secret, secret_hash
 
 from .errors import VerifierError
@@ -18,23 +28,62 @@ class Unauthorised(VerifierError):
     http_status = 401
 
 
-def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000) -> tuple[ApiKey, str]:
-    """Returns the row and the key itself, which is shown once and never stored."""
+def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000, *,
+                   expires_at: dt.datetime | None = None, actor: str | None = None) -> tuple[ApiKey, str]:
+    """Returns the row and the key itself, which is shown once and never stored. With an
+    ``actor`` (the CLI's operator) the creation is appended to the audit log."""
+    if expires_at is not None and expires_at.utcoffset() is None:
+        raise ValueError("expires_at must be an aware datetime")
     key, key_hash = new_secret(KEY_PREFIX)
-    row = ApiKey(name=name, key_hash=key_hash, items_per_minute=items_per_minute)
-    with Session(engine, expire_on_commit=False) as s:
+    row = ApiKey(name=name, key_hash=key_hash, items_per_minute=items_per_minute, expires_at=expires_at)
+    with write_session(engine) as s:
+        s.expire_on_commit = False
         s.add(row)
+        if actor is not None:
+            s.flush()
+            audit.append(s, actor, "apikey.create", str(row.id), {
+                "name": name, "items_per_minute": items_per_minute,
+                "expires_at": expires_at.isoformat() if expires_at else None})
         s.commit()
     return row, key
 
 
-def authenticate(engine: Engine, authorization: str | None) -> ApiKey:
+def list_api_keys(engine: Engine) -> list[ApiKey]:
+    with Session(engine) as s:
+        return list(s.exec(select(ApiKey).order_by(ApiKey.created_at)).all())
+
+
+def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[ApiKey, bool]:
+    """Revoke the key with id ``ref``, or the one unrevoked key named ``ref``. Returns the
+    row and whether this call revoked it (False: it already was). Raises
+    credentials.CredentialLookupError for no match or an ambiguous name."""
+    with write_session(engine) as s:
+        s.expire_on_commit = False
+        row = credentials.resolve(s, ApiKey, ref)
+        if not credentials.mark_revoked(s, ApiKey, row, utcnow()):
+            return row, False
+        audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name})
+        s.commit()
+        s.refresh(row)
+        return row, True
+
+
+def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:
+    """The key's row, read from the database now; 401 when the key is unknown, revoked or
+    expired. ``record_use`` notes the use (at most once a minute)."""
     key = bearer(authorization)
     if key is None:
         raise Unauthorised("send the registry API key as 'Authorization: Bearer <key>'",
                            "请在 Authorization 头中提供 API 密钥")
     with Session(engine) as s:
         row = s.exec(select(ApiKey).where(ApiKey.key_hash == secret_hash(key))).first()
-    if row is None or row.revoked_at is not None:
+    if row is None:
         raise Unauthorised("unknown or revoked API key", "API 密钥无效或已注销")
+    refused = credentials.refusal(row)
+    if refused == "revoked":
+        raise Unauthorised("this API key has been revoked", "API 密钥已注销")
+    if refused == "expired":
+        raise Unauthorised("this API key has expired", "API 密钥已过期")
+    if record_use:
+        credentials.record_use(engine, ApiKey, row)
     return row

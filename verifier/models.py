@@ -21,6 +21,8 @@ class ApiKey(SQLModel, table=True):
     items_per_minute: int = 6000
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None  # written at most once a minute
 
 
 class VerificationLog(SQLModel, table=True):
