@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, select
 from anchoring.models import utcnow
 from anchoring.sessions import write_session
 from keys import credentials
-from keys.secrets import bearer, new_secret, secret_hash
+from keys.secrets import new_secret
 
 from . import audit
 from .errors import IssuerError
@@ -124,20 +124,14 @@ def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[Issue
 def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:
     """The token's principal, read from the database now; 401 when the token is unknown,
     revoked or expired. ``record_use`` notes the use (at most once a minute)."""
-    token = bearer(authorization)
-    if token is None:
-        raise Unauthenticated("send your token as 'Authorization: Bearer <token>'", "请提供身份令牌")
-    with Session(engine) as s:
-        row = s.exec(select(IssuerToken).where(IssuerToken.token_hash == secret_hash(token))).first()
-    if row is None:
-        raise Unauthenticated("unknown or revoked token", "令牌无效或已注销")
-    refused = credentials.refusal(row)
-    if refused == "revoked":
-        raise Unauthenticated("this token has been revoked", "令牌已注销")
-    if refused == "expired":
-        raise Unauthenticated("this token has expired", "令牌已过期")
-    if record_use:
-        credentials.record_use(engine, IssuerToken, row)
+    row, refused = credentials.find_usable(engine, IssuerToken, IssuerToken.token_hash, authorization,
+                                           record_use_=record_use)
+    if refused is not None:
+        en, zh = {"missing": ("send your token as 'Authorization: Bearer <token>'", "请提供身份令牌"),
+                  "unknown": ("unknown or revoked token", "令牌无效或已注销"),
+                  "revoked": ("this token has been revoked", "令牌已注销"),
+                  "expired": ("this token has expired", "令牌已过期")}[refused]
+        raise Unauthenticated(en, zh)
     return Principal(row.id, row.name, Role(row.role), row.office_code)
 
 

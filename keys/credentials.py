@@ -68,6 +68,25 @@ def parse_expiry(value: str, now: dt.datetime | None = None) -> dt.datetime:
     return at
 
 
+def find_usable(engine: Engine, model: type, hash_column, authorization: str | None, *, record_use_: bool = True):
+    """The row for the bearer secret in ``authorization``, and why it may not be used:
+    (row, None) when usable, else (row or None, "missing" | "unknown" | "revoked" | "expired").
+    A usable one's use is recorded (at most once a minute) unless ``record_use_`` is False."""
+    from .secrets import bearer, secret_hash
+
+    secret = bearer(authorization)
+    if secret is None:
+        return None, "missing"
+    with Session(engine) as s:
+        row = s.exec(select(model).where(hash_column == secret_hash(secret))).first()
+    if row is None:
+        return None, "unknown"
+    refused = refusal(row)
+    if refused is None and record_use_:
+        record_use(engine, model, row)
+    return row, refused
+
+
 def refusal(row: Any, now: dt.datetime | None = None) -> str | None:
     """Why a stored credential may not be used now ("revoked", "expired"), or None."""
     if row.revoked_at is not None:

@@ -80,7 +80,7 @@ def test_signing_with_a_key_inside_the_token(token, sqlite_runtime, tmp_path, re
     ctx = rt.issuer_context()
     from dataclasses import replace
 
-    hsm_ctx = replace(ctx, signer=signer)
+    hsm_ctx = replace(ctx, signer=signer, key_guard=None)  # this key, not the runtime's guarded file key
     results: list = []
 
     def issue():  # two threads share the one session: the lock serialises them

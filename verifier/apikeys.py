@@ -15,7 +15,7 @@ from anchoring.models import utcnow
 from anchoring.sessions import write_session
 from issuer import audit
 from keys import credentials
-from keys.secrets import bearer, new_secret, secret_hash
+from keys.secrets import new_secret
 
 from .errors import VerifierError
 from .models import ApiKey
@@ -71,19 +71,11 @@ def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[Api
 def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:
     """The key's row, read from the database now; 401 when the key is unknown, revoked or
     expired. ``record_use`` notes the use (at most once a minute)."""
-    key = bearer(authorization)
-    if key is None:
-        raise Unauthorised("send the registry API key as 'Authorization: Bearer <key>'",
-                           "请在 Authorization 头中提供 API 密钥")
-    with Session(engine) as s:
-        row = s.exec(select(ApiKey).where(ApiKey.key_hash == secret_hash(key))).first()
-    if row is None:
-        raise Unauthorised("unknown or revoked API key", "API 密钥无效或已注销")
-    refused = credentials.refusal(row)
-    if refused == "revoked":
-        raise Unauthorised("this API key has been revoked", "API 密钥已注销")
-    if refused == "expired":
-        raise Unauthorised("this API key has expired", "API 密钥已过期")
-    if record_use:
-        credentials.record_use(engine, ApiKey, row)
+    row, refused = credentials.find_usable(engine, ApiKey, ApiKey.key_hash, authorization, record_use_=record_use)
+    if refused is not None:
+        en, zh = {"missing": ("send the registry API key as 'Authorization: Bearer <key>'", "请在 Authorization 头中提供 API 密钥"),
+                  "unknown": ("unknown or revoked API key", "API 密钥无效或已注销"),
+                  "revoked": ("this API key has been revoked", "API 密钥已注销"),
+                  "expired": ("this API key has expired", "API 密钥已过期")}[refused]
+        raise Unauthorised(en, zh)
     return row
