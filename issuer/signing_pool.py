@@ -19,6 +19,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -60,8 +62,23 @@ class _WorkerState:
     setup: SigningSetup
 
 
+def _end_with_parent() -> None:
+    """A signing process must not outlive the API process that started it, even one killed
+    outright. (Linux's PR_SET_PDEATHSIG fires when the *thread* that started the child
+    ends, which here is any short-lived request thread; so a watchdog checks the parent.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _start_worker(setup: SigningSetup) -> None:
     global _worker
+    _end_with_parent()
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when signing
     # stops (it shuts the pool down after the open requests). SIGTERM stays: it is how the
     # executor itself ends workers of a broken pool, and ignoring it would hang that.

@@ -685,10 +685,16 @@ def apikey_revoke(
 def serve(
     host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="API processes (default NOTARY_WORKERS, 1); "
+                                                "a supervisor restarts any that dies")] = None,
 ) -> None:
     """Run the API (and, unless NOTARY_WORKER_ENABLED=false, the anchoring worker)."""
     rt = _runtime()
-    _serve(rt, host, port)
+    count = workers or rt.settings.workers
+    if count > 1:
+        _serve_supervised(rt, host, port, count)
+    else:
+        _serve(rt, host, port)
 
 
 @app.command()
@@ -754,6 +760,27 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     try:
         uvicorn.Server(config).run()
     finally:
+        rt.close()
+
+
+def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> None:
+    """``workers`` API processes under uvicorn's process manager, which restarts one that
+    dies; this process (the supervisor) runs the anchoring worker. The runtime opened here
+    has already migrated the database and deployed the contract, so the API processes
+    (notary.asgi) start without racing each other."""
+    import uvicorn
+
+    s = rt.settings
+    logging.getLogger("notary").setLevel(logging.INFO)
+    anchoring = rt.start_worker_thread() if s.worker_enabled else None
+    try:
+        uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
+                    loop="uvloop", http="httptools", log_level="info", access_log=s.access_log, proxy_headers=False)
+    finally:
+        if anchoring is not None:
+            thread, stop = anchoring
+            stop.set()
+            thread.join(timeout=30)
         rt.close()
 
 

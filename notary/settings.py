@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     public_base_url: str = Field("http://127.0.0.1:8000", description="base of URLs printed in QR codes")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, le=64, description="API processes of `notary serve` (a supervisor restarts a dead one)")
 
     key_passphrase: SecretStr | None = Field(
         None, description="encrypts private keys at rest; unset = generated once into the data directory"

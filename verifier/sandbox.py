@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import resource
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,7 +26,22 @@ log = logging.getLogger("notary.verifier")
 _CTX = mp.get_context("spawn")
 
 
+def _end_with_parent() -> None:
+    """A parser process must not outlive the API process that started it, even one killed
+    outright. (Linux's PR_SET_PDEATHSIG fires when the *thread* that started the child
+    ends, which here is any short-lived request thread; so a watchdog checks the parent.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _serve(conn: Connection, memory_limit: int) -> None:
+    _end_with_parent()
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     while True:
