@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, SQLModel
 
 from anchoring.models import utcnow
 from anchoring.sessions import write_session
@@ -101,24 +101,14 @@ def create_token(engine: Engine, name: str, role: Role, office_code: str | None,
 
 
 def list_tokens(engine: Engine) -> list[IssuerToken]:
-    with Session(engine) as s:
-        return list(s.exec(select(IssuerToken).order_by(IssuerToken.created_at)).all())
+    return credentials.listed(engine, IssuerToken)
 
 
 def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[IssuerToken, bool]:
-    """Revoke the token with id ``ref``, or the one unrevoked token named ``ref``. Returns
-    the row and whether this call revoked it (False: it already was). Raises
-    credentials.CredentialLookupError for no match or an ambiguous name."""
-    with write_session(engine) as s:
-        s.expire_on_commit = False
-        row = credentials.resolve(s, IssuerToken, ref)
-        if not credentials.mark_revoked(s, IssuerToken, row, utcnow()):
-            return row, False
-        audit.append(s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role,
-                                                             "office": row.office_code})
-        s.commit()
-        s.refresh(row)
-        return row, True
+    """Revoke the token with id ``ref``, or the one unrevoked token named ``ref`` (see
+    credentials.revoke); the revocation is audited."""
+    return credentials.revoke(engine, IssuerToken, ref, lambda s, row: audit.append(
+        s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role, "office": row.office_code}))
 
 
 def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:

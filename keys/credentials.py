@@ -14,13 +14,14 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from anchoring.sessions import SQLITE_IMMEDIATE
+from anchoring.sessions import SQLITE_IMMEDIATE, write_session
 
 log = logging.getLogger("notary.credentials")
 
@@ -119,6 +120,28 @@ def resolve(session: Session, model: type, ref: str) -> Any:
     if named:
         return named[-1]  # all revoked: the caller reports it as already revoked
     raise CredentialLookupError(f"no credential with id or name {ref!r}")
+
+
+def listed(engine: Engine, model: type) -> list[Any]:
+    """Every credential of ``model``, oldest first."""
+    with Session(engine) as s:
+        return list(s.exec(select(model).order_by(model.created_at)).all())
+
+
+def revoke(engine: Engine, model: type, ref: str, record: Callable[[Session, Any], None]) -> tuple[Any, bool]:
+    """Revoke the credential with id ``ref``, or the one unrevoked credential named ``ref``;
+    ``record`` writes the audit event in the same transaction. Returns the row and whether
+    this call revoked it (False: it already was). Raises CredentialLookupError for no
+    match or an ambiguous name."""
+    with write_session(engine) as s:
+        s.expire_on_commit = False
+        row = resolve(s, model, ref)
+        if not mark_revoked(s, model, row, utcnow()):
+            return row, False
+        record(s, row)
+        s.commit()
+        s.refresh(row)
+        return row, True
 
 
 def mark_revoked(session: Session, model: type, row: Any, at: dt.datetime) -> bool:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from anchoring.models import utcnow
 from anchoring.sessions import write_session
 from issuer import audit
 from keys import credentials
@@ -49,23 +47,14 @@ def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000, *,
 
 
 def list_api_keys(engine: Engine) -> list[ApiKey]:
-    with Session(engine) as s:
-        return list(s.exec(select(ApiKey).order_by(ApiKey.created_at)).all())
+    return credentials.listed(engine, ApiKey)
 
 
 def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[ApiKey, bool]:
-    """Revoke the key with id ``ref``, or the one unrevoked key named ``ref``. Returns the
-    row and whether this call revoked it (False: it already was). Raises
-    credentials.CredentialLookupError for no match or an ambiguous name."""
-    with write_session(engine) as s:
-        s.expire_on_commit = False
-        row = credentials.resolve(s, ApiKey, ref)
-        if not credentials.mark_revoked(s, ApiKey, row, utcnow()):
-            return row, False
-        audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name})
-        s.commit()
-        s.refresh(row)
-        return row, True
+    """Revoke the key with id ``ref``, or the one unrevoked key named ``ref`` (see
+    credentials.revoke); the revocation is audited."""
+    return credentials.revoke(engine, ApiKey, ref, lambda s, row: audit.append(
+        s, actor, "apikey.revoke", str(row.id), {"name": row.name}))
 
 
 def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:

@@ -53,8 +53,7 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
     signer_cert = pdf.signer_cert
     fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else ZERO32
     problem, raw, pinned, agreeing = standalone.quorum_evidence(
-        rpc_urls, standalone.PinnedLedger(bundle.chain_id, bundle.registry, bundle.checkpoint.number,
-                                         bundle.checkpoint.hash),
+        rpc_urls, standalone.PinnedLedger.from_json(bundle.model_dump()),  # one reading of a bundle for both
         (fingerprint, bytes.fromhex(receipt.root), bytes.fromhex(receipt.leaf_hash)), quorum, timeout)
     evidence = decode_evidence(raw) if raw is not None else None
     office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
