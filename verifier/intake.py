@@ -45,7 +45,8 @@ class SignedPdf:
                 continue  # a damaged /ByteRange: the integrity check reports it
         # A certificate issued at B-LTA ends with the DSS revision after its document
         # timestamp, not at a signature's end: every revision's end is a candidate too.
-        for end in ends + self.revision_ends():
+        # A signature's range usually ends where its revision does: hash each cut once.
+        for end in dict.fromkeys(ends + self.revision_ends()):
             if 0 < end < len(self.data):
                 d = hashlib.sha256(self.data[:end]).hexdigest()
                 if d not in digests:
