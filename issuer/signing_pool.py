@@ -30,6 +30,7 @@ from pathlib import Path
 from pyhanko.sign.timestamps import TimeStamper
 
 from keys.store import FileKeyStore, OfficeSigner
+from processes.parent_watch import end_with_parent
 
 from .errors import SigningUnavailable
 from .pades import LongTermMaterial, sign_pdf
@@ -62,23 +63,9 @@ class _WorkerState:
     setup: SigningSetup
 
 
-def _end_with_parent() -> None:
-    """A signing process must not outlive the API process that started it, even one killed
-    outright. (Linux's PR_SET_PDEATHSIG fires when the *thread* that started the child
-    ends, which here is any short-lived request thread; so a watchdog checks the parent.)"""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
-
-
-def _start_worker(setup: SigningSetup) -> None:
+def _start_worker(setup: SigningSetup, parent_pid: int) -> None:
     global _worker
-    _end_with_parent()
+    end_with_parent(parent_pid)
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when signing
     # stops (it shuts the pool down after the open requests). SIGTERM stays: it is how the
     # executor itself ends workers of a broken pool, and ignoring it would hang that.
@@ -129,7 +116,7 @@ class SigningPool:
         # spawn, not fork: the parent runs threads (anchoring worker, chain node watcher) and
         # holds database connections that a forked child must not share.
         return ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.setup,))
+                                   initializer=_start_worker, initargs=(self.setup, os.getpid()))
 
     def render_and_sign_many(self, pages: Sequence[CertificatePage],
                              long_terms: Sequence[LongTermMaterial | None] | None = None) -> list[bytes]:

@@ -133,3 +133,13 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_worker_started_after_its_parent_died_still_ends():
+    """A worker re-parented while it was still importing (its API process killed at that
+    moment) must not take its new parent for its own and live on: the parent tells it its
+    pid, and the worker ends at once when that is no longer its parent."""
+    gone = 2**22 + 12345  # above the default pid_max: certainly not the child's parent
+    script = f"import time; from processes.parent_watch import end_with_parent; end_with_parent({gone}); time.sleep(60)"
+    done = subprocess.run([sys.executable, "-c", script], timeout=30, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0

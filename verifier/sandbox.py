@@ -19,6 +19,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from processes.parent_watch import end_with_parent
+
 from .errors import MalformedPdf, ParseTimeout, VerifierBusy, VerifierError
 
 log = logging.getLogger("notary.verifier")
@@ -26,22 +28,8 @@ log = logging.getLogger("notary.verifier")
 _CTX = mp.get_context("spawn")
 
 
-def _end_with_parent() -> None:
-    """A parser process must not outlive the API process that started it, even one killed
-    outright. (Linux's PR_SET_PDEATHSIG fires when the *thread* that started the child
-    ends, which here is any short-lived request thread; so a watchdog checks the parent.)"""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
-
-
-def _serve(conn: Connection, memory_limit: int) -> None:
-    _end_with_parent()
+def _serve(conn: Connection, memory_limit: int, parent_pid: int) -> None:
+    end_with_parent(parent_pid)
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     while True:
@@ -63,7 +51,7 @@ def _serve(conn: Connection, memory_limit: int) -> None:
 class _Worker:
     def __init__(self, memory_limit: int):
         self.conn, child = _CTX.Pipe()
-        self.process = _CTX.Process(target=_serve, args=(child, memory_limit), daemon=True)
+        self.process = _CTX.Process(target=_serve, args=(child, memory_limit, os.getpid()), daemon=True)
         self.process.start()
         child.close()
 

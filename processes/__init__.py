@@ -1,0 +1,1 @@
+"""Process plumbing shared by the signing and parsing pools: nothing about certificates."""
