@@ -179,9 +179,8 @@ def test_parser_process_is_killed_on_timeout_and_replaced():
         t = threading.Thread(target=slow)
         t.start()
         time.sleep(0.2)
-        started = time.monotonic()
-        assert pool.run(sum, [4, 5]) == 9  # served by the other process meanwhile
-        assert time.monotonic() - started < 0.9
+        assert pool.run(sum, [4, 5]) == 9  # served by the other process meanwhile...
+        assert results == {}  # ...before the slow job's time ran out
         t.join(10)
         assert results == {"slow": "PDF_PARSE_TIMEOUT"}
         assert pool.run(sum, [1]) == 1 and pool.run(sum, [2]) == 2  # the killed one was replaced
