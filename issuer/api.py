@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, func, select
 
+from . import audit
 from .auth import Principal, authenticate
 from .errors import CertificateNotFound, InvalidTransition
 from .lifecycle import RevocationReason, correct_certificate, revoke_certificate
@@ -105,12 +106,15 @@ def router(ctx: IssuerContext) -> APIRouter:
     def principal(authorization: str | None) -> Principal:
         return authenticate(ctx.engine, authorization)
 
-    def readable(p: Principal, certificate_id: uuid.UUID) -> Certificate:
+    def read(p: Principal, certificate_id: uuid.UUID, action: str) -> Certificate:
+        """The certificate if ``p`` may read it; the read of its personal data is audited
+        before anything is handed out."""
         with Session(ctx.engine) as s:
             cert = s.get(Certificate, certificate_id)
-        if cert is None or not p.can_read(cert.office_code):
-            # Another office's certificate is reported exactly like a missing one.
+        if cert is None:
             raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+        p.check_read(cert)
+        audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number})
         return cert
 
     @r.post("", status_code=201, response_model=IssuedResponse, summary="Issue a certificate")
@@ -132,7 +136,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                                       verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
                                       replayed=True)
         issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor, language=body.language,
-                                   level=body.level)
+                                   level=body.level, issued_by=p.name)
         if idempotency_key:
             with Session(ctx.engine) as s:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
@@ -140,7 +144,9 @@ def router(ctx: IssuerContext) -> APIRouter:
                 s.commit()
         return issued_response(issued)
 
-    @r.get("", response_model=CertificatePage, summary="List certificates of your office (all, for the registry)")
+    @r.get("", response_model=CertificatePage,
+           summary="List the certificates you may read: a notary's own, an office administrator's office's, all "
+                   "for the registry")
     def list_certificates(
         authorization: Annotated[str | None, Header()] = None,
         matter: Annotated[str | None, Query(max_length=40)] = None,
@@ -149,9 +155,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> CertificatePage:
         p = principal(authorization)
-        query = select(Certificate)
-        if p.office_code is not None:
-            query = query.where(Certificate.office_code == p.office_code)
+        query = p.visible(select(Certificate))
         if matter:
             query = query.where(Certificate.matter == matter)
         if status:
@@ -159,16 +163,19 @@ def router(ctx: IssuerContext) -> APIRouter:
         with Session(ctx.engine) as s:
             total = s.exec(select(func.count()).select_from(query.subquery())).one()
             rows = s.exec(query.order_by(Certificate.issued_at.desc()).offset(offset).limit(limit)).all()
+        if rows:  # applicants' names: whose were shown to whom is recorded
+            audit.record(ctx.engine, p.actor, "certificate.list", "certificates", {
+                "matter": matter, "status": status, "offset": offset, "ids": [str(c.id) for c in rows]})
         return CertificatePage(items=[_item(c) for c in rows], total=total, limit=limit, offset=offset)
 
     @r.get("/{certificate_id}", response_model=CertificateDetail, summary="One certificate with its data")
     def get_certificate(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None):
-        return _item(readable(principal(authorization), certificate_id), CertificateDetail)
+        return _item(read(principal(authorization), certificate_id, "certificate.read"), CertificateDetail)
 
     @r.get("/{certificate_id}/pdf", summary="The signed PDF as issued",
            responses={200: {"content": {"application/pdf": {}}}})
     def get_pdf(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> Response:
-        cert = readable(principal(authorization), certificate_id)
+        cert = read(principal(authorization), certificate_id, "certificate.pdf")
         with Session(ctx.engine) as s:
             doc = s.get(CertificateDocument, cert.id)
         return Response(doc.pdf, media_type="application/pdf",
@@ -180,7 +187,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
         cert = revoke_certificate(ctx.engine, certificate_id, body.reason, body.note,
-                                  office_code=p.office_code, actor=p.actor)
+                                  office_code=p.office_code, by=p, actor=p.actor)
         return _item(cert, CertificateDetail)
 
     @r.post("/{certificate_id}/correct", status_code=201, response_model=IssuedResponse,
@@ -189,7 +196,8 @@ def router(ctx: IssuerContext) -> APIRouter:
                 authorization: Annotated[str | None, Header()] = None) -> IssuedResponse:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
-        return issued_response(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, actor=p.actor))
+        return issued_response(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, by=p,
+                                                   actor=p.actor, issued_by=p.name))
 
     return r
 

@@ -50,6 +50,17 @@ def append(session: Session, actor: str, action: str, target: str, details: dict
     return append_many(session, [(actor, action, target, details)])[0]
 
 
+def record(engine: Engine, actor: str, action: str, target: str, details: dict | None = None) -> None:
+    """Append one event in a transaction of its own and commit it: for reads of personal
+    data, logged before the data is handed out (if the log cannot be written, the read
+    fails rather than go unrecorded)."""
+    from anchoring.sessions import write_session
+
+    with write_session(engine) as s:
+        append(s, actor, action, target, details)
+        s.commit()
+
+
 def append_many(session: Session, entries: list[tuple[str, str, str, dict | None]]) -> list[AuditEvent]:
     """Add events (actor, action, target, details) in order, chained in memory from one
     read of the head, in the caller's transaction (not committed)."""

@@ -21,15 +21,16 @@ from keys import credentials
 from keys.secrets import new_secret
 
 from . import audit
-from .errors import IssuerError
+from .errors import CertificateNotFound, Forbidden, IssuerError
+from .models import Certificate
 
 TOKEN_PREFIX = "ent_"
 
 
 class Role(str, Enum):
-    NOTARY = "notary"  # issues, revokes and corrects for its own office
-    OFFICE_ADMIN = "office_admin"  # the same, and sees all of its office's records
-    REGISTRY_ADMIN = "registry_admin"  # supervises: reads every office, issues nothing
+    NOTARY = "notary"  # issues for its office; reads and changes the certificates it issued
+    OFFICE_ADMIN = "office_admin"  # issues; reads and changes every certificate of its office
+    REGISTRY_ADMIN = "registry_admin"  # supervises: reads every office, issues and changes nothing
 
 
 class IssuerToken(SQLModel, table=True):
@@ -51,11 +52,6 @@ class Unauthenticated(IssuerError):
     http_status = 401
 
 
-class Forbidden(IssuerError):
-    code = "FORBIDDEN"
-    http_status = 403
-
-
 @dataclass(frozen=True)
 class Principal:
     token_id: uuid.UUID
@@ -68,13 +64,39 @@ class Principal:
         return f"{self.role.value}:{self.name}"
 
     def require_issuer(self, office_code: str) -> None:
-        """Issue, revoke, correct: notaries and office administrators of that office only."""
+        """Issue and prepare drafts: notaries and office administrators of that office only."""
         if self.role not in (Role.NOTARY, Role.OFFICE_ADMIN) or self.office_code != office_code:
             raise Forbidden("this token may not issue or change this office's certificates",
                             "该令牌无权为本公证处出证或变更公证书")
 
-    def can_read(self, office_code: str) -> bool:
-        return self.role == Role.REGISTRY_ADMIN or self.office_code == office_code
+    def _sees(self, cert: Certificate) -> None:
+        if self.role != Role.REGISTRY_ADMIN and cert.office_code != self.office_code:
+            # Another office's certificate is reported exactly like a missing one.
+            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+        if self.role == Role.NOTARY and cert.issued_by != self.name:
+            raise Forbidden("this certificate was issued by another notary; ask your office administrator",
+                            "该公证书由本处其他公证员出具，请联系公证处管理员")
+
+    def check_read(self, cert: Certificate) -> None:
+        """Read a certificate's record or PDF: a registry administrator any office's, an
+        office administrator their office's, a notary only those they issued."""
+        self._sees(cert)
+
+    def check_change(self, cert: Certificate) -> None:
+        """Revoke or correct: an office administrator any of their office's certificates, a
+        notary only those they issued; a registry administrator none."""
+        self._sees(cert)
+        if self.role == Role.REGISTRY_ADMIN:
+            raise Forbidden("a registry administrator supervises and may not change certificates",
+                            "监管账号只能查阅，不能变更公证书")
+
+    def visible(self, query):
+        """``query`` (a select of Certificate) narrowed to what this principal may read."""
+        if self.role != Role.REGISTRY_ADMIN:
+            query = query.where(Certificate.office_code == self.office_code)
+        if self.role == Role.NOTARY:
+            query = query.where(Certificate.issued_by == self.name)
+        return query
 
 
 def create_token(engine: Engine, name: str, role: Role, office_code: str | None, *,

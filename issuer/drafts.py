@@ -1,7 +1,8 @@
 """Drafts (草稿): a certificate prepared, checked and corrected before it is issued.
 
-A draft belongs to one office and is visible only to that office's notaries and
-administrators; it has no number and no signature. Issuing a draft validates it, applies
+A draft belongs to one office and is visible only to the notary who started it and the
+office's administrators (``owner``: the actor a notary's drafts are limited to, None for
+an administrator); it has no number and no signature. Issuing a draft validates it, applies
 the office's policies, takes the next number and signs, all in one transaction with the
 draft's change of state, so a draft is issued at most once even when two clerks press
 the button together.
@@ -21,7 +22,7 @@ from anchoring.models import utcnow
 from anchoring.sessions import read_session, write_session
 
 from . import audit
-from .errors import DraftNotFound, InvalidMatterData, InvalidTransition, IssuerError
+from .errors import DraftNotFound, DraftNotYours, InvalidMatterData, InvalidTransition, IssuerError
 from .matters import matter_type, parse_matter
 from .models import CertificateDraft, DraftState
 from .policy import apply_policies
@@ -64,14 +65,16 @@ def create_draft(engine: Engine, office_code: str, matter: str, data: dict, lang
         return draft
 
 
-def get_draft(engine: Engine, draft_id: uuid.UUID, office_code: str) -> CertificateDraft:
+def get_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, *, owner: str | None = None) -> CertificateDraft:
     with read_session(engine) as s:
-        return _load(s, draft_id, office_code)
+        return _load(s, draft_id, office_code, owner=owner)
 
 
-def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int, offset: int
-                ) -> tuple[list[CertificateDraft], int]:
+def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int, offset: int, *,
+                owner: str | None = None) -> tuple[list[CertificateDraft], int]:
     query = select(CertificateDraft).where(CertificateDraft.office_code == office_code)
+    if owner is not None:
+        query = query.where(CertificateDraft.created_by == owner)
     if state:
         query = query.where(CertificateDraft.state == state)
     with read_session(engine) as s:
@@ -81,9 +84,9 @@ def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int,
 
 
 def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: dict, language: str | None,
-                 actor: str) -> CertificateDraft:
+                 actor: str, *, owner: str | None = None) -> CertificateDraft:
     with write_session(engine) as s:
-        draft = _load_open(s, draft_id, office_code)
+        draft = _load_open(s, draft_id, office_code, owner=owner)
         draft.data_json = json.dumps(data, ensure_ascii=False)
         if language is not None:
             draft.language = language
@@ -95,9 +98,10 @@ def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: di
         return draft
 
 
-def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: str) -> CertificateDraft:
+def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: str, *,
+                  owner: str | None = None) -> CertificateDraft:
     with write_session(engine) as s:
-        draft = _load_open(s, draft_id, office_code)
+        draft = _load_open(s, draft_id, office_code, owner=owner)
         draft.state, draft.updated_at = DraftState.DISCARDED, utcnow()
         s.add(draft)
         audit.append(s, actor, "draft.discard", str(draft.id), {})
@@ -106,14 +110,16 @@ def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: 
         return draft
 
 
-def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor: str) -> tuple[CertificateDraft, IssuedCertificate]:
+def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor: str, *,
+                owner: str | None = None, issued_by: str | None = None) -> tuple[CertificateDraft, IssuedCertificate]:
     """Issue the draft as a certificate of ``ctx``'s office (validation and policies first)."""
     with write_session(ctx.engine) as s:
         # A write transaction from its first statement (BEGIN IMMEDIATE on SQLite, a row lock
         # on PostgreSQL): a second click waits, then finds the draft issued.
-        draft = _load_open(s, draft_id, office_code, for_update=True)
+        draft = _load_open(s, draft_id, office_code, for_update=True, owner=owner)
         matter = parse_matter(draft.matter, json.loads(draft.data_json))
-        issued = issue_in_session(s, ctx, draft.matter, matter, actor=actor, language=draft.language)
+        issued = issue_in_session(s, ctx, draft.matter, matter, actor=actor, language=draft.language,
+                                  issued_by=issued_by)
         draft.state, draft.certificate_id, draft.updated_at = DraftState.ISSUED, issued.id, utcnow()
         s.add(draft)
         audit.append(s, actor, "draft.issue", str(draft.id), {"certificate": str(issued.id)})
@@ -122,7 +128,8 @@ def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor
         return draft, issued
 
 
-def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False) -> CertificateDraft:
+def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False, *,
+          owner: str | None = None) -> CertificateDraft:
     query = select(CertificateDraft).where(CertificateDraft.id == draft_id)
     if for_update:
         query = query.with_for_update()
@@ -130,11 +137,14 @@ def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = 
     if draft is None or draft.office_code != office_code:
         # Another office's draft is reported exactly like a missing one.
         raise DraftNotFound("no draft with this id", "没有此草稿")
+    if owner is not None and draft.created_by != owner:
+        raise DraftNotYours()
     return draft
 
 
-def _load_open(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False) -> CertificateDraft:
-    draft = _load(s, draft_id, office_code, for_update)
+def _load_open(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False, *,
+               owner: str | None = None) -> CertificateDraft:
+    draft = _load(s, draft_id, office_code, for_update, owner=owner)
     if draft.state != DraftState.OPEN:
         zh = "已出证" if draft.state == DraftState.ISSUED else "已作废"
         raise InvalidTransition(f"the draft is already {draft.state}", f"该草稿{zh}")

@@ -1,5 +1,6 @@
 """The drafts API (草稿): prepare, check, correct, discard and issue, for the office's own
-notaries and administrators only (a registry administrator sees certificates, not drafts)."""
+notaries (each their own drafts) and administrators (all the office's); a registry
+administrator sees certificates, not drafts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Header, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .api import IssuedResponse, issued_response
-from .auth import authenticate
+from .auth import Principal, Role, authenticate
 from .drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
 from .models import CertificateDraft, DraftState
 from .service import IssuerContext
@@ -82,6 +83,10 @@ def router(ctx: IssuerContext) -> APIRouter:
         p.require_issuer(office)  # notaries and administrators of this office only
         return p
 
+    def owner(p: Principal) -> str | None:
+        """A notary works on the drafts they started; an administrator on all the office's."""
+        return p.actor if p.role == Role.NOTARY else None
+
     @r.post("", status_code=201, response_model=DraftView, summary="Start a draft")
     def create(body: DraftRequest, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
@@ -92,29 +97,29 @@ def router(ctx: IssuerContext) -> APIRouter:
               state: Annotated[str | None, Query(pattern="^(open|issued|discarded)$")] = "open",
               limit: Annotated[int, Query(ge=1, le=200)] = 50,
               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> DraftList:
-        issuer(authorization)
-        rows, total = list_drafts(ctx.engine, office, state, limit, offset)
+        p = issuer(authorization)
+        rows, total = list_drafts(ctx.engine, office, state, limit, offset, owner=owner(p))
         return DraftList(items=[_view(d) for d in rows], total=total, limit=limit, offset=offset)
 
     @r.get("/{draft_id}", response_model=DraftView, summary="One draft, with what still stops it")
     def get(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftView:
-        issuer(authorization)
-        return _view(get_draft(ctx.engine, draft_id, office))
+        p = issuer(authorization)
+        return _view(get_draft(ctx.engine, draft_id, office, owner=owner(p)))
 
     @r.put("/{draft_id}", response_model=DraftView, summary="Replace a draft's data")
     def update(draft_id: uuid.UUID, body: DraftUpdate, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(update_draft(ctx.engine, draft_id, office, body.data, body.language, p.actor))
+        return _view(update_draft(ctx.engine, draft_id, office, body.data, body.language, p.actor, owner=owner(p)))
 
     @r.delete("/{draft_id}", response_model=DraftView, summary="Discard a draft (作废)")
     def discard(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(discard_draft(ctx.engine, draft_id, office, p.actor))
+        return _view(discard_draft(ctx.engine, draft_id, office, p.actor, owner=owner(p)))
 
     @r.post("/{draft_id}/issue", status_code=201, response_model=DraftIssued, summary="Issue the draft (出证)")
     def issue(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftIssued:
         p = issuer(authorization)
-        draft, issued = issue_draft(ctx, draft_id, office, p.actor)
+        draft, issued = issue_draft(ctx, draft_id, office, p.actor, owner=owner(p), issued_by=p.name)
         return DraftIssued(draft=_view(draft), certificate=issued_response(issued))
 
     return r

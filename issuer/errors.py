@@ -79,3 +79,16 @@ class SigningUnavailable(IssuerError):
 class DraftNotFound(IssuerError):
     code = "DRAFT_NOT_FOUND"
     http_status = 404
+
+
+class Forbidden(IssuerError):
+    """Logged in, but this role or person may not do this."""
+
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class DraftNotYours(Forbidden):
+    def __init__(self):
+        super().__init__("this draft was started by another notary; ask your office administrator",
+                         "该草稿由本处其他公证员创建，请联系公证处管理员")

@@ -25,6 +25,7 @@ from anchoring.outbox import enqueue_revocation, enqueue_supersession
 from anchoring.sessions import write_session
 
 from . import audit
+from .auth import Principal
 from .errors import CertificateAlreadyClosed, CertificateNotFound
 from .matters import parse_matter
 from .models import Certificate, CertificateStatus
@@ -44,10 +45,12 @@ class RevocationReason(IntEnum):
 REASON_ZH = {1: "错误出证", 2: "当事人撤回", 3: "以欺骗手段取得", 4: "人民法院裁判", 9: "其他"}
 
 
-def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None) -> Certificate:
-    """The certificate, locked for this (write) transaction and still 'issued'. Must be the
-    transaction's first statement: a concurrent change waits here until the first commits,
-    then reads the new status (not a copy from before) and is refused."""
+def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
+                 by: Principal | None) -> Certificate:
+    """The certificate, locked for this (write) transaction and still 'issued', that ``by``
+    may change (None: the CLI's operator). Must be the transaction's first statement: a
+    concurrent change waits here until the first commits, then reads the new status (not a
+    copy from before) and is refused."""
     # FOR UPDATE on PostgreSQL (SQLite has no row locks and compiles it away: there the
     # write session's BEGIN IMMEDIATE holds the database's write lock from this read on).
     # with_for_update also makes get() read the row afresh, never from the identity map.
@@ -55,15 +58,18 @@ def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None)
     if cert is None or (office_code is not None and cert.office_code != office_code):
         # Another office's certificate is reported exactly like a missing one.
         raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
+    if by is not None:
+        by.check_change(cert)
     if cert.status != CertificateStatus.ISSUED:
         raise CertificateAlreadyClosed(cert.status)
     return cert
 
 
 def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: RevocationReason, note: str | None = None,
-                       *, office_code: str | None = None, actor: str = "cli") -> Certificate:
+                       *, office_code: str | None = None, by: Principal | None = None,
+                       actor: str = "cli") -> Certificate:
     with write_session(engine) as s:
-        cert = _lock_issued(s, certificate_id, office_code)
+        cert = _lock_issued(s, certificate_id, office_code, by)
         cert.status = CertificateStatus.REVOKED
         cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
         s.add(cert)
@@ -75,15 +81,17 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
 
 
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
-                        office_code: str | None = None, issue_date: dt.date | None = None,
-                        actor: str = "cli") -> IssuedCertificate:
+                        office_code: str | None = None, by: Principal | None = None,
+                        issue_date: dt.date | None = None, actor: str = "cli",
+                        issued_by: str | None = None) -> IssuedCertificate:
     """Issue the corrected certificate and supersede the old one, in one transaction. The
     old certificate is locked before the successor takes a number: a refused correction
     takes none (numbers stay gap-free) and stores nothing."""
     with write_session(ctx.engine) as s:
-        old = _lock_issued(s, certificate_id, office_code)
+        old = _lock_issued(s, certificate_id, office_code, by)
         matter = parse_matter(old.matter, data)
-        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor)
+        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor,
+                               issued_by=issued_by)
         old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
         s.add(old)
         enqueue_supersession(s, old.id, new.id, bytes.fromhex(new.document_sha256))

@@ -30,6 +30,9 @@ class Certificate(SQLModel, table=True):
     matter: str = Field(max_length=40, index=True)
     applicant_name: str = Field(max_length=40)
     notary: str = Field(max_length=40)
+    # Who issued it: the credential holder's name (API) or the operator (CLI). A notary
+    # reads and changes only the certificates they issued (issuer/auth.py).
+    issued_by: str | None = Field(default=None, max_length=120, index=True)
     data_json: str
     status: str = Field(default=CertificateStatus.ISSUED, max_length=16)
     revocation_reason: int | None = None

@@ -3,6 +3,9 @@ and the hash-chained audit log whose head is anchored with each batch."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -20,6 +23,7 @@ def api(runtime):
     """Runs on SQLite and on PostgreSQL."""
     tokens = {
         "notary_a": create_token(runtime.engine, "王丽", Role.NOTARY, OFFICE_A)[1],
+        "notary_a2": create_token(runtime.engine, "张三", Role.NOTARY, OFFICE_A)[1],
         "admin_a": create_token(runtime.engine, "李主任", Role.OFFICE_ADMIN, OFFICE_A)[1],
         "notary_b": create_token(runtime.engine, "赵强", Role.NOTARY, OFFICE_B)[1],
         "admin_b": create_token(runtime.engine, "孙主任", Role.OFFICE_ADMIN, OFFICE_B)[1],
@@ -39,7 +43,7 @@ def _issue(client, tokens, who="notary_a", **extra):
 
 
 @pytest.mark.parametrize("who, expected", [
-    ("notary_a", 201), ("admin_a", 201), ("notary_b", 403), ("admin_b", 403), ("registry", 403),
+    ("notary_a", 201), ("notary_a2", 201), ("admin_a", 201), ("notary_b", 403), ("admin_b", 403), ("registry", 403),
     (None, 401), ("bad", 401),
 ])
 def test_who_may_issue(api, who, expected):
@@ -123,3 +127,116 @@ def test_audit_log_is_chained_and_anchored(api):
         s.add(first)
         s.commit()
     assert verify_chain(rt.engine) == events[0].seq
+
+
+# Who may read and change a certificate issued by 王丽 (notary_a) of office A. Reads: record
+# and PDF; changes: revoke and correct. 404 where the certificate's existence is not theirs
+# to know (another office), 403 where it is (a colleague's, a supervisor's change).
+ROLES_MATRIX = {
+    #  who          read  change
+    "notary_a":   (200, "ok"),   # issued it
+    "notary_a2":  (403, 403),    # a colleague in the same office
+    "admin_a":    (200, "ok"),   # the office's administrator
+    "registry":   (200, 403),    # the justice bureau: reads every office, changes nothing
+    "notary_b":   (404, 403),    # another office
+    "admin_b":    (404, 403),
+    None:         (401, 401),
+    "bad":        (401, 401),
+}
+
+
+def _events(runtime, action: str) -> list[AuditEvent]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+
+
+@pytest.mark.parametrize("who", list(ROLES_MATRIX))
+def test_roles_matrix(api, who):
+    runtime, client, tokens = api
+    read_code, change_code = ROLES_MATRIX[who]
+    cid = _issue(client, tokens, "notary_a").json()["id"]
+    colleague = _issue(client, tokens, "notary_a2").json()["id"]
+    reads_before = len(_events(runtime, "certificate.read")) + len(_events(runtime, "certificate.pdf"))
+
+    record = client.get(f"/api/v1/certificates/{cid}", headers=_h(tokens, who))
+    pdf = client.get(f"/api/v1/certificates/{cid}/pdf", headers=_h(tokens, who))
+    assert (record.status_code, pdf.status_code) == (read_code, read_code), (record.text, pdf.text)
+    if read_code == 200:
+        assert record.json()["data"]["id_number"] == EXAMPLES["birth"]["id_number"]
+        assert pdf.content.startswith(b"%PDF")
+        # Both reads of personal data are in the audit log, naming who read what.
+        reads = _events(runtime, "certificate.read")[-1:] + _events(runtime, "certificate.pdf")[-1:]
+        assert [(e.actor.split(":", 1)[1], e.target) for e in reads] == [(record_reader(tokens, who), cid)] * 2
+    else:
+        assert "id_number" not in record.text and not pdf.content.startswith(b"%PDF")
+        after = len(_events(runtime, "certificate.read")) + len(_events(runtime, "certificate.pdf"))
+        assert after == reads_before  # a refused read hands out nothing, so logs no read
+
+    listing = client.get("/api/v1/certificates", headers=_h(tokens, who))
+    if read_code in (401,):
+        assert listing.status_code == 401
+    else:
+        listed = {item["id"] for item in listing.json()["items"]}
+        expected = {"notary_a": {cid}, "notary_a2": {colleague}, "admin_a": {cid, colleague},
+                    "registry": {cid, colleague}, "notary_b": set(), "admin_b": set()}[who]
+        assert listed == expected
+        if listed:
+            logged = _events(runtime, "certificate.list")[-1]
+            assert set(json.loads(logged.details)["ids"]) == listed
+
+    # Changes: try the correction first (it would supersede), then the revocation.
+    fixed = client.post(f"/api/v1/certificates/{cid}/correct",
+                        json={"data": {**EXAMPLES["birth"], "birth_place": "上海市徐汇区"}}, headers=_h(tokens, who))
+    if change_code == "ok":
+        assert fixed.status_code == 201, fixed.text
+        successor = fixed.json()["id"]
+        # The corrected certificate belongs to whoever corrected it; the notary who issued
+        # the first still reads it if they corrected it themselves.
+        assert client.get(f"/api/v1/certificates/{successor}", headers=_h(tokens, who)).status_code == 200
+        revoked = client.post(f"/api/v1/certificates/{colleague}/revoke", json={"reason": 2}, headers=_h(tokens, who))
+        assert revoked.status_code == (200 if who == "admin_a" else 403), revoked.text
+    else:
+        assert fixed.status_code == change_code, fixed.text
+        revoked = client.post(f"/api/v1/certificates/{cid}/revoke", json={"reason": 2}, headers=_h(tokens, who))
+        assert revoked.status_code == change_code, revoked.text
+        # Nothing changed: still issued, no successor, no change in the log.
+        with Session(runtime.engine) as s:
+            from issuer.models import Certificate
+            cert = s.get(Certificate, uuid.UUID(cid))
+            assert cert.status == "issued" and cert.superseded_by is None
+        assert not [e for e in _events(runtime, "revoke") + _events(runtime, "correct") if e.target == cid]
+
+
+def record_reader(tokens, who) -> str:
+    return {"notary_a": "王丽", "admin_a": "李主任", "registry": "司法局"}[who]
+
+
+def test_a_notary_works_only_on_their_own_drafts(api):
+    runtime, client, tokens = api
+    draft = client.post("/api/v1/drafts", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                        headers=_h(tokens, "notary_a")).json()
+    url = f"/api/v1/drafts/{draft['id']}"
+    for method, path, body in (("GET", url, None), ("PUT", url, {"data": EXAMPLES["birth"]}),
+                               ("DELETE", url, None), ("POST", url + "/issue", None)):
+        r = client.request(method, path, json=body, headers=_h(tokens, "notary_a2"))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN", (method, path, r.text)
+    assert client.get("/api/v1/drafts", headers=_h(tokens, "notary_a2")).json()["total"] == 0
+    assert client.get("/api/v1/drafts", headers=_h(tokens, "admin_a")).json()["total"] == 1
+    # The office administrator issues it; the certificate is the administrator's to change.
+    issued = client.post(url + "/issue", headers=_h(tokens, "admin_a"))
+    assert issued.status_code == 201
+    assert client.get(f"/api/v1/certificates/{issued.json()['certificate']['id']}",
+                      headers=_h(tokens, "admin_a")).status_code == 200
+
+
+def test_opening_a_record_with_the_access_code_is_audited(api):
+    runtime, client, tokens = api
+    issued = _issue(client, tokens).json()
+    wrong = client.post("/api/v1/verify/number", json={"number": issued["number"], "access_code": "AAAAAAAA"})
+    assert wrong.status_code in (403, 404, 422) and not _events(runtime, "record.open")
+    opened = client.post("/api/v1/verify/number", json={"number": issued["number"],
+                                                         "access_code": issued["access_code"]})
+    assert opened.status_code == 200, opened.text
+    (event,) = _events(runtime, "record.open")
+    assert event.actor.startswith("public:") and event.target == issued["id"]
+    assert verify_chain(runtime.engine) is None

@@ -8,7 +8,7 @@ import threading
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from notary.database import current_revision, head_revision, make_engine, migrate, schema_type_differs
 
@@ -64,3 +64,33 @@ def test_processes_starting_together_migrate_once(database_url, tmp_path):
     engine = make_engine(url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_certificates_issued_before_0005_belong_to_whoever_the_audit_log_says(runtime):
+    """Migration 0005 adds who issued each certificate; certificates already stored take it
+    from their issue event (an API notary's name, the CLI's operator)."""
+    from alembic import command
+    from sqlmodel import Session
+
+    from issuer.auth import Role, create_token
+    from issuer.matters import EXAMPLES
+    from issuer.models import Certificate
+    from issuer.service import issue_certificate
+    from notary.database import migration_config
+    from fastapi.testclient import TestClient
+    from notary.app import create_app
+
+    token = create_token(runtime.engine, "王丽", Role.NOTARY, runtime.office.code)[1]
+    client = TestClient(create_app(runtime))
+    by_api = client.post("/api/v1/certificates", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                         headers={"Authorization": f"Bearer {token}"}).json()["id"]
+    by_cli = str(issue_certificate(runtime.issuer_context(), "birth", EXAMPLES["birth"], actor="operator:陈").id)
+    config = migration_config()
+    with runtime.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert "issued_by" not in {c["name"] for c in inspect(runtime.engine).get_columns("certificate")}
+    migrate(runtime.engine)
+    with Session(runtime.engine) as s:
+        owners = {str(c.id): c.issued_by for c in s.exec(select(Certificate))}
+    assert owners == {by_api: "王丽", by_cli: "operator:陈"}

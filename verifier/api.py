@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
+from issuer import audit
 from issuer.access import access_code_matches, hash_access_code
 from issuer.models import Certificate
 from issuer.qr import check_code, check_code_matches
@@ -133,7 +134,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     def open_record(request: Request, cert: Certificate | None, code: str | None, asked: str) -> Certificate:
         """Check an access code. Wrong codes count against the certificate (``asked``: its
         number or id as asked for, so unknown numbers count too) and against the client. An
-        unknown certificate gets the same answer, status and work as a wrong code."""
+        unknown certificate gets the same answer, status and work as a wrong code. A right
+        code is audited (the record that follows is personal data)."""
         client, subject = client_address(request, proxies), "cert:" + hashlib.sha256(asked.encode()).hexdigest()
         per_client.check(client)
         per_certificate.check(subject)
@@ -144,6 +146,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             per_certificate.fail(subject)
             raise WrongAccessCode("no certificate matches this number and access code",
                                   "公证书编号与查验码不符")
+        # The full record is personal data: whoever opened it (the client address) is logged.
+        audit.record(ctx.engine, f"public:{client}", "record.open", str(cert.id), {"number": cert.number})
         return cert
 
     # ------------------------------------------------------------ JSON API
