@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .devpki import OFFICE_CA_CERT, ROOT_CERT, ROOT_KEY, load_office_ca
+from .devpki import OFFICE_CA_CERT, ROOT_CERT, ROOT_KEY, creation_lock, load_office_ca, write_atomic
 
 REVOKED_FILE = "office-ca-revoked.json"
 CRL_FILE = "office-ca.crl"
@@ -46,9 +46,7 @@ def _sign_crl(path: Path, ca_cert: x509.Certificate, ca_key, revoked: list[dict]
             x509.RevokedCertificateBuilder().serial_number(entry["serial"])
             .revocation_date(dt.datetime.fromisoformat(entry["at"])).build())
     der = builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-    tmp = path.with_name(path.name + ".new")
-    tmp.write_bytes(der)
-    tmp.replace(path)
+    write_atomic(path, der)  # a reader sees the old CRL or the new one, never half of one
     return der
 
 
@@ -82,12 +80,14 @@ def ensure_root_crl(directory: Path, passphrase: bytes) -> bytes:
 
 
 def revoke_serial(directory: Path, passphrase: bytes, serial: int) -> bytes:
-    """Put an office certificate on the CRL (idempotent) and publish the new CRL."""
-    entries = _revoked(directory)
-    if all(e["serial"] != serial for e in entries):
-        entries.append({"serial": serial, "at": dt.datetime.now(dt.timezone.utc).isoformat()})
-        (directory / REVOKED_FILE).write_text(json.dumps(entries, indent=1))
-    return build_crl(directory, passphrase)
+    """Put an office certificate on the CRL (idempotent) and publish the new CRL. Under
+    the directory's lock: two revocations at once both end up on the list."""
+    with creation_lock(directory):
+        entries = _revoked(directory)
+        if all(e["serial"] != serial for e in entries):
+            entries.append({"serial": serial, "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+            write_atomic(directory / REVOKED_FILE, json.dumps(entries, indent=1).encode())
+        return build_crl(directory, passphrase)
 
 
 def crl_version(crls: list[bytes]) -> str:

@@ -115,3 +115,25 @@ def test_office_key_in_encrypted_pem_files(runtime_factory, tmp_path):
     rt.worker().run_once(force=True)
     for issued in (one, pooled):
         assert verify_pdf(rt.verifier_context(), issued.pdf).indication is Indication.PASSED
+
+
+def test_revocations_at_the_same_time_all_reach_the_crl(sqlite_runtime):
+    """Three processes' worth of revocations at once (threads, each with its own lock file
+    descriptor): none is lost from the list, and the published CRL names them all."""
+    import threading
+
+    from cryptography import x509 as cx509
+
+    from keys.crl import CRL_FILE, revoke_serial, revoked_serials
+
+    rt = sqlite_runtime
+    serials = [1001, 1002, 1003, 1004, 1005, 1006]
+    threads = [threading.Thread(target=revoke_serial, args=(rt.pki_dir, rt.passphrase, n)) for n in serials]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(revoked_serials(rt.pki_dir)) == set(serials)
+    crl = cx509.load_der_x509_crl((rt.pki_dir / CRL_FILE).read_bytes())
+    assert {r.serial_number for r in crl} == set(serials)
+    assert not [p for p in rt.pki_dir.iterdir() if p.name.endswith((".new", ".tmp"))]
