@@ -1,0 +1,95 @@
+"""What every ``notary`` command shares: the Typer app, exit codes, failing with one clear
+line, opening the runtime, and the operator named in the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from anchoring.errors import AnchoringError
+from issuer.errors import InvalidMatterData
+from keys.errors import KeyStoreError
+
+app = typer.Typer(help="Electronic notarial certificates: issue, anchor and verify.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+EXIT_PASSED, EXIT_FAILED, EXIT_INDETERMINATE = 0, 1, 2
+EXIT_BAD_INPUT = 3  # the file or data given cannot be used
+EXIT_UNAVAILABLE = 4  # keys, database or chain cannot be opened
+
+
+def fail(code: int, message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def fail_fields(exc: InvalidMatterData, summary: str) -> None:
+    """Name every field and the rule it broke, then exit with the bad-input code."""
+    for e in exc.errors:
+        typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)
+    fail(EXIT_BAD_INPUT, f"{summary} [{exc.code}]")
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM a normal exit, so ``finally`` blocks stop the embedded chain node (which
+    dumps its state). uvicorn re-raises SIGTERM after its graceful shutdown, and the default
+    handler would kill the process before that."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def open_runtime_or_exit(chain: bool = True):
+    from ..runtime import open_runtime
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return open_runtime(chain=chain)
+    except (AnchoringError, KeyStoreError) as exc:
+        fail(EXIT_UNAVAILABLE, f"{exc.message} [{exc.code}]")
+
+
+OperatorOption = Annotated[str | None, typer.Option(
+    "--operator", envvar="NOTARY_OPERATOR", show_envvar=True,
+    help="who does this, for the audit log (default: NOTARY_OPERATOR, else the OS user name)")]
+ExpiresOption = Annotated[str | None, typer.Option(
+    "--expires", help="a duration (90d, 12h, 30m, 2w) or an ISO date (2026-12-31, 00:00 UTC) or date-time")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")]
+
+
+def operator_actor(name: str | None) -> str:
+    """The audit log's actor for a credential command: ``operator:NAME``."""
+    if name is None:
+        import getpass
+
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # no user name in this environment
+            name = "unknown"
+    name = name.strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        fail(EXIT_BAD_INPUT, "--operator must be a printable name of 1 to 100 characters")
+    return f"operator:{name}"
+
+
+def expiry(value: str | None) -> dt.datetime | None:
+    from keys.credentials import parse_expiry
+
+    if value is None:
+        return None
+    try:
+        return parse_expiry(value)
+    except ValueError as exc:
+        fail(EXIT_BAD_INPUT, f"--expires: {exc}")
+
+
+def when(at: dt.datetime | None) -> str:
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ") if at else "-"
+
+
+def until(at: dt.datetime | None) -> str:
+    return when(at) if at else "no expiry"
+

@@ -1,0 +1,279 @@
+"""Issuing commands: matters, issue, issue-bulk, receipt, revoke, correct."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from anchoring.errors import AnchoringError
+from issuer.errors import InvalidMatterData, IssuerError
+
+from .console import (
+    EXIT_BAD_INPUT,
+    EXIT_INDETERMINATE,
+    EXIT_PASSED,
+    EXIT_UNAVAILABLE,
+    app,
+    fail,
+    fail_fields,
+    open_runtime_or_exit,
+)
+
+BULK_CHUNK = 64  # rows numbered, signed and committed together by issue-bulk
+
+
+@app.command()
+def matters(example: Annotated[str | None, typer.Option("--example", help="print example input JSON for MATTER")] = None) -> None:
+    """List matter types, or print example input for one."""
+    from issuer.matters import EXAMPLES, MATTERS, matter_type
+
+    if example:
+        try:
+            matter_type(example)
+        except IssuerError as exc:
+            fail(EXIT_BAD_INPUT, exc.message)
+        typer.echo(json.dumps(EXAMPLES[example], ensure_ascii=False, indent=2))
+        return
+    for key, model in MATTERS.items():
+        typer.echo(f"{key:22} {model.title_zh}  ({model.title_en})")
+
+
+@app.command()
+def issue(
+    matter: Annotated[str, typer.Option(help="matter type, see `notary matters`")],
+    data: Annotated[Path, typer.Option(help="input JSON file", exists=False)],
+    out: Annotated[Path, typer.Option(help="where to write the signed PDF")],
+    wait: Annotated[bool, typer.Option(help="anchor now and wait for the ledger")] = True,
+    bilingual: Annotated[bool, typer.Option(help="add the English translation page (for use abroad)")] = False,
+    level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
+) -> None:
+    """Issue a certificate; prints its id, number and verify URL."""
+    from issuer.service import issue_certificate
+
+    try:
+        if data.stat().st_size > 1024 * 1024:
+            fail(EXIT_BAD_INPUT, f"{data} is larger than 1 MB")
+        payload = json.loads(data.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(EXIT_BAD_INPUT, f"input file not found: {data}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(EXIT_BAD_INPUT, f"{data} is not valid JSON: {exc}")
+    rt = open_runtime_or_exit()
+    try:
+        try:
+            issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh",
+                                      level=level)
+        except InvalidMatterData as exc:
+            fail_fields(exc, f"invalid input for {matter}")
+        except IssuerError as exc:
+            fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(issued.pdf)
+        typer.echo(f"id:         {issued.id}")
+        typer.echo(f"number:     {issued.number}")
+        typer.echo(f"verify URL: {issued.verify_url}")
+        typer.echo(f"access:     {issued.access_code}  (give to the holder; shows the full record)")
+        typer.echo(f"pdf:        {out}")
+        if wait:
+            try:
+                rt.worker().run_once(force=True)
+                typer.echo("anchored:   yes")
+            except AnchoringError as exc:
+                typer.echo(f"anchored:   not yet ({exc.code}); the worker will retry")
+    finally:
+        rt.close()
+
+
+BULK_MAX_BYTES = 50 * 1024 * 1024
+BULK_MAX_ROWS = 100_000
+
+
+def _bulk_rows(path: Path):
+    """Rows of a JSON Lines or CSV file as dicts (CSV: flat fields only; lists need JSON Lines)."""
+    import csv
+
+    if path.stat().st_size > BULK_MAX_BYTES:
+        fail(EXIT_BAD_INPUT, f"{path} is larger than {BULK_MAX_BYTES // (1024 * 1024)} MB")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        rows = [{k: v for k, v in r.items() if v not in ("", None)} for r in csv.DictReader(text.splitlines())]
+    else:
+        rows = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    rows.append({"__error__": f"line {n} is not JSON: {exc}"})
+    if len(rows) > BULK_MAX_ROWS:
+        fail(EXIT_BAD_INPUT, f"{path} has more than {BULK_MAX_ROWS:,} rows")
+    return rows
+
+
+@app.command("issue-bulk")
+def issue_bulk(
+    matter: Annotated[str, typer.Option(help="matter type of every row")],
+    input: Annotated[Path, typer.Option("--input", help="JSON Lines (.jsonl) or CSV (.csv) file, one applicant a row")],
+    out_dir: Annotated[Path, typer.Option(help="where the signed PDFs go")],
+    errors: Annotated[Path | None, typer.Option(help="per-row errors (JSON Lines); default OUT_DIR/errors.jsonl")] = None,
+    bilingual: Annotated[bool, typer.Option(help="add the English translation page")] = False,
+    level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
+) -> None:
+    """Issue many certificates from a file, with a progress bar, a summary and a file of
+    per-row errors. Exit code 0 when every row was issued, 3 when some were not."""
+    from rich.progress import Progress
+
+    from issuer.matters import parse_matter
+    from issuer.policy import apply_policies
+    from issuer.service import IssueRequest, issue_batch
+
+    if not input.exists():
+        fail(EXIT_BAD_INPUT, f"input file not found: {input}")
+    rows = _bulk_rows(input)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    errors = errors or out_dir / "errors.jsonl"
+    language = "zh-en" if bilingual else "zh"
+    rt = open_runtime_or_exit()
+    issued, failed = 0, 0
+    try:
+        ctx = rt.issuer_context(pool=True)
+        try:
+            level = ctx.check_level(level)
+        except IssuerError as exc:
+            fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+        with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
+                Progress() as progress:
+            task = progress.add_task(f"issuing {matter}", total=len(rows))
+            for chunk_start in range(0, len(rows), BULK_CHUNK):
+                # Rows are checked one by one (a bad row goes to the errors file); the good
+                # ones of a chunk are numbered, signed in parallel and committed together.
+                valid: list[tuple[int, IssueRequest]] = []
+                for n, row in enumerate(rows[chunk_start:chunk_start + BULK_CHUNK], chunk_start + 1):
+                    try:
+                        if "__error__" in row:
+                            raise InvalidMatterData(row["__error__"], [{"field": "(row)", "rule": "json",
+                                                                        "message": row["__error__"]}])
+                        parsed = parse_matter(matter, row)
+                        apply_policies(parsed, dt.date.today())
+                        ctx.check_printable(parsed, language)  # a row the font cannot print goes to errors
+                        valid.append((n, IssueRequest(matter, parsed, language, level)))
+                    except IssuerError as exc:
+                        failed += 1
+                        err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,
+                                              "fields": getattr(exc, "errors", [])}, ensure_ascii=False) + "\n")
+                        progress.advance(task)
+                if not valid:
+                    continue
+                try:
+                    certs = issue_batch(ctx, [r for _, r in valid])
+                except IssuerError as exc:
+                    fail(EXIT_UNAVAILABLE, f"issuing stopped at row {valid[0][0]}: {exc.message} [{exc.code}]; "
+                                            f"{issued} certificates were issued before it")
+                for (n, _), cert in zip(valid, certs):
+                    (out_dir / f"{cert.id}.pdf").write_bytes(cert.pdf)
+                    ok.write(json.dumps({"row": n, "id": str(cert.id), "number": cert.number,
+                                         "verify_url": cert.verify_url, "access_code": cert.access_code},
+                                        ensure_ascii=False) + "\n")
+                    issued += 1
+                    progress.advance(task)
+        try:
+            rt.worker().run_once(force=True)
+        except AnchoringError as exc:
+            typer.echo(f"anchoring deferred ({exc.code}); the worker will retry")
+    finally:
+        rt.close()
+    typer.echo(f"issued {issued} of {len(rows)}; {failed} failed (see {errors}); list in {out_dir / 'issued.jsonl'}")
+    raise typer.Exit(EXIT_PASSED if failed == 0 else EXIT_BAD_INPUT)
+
+
+@app.command()
+def receipt(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
+    out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Print (or write) the anchor receipt of a certificate."""
+    from sqlmodel import Session
+
+    from anchoring.status import anchor_status
+
+    try:
+        cid = uuid.UUID(certificate_id)
+    except ValueError:
+        fail(EXIT_BAD_INPUT, f"not a certificate id: {certificate_id}")
+    rt = open_runtime_or_exit(chain=False)
+    try:
+        with Session(rt.engine) as s:
+            st = anchor_status(s, cid)
+    finally:
+        rt.close()
+    if st is None:
+        fail(EXIT_BAD_INPUT, "no certificate with this id")
+    if st.receipt is None:
+        fail(EXIT_INDETERMINATE, "the certificate is not anchored yet")
+    text = st.receipt.model_dump_json(indent=2)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def revoke(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
+    reason: Annotated[int, typer.Option(help="1 issued in error, 2 withdrawn, 3 obtained by deception, 4 court order, 9 other")],
+    note: Annotated[str | None, typer.Option(help="a short note for the record (200 characters at most)")] = None,
+) -> None:
+    """Revoke (撤销) a certificate; the ledger records it once the certificate is anchored."""
+    from issuer.errors import IssuerError
+    from issuer.lifecycle import RevocationReason, revoke_certificate
+
+    try:
+        cid, why = uuid.UUID(certificate_id), RevocationReason(reason)
+    except ValueError as exc:
+        fail(EXIT_BAD_INPUT, str(exc))
+    if note is not None and len(note) > 200:
+        fail(EXIT_BAD_INPUT, "the note is longer than 200 characters")
+    rt = open_runtime_or_exit()
+    try:
+        cert = revoke_certificate(rt.engine, cid, why, note, office_code=rt.office.code)
+        rt.worker().run_once(force=True)
+    except IssuerError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    finally:
+        rt.close()
+    typer.echo(f"revoked {cert.number} ({why.name.lower()})")
+
+
+@app.command()
+def correct(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID) to correct")],
+    data: Annotated[Path, typer.Option(help="the corrected input JSON")],
+    out: Annotated[Path, typer.Option(help="where to write the new signed PDF")],
+) -> None:
+    """Correct (更正): issue a replacement certificate and supersede the old one."""
+    from issuer.errors import IssuerError
+    from issuer.lifecycle import correct_certificate
+
+    try:
+        cid = uuid.UUID(certificate_id)
+        payload = json.loads(data.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        fail(EXIT_BAD_INPUT, f"cannot use the input: {exc}")
+    rt = open_runtime_or_exit()
+    try:
+        new = correct_certificate(rt.issuer_context(), cid, payload, office_code=rt.office.code)
+        out.write_bytes(new.pdf)
+        rt.worker().run_once(force=True)
+    except InvalidMatterData as exc:
+        fail_fields(exc, "invalid corrected input")
+    except IssuerError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    finally:
+        rt.close()
+    typer.echo(f"id:         {new.id}\nnumber:     {new.number}\nverify URL: {new.verify_url}")
+    typer.echo(f"access:     {new.access_code}\npdf:        {out}")

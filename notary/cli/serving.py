@@ -1,0 +1,116 @@
+"""Long-running commands: serve, worker, demo."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+
+from anchoring.errors import AnchoringError
+
+from .console import app, exit_on_sigterm, open_runtime_or_exit
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="API processes (default NOTARY_WORKERS, 1); "
+                                                "a supervisor restarts any that dies")] = None,
+) -> None:
+    """Run the API (and, unless NOTARY_WORKER_ENABLED=false, the anchoring worker)."""
+    rt = open_runtime_or_exit()
+    count = workers or rt.settings.workers
+    if count > 1:
+        _serve_supervised(rt, host, port, count)
+    else:
+        _serve(rt, host, port)
+
+
+@app.command()
+def worker() -> None:
+    """Run the anchoring worker alone (for deployments with separate worker processes)."""
+    import threading
+
+    rt = open_runtime_or_exit()
+    logging.getLogger("notary").setLevel(logging.INFO)
+    stop = threading.Event()
+    exit_on_sigterm()
+    try:
+        rt.worker().run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        rt.close()
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="default NOTARY_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
+) -> None:
+    """Set up on the embedded defaults, issue one demo certificate, and serve the API."""
+    from issuer.matters import EXAMPLES
+    from issuer.service import issue_certificate
+
+    rt = open_runtime_or_exit()
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    path = rt.settings.data_path / "demo" / f"{issued.id}.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(issued.pdf)
+    try:
+        rt.worker().run_once(force=True)
+    except AnchoringError as exc:
+        typer.echo(f"(anchoring deferred: {exc.code})")
+    typer.secho("\nDemo certificate issued and anchored.", fg=typer.colors.GREEN, bold=True)
+    typer.echo(f"  number:     {issued.number}")
+    typer.echo(f"  PDF:        {path}")
+    typer.echo(f"  verify URL: {issued.verify_url}")
+    typer.echo(f"  access:     {issued.access_code}  (enter it on the verify page to see the full record)")
+    typer.echo(f"  check it:   .venv/bin/notary verify {path}\n")
+    _serve(rt, host, port)
+
+
+def _serve(rt, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from ..app import create_app
+
+    s = rt.settings
+    logging.getLogger("notary").setLevel(logging.INFO)
+    app_ = create_app(rt, run_worker=s.worker_enabled)
+    if rt.signing_pool is not None:
+        # Start the signing processes now, not on the first issue request (~2 s to import).
+        threading.Thread(target=rt.signing_pool.warm_up, name="signing-warm-up", daemon=True).start()
+    # The access log is off unless asked for: a line per request cost a third of the
+    # throughput of a cached lookup (a reverse proxy in front usually keeps one anyway).
+    config = uvicorn.Config(app_, host=host or s.host, port=port or s.port, loop="uvloop", http="httptools",
+                            log_level="info", access_log=s.access_log, proxy_headers=False)
+    exit_on_sigterm()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        rt.close()
+
+
+def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> None:
+    """``workers`` API processes under uvicorn's process manager, which restarts one that
+    dies; this process (the supervisor) runs the anchoring worker. The runtime opened here
+    has already migrated the database and deployed the contract, so the API processes
+    (notary.asgi) start without racing each other."""
+    import uvicorn
+
+    s = rt.settings
+    logging.getLogger("notary").setLevel(logging.INFO)
+    anchoring = rt.start_worker_thread() if s.worker_enabled else None
+    try:
+        uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
+                    loop="uvloop", http="httptools", log_level="info", access_log=s.access_log, proxy_headers=False)
+    finally:
+        if anchoring is not None:
+            thread, stop = anchoring
+            stop.set()
+            thread.join(timeout=30)
+        rt.close()

@@ -1,0 +1,106 @@
+"""Verifying commands: verify (with the local service, or offline with a receipt), trust-bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from verifier.errors import VerifierError
+
+from .console import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INDETERMINATE,
+    EXIT_PASSED,
+    app,
+    fail,
+    open_runtime_or_exit,
+)
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="the PDF to verify")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    receipt: Annotated[Path | None, typer.Option(help="verify offline with this receipt: no database, no service")] = None,
+    rpc: Annotated[list[str] | None, typer.Option(help="chain node URL for offline verification; repeat for a quorum")] = None,
+    trust_bundle: Annotated[Path | None, typer.Option(
+        help="trust bundle (GET /pki/trust-bundle.json, or `notary trust-bundle`): the ledger and notarial root "
+             "to trust offline; the receipt's own ledger is never trusted")] = None,
+    quorum: Annotated[int | None, typer.Option(help="nodes that must agree (default: a majority)")] = None,
+) -> None:
+    """Verify a PDF. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4 unavailable."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
+    if receipt is not None:
+        report = _verify_offline(data, receipt, rpc or [], trust_bundle, quorum)
+    else:
+        from verifier.service import verify_pdf
+
+        rt = open_runtime_or_exit()
+        try:
+            report = verify_pdf(rt.verifier_context(), data)
+        except VerifierError as exc:
+            fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+        finally:
+            rt.close()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(f"{report.indication.value}")
+        if report.certificate:
+            typer.echo(f"  certificate {report.certificate.number_masked} · {report.certificate.office}")
+        for c in report.checks:
+            typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
+            for change in c.details.get("changes", []):
+                typer.echo(f"      - {change['en']} / {change['zh']}")
+    raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
+
+
+def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], bundle_path: Path | None,
+                    quorum: int | None):
+    from pydantic import ValidationError
+
+    from anchoring.receipt import AnchorReceipt
+    from verifier.offline import verify_offline
+    from verifier.trust_bundle import TrustBundle
+
+    if not rpc_urls:
+        fail(EXIT_BAD_INPUT, "offline verification needs at least one --rpc URL")
+    if bundle_path is None:
+        fail(EXIT_BAD_INPUT, "offline verification needs --trust-bundle (from GET /pki/trust-bundle.json or "
+                              "`notary trust-bundle --out FILE`): the ledger to trust is never taken from the receipt")
+    loaded = {}
+    for name, path, model in (("receipt", receipt_path, AnchorReceipt), ("trust bundle", bundle_path, TrustBundle)):
+        try:
+            loaded[name] = model.model_validate_json(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            fail(EXIT_BAD_INPUT, f"cannot read {path}: {exc.strerror}")
+        except (ValidationError, UnicodeDecodeError) as exc:
+            fail(EXIT_BAD_INPUT, f"{path} is not a valid {name}: {str(exc).splitlines()[0]}")
+    try:
+        return verify_offline(data, loaded["receipt"], rpc_urls, loaded["trust bundle"], quorum=quorum)
+    except VerifierError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+    except ValueError as exc:  # a quorum outside 1..distinct nodes
+        fail(EXIT_BAD_INPUT, str(exc))
+
+
+@app.command("trust-bundle")
+def trust_bundle(
+    out: Annotated[Path | None, typer.Option(help="write the JSON bundle here")] = None,
+    text: Annotated[bool, typer.Option("--text", help="print it for a court's file instead of JSON")] = False,
+) -> None:
+    """The trust bundle verifiers pin: chain id, registry, checkpoint block, notarial root."""
+    rt = open_runtime_or_exit()
+    try:
+        bundle = rt.trust_bundle()
+    finally:
+        rt.close()
+    if out is not None:
+        out.write_text(bundle.to_json() + "\n", encoding="utf-8")
+    typer.echo(bundle.as_text() if text or out is not None else bundle.to_json())
