@@ -16,8 +16,9 @@ from sqlmodel import Session, func, select
 from . import audit
 from .auth import Principal, authenticate
 from .errors import CertificateNotFound, InvalidTransition
-from .lifecycle import RevocationReason, correct_certificate, revoke_certificate
+from .lifecycle import correct_certificate, revoke_certificate
 from .models import Certificate, CertificateDocument, IdempotencyRecord
+from .revocation import REASON_CODES, RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_certificate
 from .text_safety import no_lone_surrogates
 
@@ -39,11 +40,15 @@ class IssueRequest(BaseModel):
 class CorrectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: Annotated[dict[str, Any], _Text]
+    language: Literal["zh", "zh-en"] | None = Field(
+        None, description="default: the corrected certificate's (a bilingual one stays bilingual)")
+    level: Literal["B-T", "B-LT", "B-LTA"] | None = Field(
+        None, description="default: the corrected certificate's PAdES level")
 
 
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: RevocationReason
+    reason: RevocationReason = Field(description="why: " + REASON_CODES.split("; 255")[0])
     note: str | None = Field(None, max_length=200)
 
 
@@ -114,7 +119,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         if cert is None:
             raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
         p.check_read(cert)
-        audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number})
+        audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number}, office=cert.office_code)
         return cert
 
     @r.post("", status_code=201, response_model=IssuedResponse, summary="Issue a certificate")
@@ -135,7 +140,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                 return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
                                       verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
                                       replayed=True)
-        issued = issue_certificate(ctx, body.matter, body.data, actor=p.actor, language=body.language,
+        issued = issue_certificate(ctx, body.matter, p.name_as_notary(body.data), actor=p.actor, language=body.language,
                                    level=body.level, issued_by=p.name)
         if idempotency_key:
             with Session(ctx.engine) as s:
@@ -165,7 +170,8 @@ def router(ctx: IssuerContext) -> APIRouter:
             rows = s.exec(query.order_by(Certificate.issued_at.desc()).offset(offset).limit(limit)).all()
         if rows:  # applicants' names: whose were shown to whom is recorded
             audit.record(ctx.engine, p.actor, "certificate.list", "certificates", {
-                "matter": matter, "status": status, "offset": offset, "ids": [str(c.id) for c in rows]})
+                "matter": matter, "status": status, "offset": offset, "ids": [str(c.id) for c in rows]},
+                         office=p.office_code)
         return CertificatePage(items=[_item(c) for c in rows], total=total, limit=limit, offset=offset)
 
     @r.get("/{certificate_id}", response_model=CertificateDetail, summary="One certificate with its data")
@@ -196,8 +202,9 @@ def router(ctx: IssuerContext) -> APIRouter:
                 authorization: Annotated[str | None, Header()] = None) -> IssuedResponse:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
-        return issued_response(correct_certificate(ctx, certificate_id, body.data, office_code=p.office_code, by=p,
-                                                   actor=p.actor, issued_by=p.name))
+        return issued_response(correct_certificate(
+            ctx, certificate_id, body.data, office_code=p.office_code, by=p, actor=p.actor, issued_by=p.name,
+            language=body.language, level=body.level, name_notary=p.name_as_notary))
 
     return r
 

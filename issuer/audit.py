@@ -29,14 +29,19 @@ class AuditEvent(SQLModel, table=True):
     actor: str = Field(max_length=120)
     action: str = Field(max_length=40, index=True)
     target: str = Field(max_length=80, index=True)
+    # The office the event concerns (None: none in particular, e.g. a registry's API key).
+    office_code: str | None = Field(default=None, max_length=64, index=True)
     details: str = "{}"
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 
 
-def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, target: str, details: str) -> str:
-    body = json.dumps([prev_hash, at.isoformat(), actor, action, target, details], ensure_ascii=False,
-                      separators=(",", ":"))
+def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, target: str, details: str,
+            office_code: str | None = None) -> str:
+    fields = [prev_hash, at.isoformat(), actor, action, target, details]
+    if office_code is not None:  # events from before offices were recorded hash as they did
+        fields.append(office_code)
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -45,25 +50,28 @@ def head(session: Session) -> str:
     return last or GENESIS
 
 
-def append(session: Session, actor: str, action: str, target: str, details: dict | None = None) -> AuditEvent:
+def append(session: Session, actor: str, action: str, target: str, details: dict | None = None, *,
+           office: str | None = None) -> AuditEvent:
     """Add an event in the caller's transaction (not committed)."""
-    return append_many(session, [(actor, action, target, details)])[0]
+    return append_many(session, [(actor, action, target, details)], office=office)[0]
 
 
-def record(engine: Engine, actor: str, action: str, target: str, details: dict | None = None) -> None:
+def record(engine: Engine, actor: str, action: str, target: str, details: dict | None = None, *,
+           office: str | None = None) -> None:
     """Append one event in a transaction of its own and commit it: for reads of personal
     data, logged before the data is handed out (if the log cannot be written, the read
     fails rather than go unrecorded)."""
     from anchoring.sessions import write_session
 
     with write_session(engine) as s:
-        append(s, actor, action, target, details)
+        append(s, actor, action, target, details, office=office)
         s.commit()
 
 
-def append_many(session: Session, entries: list[tuple[str, str, str, dict | None]]) -> list[AuditEvent]:
-    """Add events (actor, action, target, details) in order, chained in memory from one
-    read of the head, in the caller's transaction (not committed)."""
+def append_many(session: Session, entries: list[tuple[str, str, str, dict | None]], *,
+                office: str | None = None) -> list[AuditEvent]:
+    """Add events (actor, action, target, details) of ``office`` in order, chained in
+    memory from one read of the head, in the caller's transaction (not committed)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     prev = head(session)
@@ -71,13 +79,35 @@ def append_many(session: Session, entries: list[tuple[str, str, str, dict | None
     for actor, action, target, details in entries:
         at = utcnow()
         body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
-        event = AuditEvent(at=at, actor=actor, action=action, target=target, details=body, prev_hash=prev,
-                           hash=_digest(prev, at, actor, action, target, body))
+        event = AuditEvent(at=at, actor=actor, action=action, target=target, office_code=office, details=body,
+                           prev_hash=prev, hash=_digest(prev, at, actor, action, target, body, office))
         events.append(event)
         prev = event.hash
     session.add_all(events)
     session.flush()
     return events
+
+
+def list_events(engine: Engine, *, office: str | None = None, actor: str | None = None, action: str | None = None,
+                since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int = 100,
+                offset: int = 0) -> list[AuditEvent]:
+    """Events, newest first, that match every filter given. ``actor`` matches the whole
+    actor (``notary:王丽``) or the name after its role (``王丽``); ``action`` the action or
+    its family (``token`` matches ``token.create`` and ``token.revoke``); ``since`` is
+    inclusive, ``until`` exclusive."""
+    query = select(AuditEvent)
+    if office is not None:
+        query = query.where(AuditEvent.office_code == office)
+    if actor is not None:
+        query = query.where((AuditEvent.actor == actor) | AuditEvent.actor.endswith(":" + actor, autoescape=True))
+    if action is not None:
+        query = query.where((AuditEvent.action == action) | AuditEvent.action.startswith(action + ".", autoescape=True))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    with Session(engine) as s:
+        return list(s.exec(query.order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)))
 
 
 def verify_chain(engine: Engine) -> int | None:
@@ -86,7 +116,8 @@ def verify_chain(engine: Engine) -> int | None:
     with Session(engine) as s:
         for e in s.exec(select(AuditEvent).order_by(AuditEvent.seq)):
             at = e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.timezone.utc)
-            if e.prev_hash != prev or e.hash != _digest(prev, at, e.actor, e.action, e.target, e.details):
+            if e.prev_hash != prev or e.hash != _digest(prev, at, e.actor, e.action, e.target, e.details,
+                                                        e.office_code):
                 return e.seq
             prev = e.hash
     return None

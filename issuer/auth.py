@@ -21,7 +21,7 @@ from keys import credentials
 from keys.secrets import new_secret
 
 from . import audit
-from .errors import CertificateNotFound, Forbidden, IssuerError
+from .errors import CertificateNotFound, Forbidden, InvalidMatterData, IssuerError
 from .models import Certificate
 
 TOKEN_PREFIX = "ent_"
@@ -90,6 +90,22 @@ class Principal:
             raise Forbidden("a registry administrator supervises and may not change certificates",
                             "监管账号只能查阅，不能变更公证书")
 
+    def name_as_notary(self, data: object) -> object:
+        """The matter data with the notary named as the law requires: a notary's token issues
+        only in its holder's name (filled in when left out, refused when another is named).
+        An office administrator names the notary in the data."""
+        if self.role != Role.NOTARY or not isinstance(data, dict):
+            return data
+        named = data.get("notary")
+        if named is None or (isinstance(named, str) and named.strip() == self.name):
+            return {**data, "notary": self.name}
+        raise InvalidMatterData(
+            f"the notary named must be the holder of this token, {self.name}", [{
+                "field": "notary", "rule": "token_holder",
+                "message": f"a certificate issued with {self.name}'s token names {self.name} as its notary",
+                "message_zh": f"公证员姓名：以{self.name}的令牌出具的公证书只能由{self.name}署名"}],
+            f"公证员姓名须为令牌持有人{self.name}")
+
     def visible(self, query):
         """``query`` (a select of Certificate) narrowed to what this principal may read."""
         if self.role != Role.REGISTRY_ADMIN:
@@ -117,7 +133,7 @@ def create_token(engine: Engine, name: str, role: Role, office_code: str | None,
             s.flush()
             audit.append(s, actor, "token.create", str(row.id), {
                 "name": name, "role": row.role, "office": row.office_code,
-                "expires_at": expires_at.isoformat() if expires_at else None})
+                "expires_at": expires_at.isoformat() if expires_at else None}, office=row.office_code)
         s.commit()
     return row, token
 
@@ -130,7 +146,8 @@ def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[Issue
     """Revoke the token with id ``ref``, or the one unrevoked token named ``ref`` (see
     credentials.revoke); the revocation is audited."""
     return credentials.revoke(engine, IssuerToken, ref, lambda s, row: audit.append(
-        s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role, "office": row.office_code}))
+        s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role, "office": row.office_code},
+        office=row.office_code))
 
 
 def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -22,7 +23,13 @@ from anchoring.models import utcnow
 from anchoring.sessions import read_session, write_session
 
 from . import audit
-from .errors import DraftNotFound, DraftNotYours, InvalidMatterData, InvalidTransition, IssuerError
+from .errors import (
+    DraftNotFound,
+    DraftNotYours,
+    InvalidMatterData,
+    InvalidTransition,
+    IssuerError,
+)
 from .matters import matter_type, parse_matter
 from .models import CertificateDraft, DraftState
 from .policy import apply_policies
@@ -59,7 +66,7 @@ def create_draft(engine: Engine, office_code: str, matter: str, data: dict, lang
         draft = CertificateDraft(id=uuid.uuid4(), office_code=office_code, matter=matter, language=language,
                                  data_json=json.dumps(data, ensure_ascii=False), created_by=actor)
         s.add(draft)
-        audit.append(s, actor, "draft.create", str(draft.id), {"matter": matter})
+        audit.append(s, actor, "draft.create", str(draft.id), {"matter": matter}, office=office_code)
         s.commit()
         s.refresh(draft)
         return draft
@@ -84,15 +91,17 @@ def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int,
 
 
 def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: dict, language: str | None,
-                 actor: str, *, owner: str | None = None) -> CertificateDraft:
+                 actor: str, *, owner: str | None = None,
+                 name_notary: Callable[[object], object] | None = None) -> CertificateDraft:
     with write_session(engine) as s:
         draft = _load_open(s, draft_id, office_code, owner=owner)
+        data = name_notary(data) if name_notary else data
         draft.data_json = json.dumps(data, ensure_ascii=False)
         if language is not None:
             draft.language = language
         draft.updated_at = utcnow()
         s.add(draft)
-        audit.append(s, actor, "draft.update", str(draft.id), {})
+        audit.append(s, actor, "draft.update", str(draft.id), {}, office=office_code)
         s.commit()
         s.refresh(draft)
         return draft
@@ -104,25 +113,28 @@ def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: 
         draft = _load_open(s, draft_id, office_code, owner=owner)
         draft.state, draft.updated_at = DraftState.DISCARDED, utcnow()
         s.add(draft)
-        audit.append(s, actor, "draft.discard", str(draft.id), {})
+        audit.append(s, actor, "draft.discard", str(draft.id), {}, office=office_code)
         s.commit()
         s.refresh(draft)
         return draft
 
 
 def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor: str, *,
-                owner: str | None = None, issued_by: str | None = None) -> tuple[CertificateDraft, IssuedCertificate]:
-    """Issue the draft as a certificate of ``ctx``'s office (validation and policies first)."""
+                owner: str | None = None, issued_by: str | None = None,
+                name_notary: Callable[[object], object] | None = None) -> tuple[CertificateDraft, IssuedCertificate]:
+    """Issue the draft as a certificate of ``ctx``'s office (validation and policies first).
+    ``name_notary``: the issuer's rule for the notary named (Principal.name_as_notary)."""
     with write_session(ctx.engine) as s:
         # A write transaction from its first statement (BEGIN IMMEDIATE on SQLite, a row lock
         # on PostgreSQL): a second click waits, then finds the draft issued.
         draft = _load_open(s, draft_id, office_code, for_update=True, owner=owner)
-        matter = parse_matter(draft.matter, json.loads(draft.data_json))
+        data = json.loads(draft.data_json)
+        matter = parse_matter(draft.matter, name_notary(data) if name_notary else data)
         issued = issue_in_session(s, ctx, draft.matter, matter, actor=actor, language=draft.language,
                                   issued_by=issued_by)
         draft.state, draft.certificate_id, draft.updated_at = DraftState.ISSUED, issued.id, utcnow()
         s.add(draft)
-        audit.append(s, actor, "draft.issue", str(draft.id), {"certificate": str(issued.id)})
+        audit.append(s, actor, "draft.issue", str(draft.id), {"certificate": str(issued.id)}, office=office_code)
         s.commit()
         s.refresh(draft)
         return draft, issued

@@ -14,7 +14,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .api import IssuedResponse, issued_response
 from .auth import Principal, Role, authenticate
-from .drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
+from .drafts import (
+    check_draft,
+    create_draft,
+    discard_draft,
+    get_draft,
+    issue_draft,
+    list_drafts,
+    update_draft,
+)
 from .models import CertificateDraft, DraftState
 from .service import IssuerContext
 from .text_safety import no_lone_surrogates
@@ -90,7 +98,7 @@ def router(ctx: IssuerContext) -> APIRouter:
     @r.post("", status_code=201, response_model=DraftView, summary="Start a draft")
     def create(body: DraftRequest, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(create_draft(ctx.engine, office, body.matter, body.data, body.language, p.actor))
+        return _view(create_draft(ctx.engine, office, body.matter, p.name_as_notary(body.data), body.language, p.actor))
 
     @r.get("", response_model=DraftList, summary="Drafts of your office")
     def list_(authorization: Annotated[str | None, Header()] = None,
@@ -109,7 +117,8 @@ def router(ctx: IssuerContext) -> APIRouter:
     @r.put("/{draft_id}", response_model=DraftView, summary="Replace a draft's data")
     def update(draft_id: uuid.UUID, body: DraftUpdate, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(update_draft(ctx.engine, draft_id, office, body.data, body.language, p.actor, owner=owner(p)))
+        return _view(update_draft(ctx.engine, draft_id, office, body.data, body.language, p.actor, owner=owner(p),
+                                  name_notary=p.name_as_notary))
 
     @r.delete("/{draft_id}", response_model=DraftView, summary="Discard a draft (作废)")
     def discard(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftView:
@@ -119,7 +128,8 @@ def router(ctx: IssuerContext) -> APIRouter:
     @r.post("/{draft_id}/issue", status_code=201, response_model=DraftIssued, summary="Issue the draft (出证)")
     def issue(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftIssued:
         p = issuer(authorization)
-        draft, issued = issue_draft(ctx, draft_id, office, p.actor, owner=owner(p), issued_by=p.name)
+        draft, issued = issue_draft(ctx, draft_id, office, p.actor, owner=owner(p), issued_by=p.name,
+                                    name_notary=p.name_as_notary)
         return DraftIssued(draft=_view(draft), certificate=issued_response(issued))
 
     return r

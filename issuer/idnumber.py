@@ -18,17 +18,27 @@ def birth_date(id_number: str) -> dt.date:
     return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 
 
+class InvalidIdNumber(ValueError):
+    """The rule an ID number breaks, in English (``str()``) and in Chinese (``message_zh``,
+    to follow the field's label)."""
+
+    def __init__(self, message: str, message_zh: str):
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
 def validate(id_number: str) -> str:
-    """Normalise (upper-case X) and check; raises ValueError with the rule that failed."""
+    """Normalise (upper-case X) and check; raises InvalidIdNumber with the rule that failed."""
     value = id_number.strip().upper()
     if not _PATTERN.match(value):
-        raise ValueError("must be 18 characters: 17 digits and a digit or X")
+        raise InvalidIdNumber("must be 18 characters: 17 digits and a digit or X",
+                              "应为18位：前17位为数字，最后一位为数字或X")
     if check_digit(value[:17]) != value[17]:
-        raise ValueError("check digit does not match (GB 11643)")
+        raise InvalidIdNumber("check digit does not match (GB 11643)", "校验码不符（GB 11643），请核对号码")
     try:
         birth_date(value)
     except ValueError as exc:
-        raise ValueError("contains an impossible birth date") from exc
+        raise InvalidIdNumber("contains an impossible birth date", "中的出生日期不存在") from exc
     return value
 
 

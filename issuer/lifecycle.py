@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import IntEnum
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,21 +28,10 @@ from . import audit
 from .auth import Principal
 from .errors import CertificateAlreadyClosed, CertificateNotFound
 from .matters import parse_matter
-from .models import Certificate, CertificateStatus
+from .models import Certificate, CertificateDocument, CertificateStatus
+from .pades import LEVELS, level_of
+from .revocation import RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_in_session
-
-
-class RevocationReason(IntEnum):
-    """Reason codes, as recorded on the ledger (1..254; 255 is 'superseded')."""
-
-    ISSUED_IN_ERROR = 1  # 错误出证
-    WITHDRAWN = 2  # 当事人撤回申请
-    OBTAINED_BY_DECEPTION = 3  # 以欺骗手段取得
-    COURT_ORDER = 4  # 人民法院裁判
-    OTHER = 9
-
-
-REASON_ZH = {1: "错误出证", 2: "当事人撤回", 3: "以欺骗手段取得", 4: "人民法院裁判", 9: "其他"}
 
 
 def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
@@ -74,7 +63,8 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
         cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
         s.add(cert)
         enqueue_revocation(s, cert.id, int(reason))
-        audit.append(s, actor, "revoke", str(cert.id), {"reason": int(reason), "note": note or ""})
+        audit.append(s, actor, "revoke", str(cert.id), {"reason": int(reason), "note": note or ""},
+                     office=cert.office_code)
         s.commit()
         s.refresh(cert)
         return cert
@@ -82,18 +72,32 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
 
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
                         office_code: str | None = None, by: Principal | None = None,
-                        issue_date: dt.date | None = None, actor: str = "cli",
-                        issued_by: str | None = None) -> IssuedCertificate:
+                        issue_date: dt.date | None = None, actor: str = "cli", issued_by: str | None = None,
+                        language: str | None = None, level: str | None = None,
+                        name_notary: Callable[[object], object] | None = None) -> IssuedCertificate:
     """Issue the corrected certificate and supersede the old one, in one transaction. The
     old certificate is locked before the successor takes a number: a refused correction
-    takes none (numbers stay gap-free) and stores nothing."""
+    takes none (numbers stay gap-free) and stores nothing.
+
+    The successor keeps the old certificate's matter, language pages and PAdES level unless
+    ``language``/``level`` ask otherwise, and its text names the number it corrects.
+    ``name_notary``: the corrector's rule for the notary named (Principal.name_as_notary),
+    applied once the corrector is known to be allowed."""
     with write_session(ctx.engine) as s:
         old = _lock_issued(s, certificate_id, office_code, by)
-        matter = parse_matter(old.matter, data)
+        matter = parse_matter(old.matter, name_notary(data) if name_notary else data)
         new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor,
-                               issued_by=issued_by)
+                               issued_by=issued_by, language=language or old.language,
+                               level=level or _kept_level(ctx, s, old), corrects_number=old.number)
         old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
         s.add(old)
         enqueue_supersession(s, old.id, new.id, bytes.fromhex(new.document_sha256))
         s.commit()
         return new
+
+
+def _kept_level(ctx: IssuerContext, s: Session, cert: Certificate) -> str:
+    """The level ``cert`` was signed at (recorded, or read from the PDF of a certificate
+    stored before it was), raised to the office's present default if that is higher."""
+    level = cert.pades_level or level_of(s.get(CertificateDocument, cert.id).pdf)
+    return level if LEVELS.index(level) >= LEVELS.index(ctx.level) else ctx.level

@@ -42,6 +42,8 @@ class Certificate(SQLModel, table=True):
     fee_note: str | None = Field(default=None, max_length=200)
     accepting_office: str | None = Field(default=None, max_length=80)  # 同城受理、异地出证
     language: str = Field(default="zh", max_length=8)
+    # The PAdES level it was signed at (None: issued before it was recorded; read from the PDF).
+    pades_level: str | None = Field(default=None, max_length=8)
     supersedes: uuid.UUID | None = Field(default=None, index=True)
     superseded_by: uuid.UUID | None = Field(default=None, index=True)
     document_sha256: str = Field(max_length=64, unique=True, index=True)

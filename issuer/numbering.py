@@ -48,3 +48,10 @@ def mask_number(number: str) -> str:
         return number
     digits = tail.rstrip("号")
     return f"{head}第{digits[:-2]}**号"
+
+
+def file_name(number: str) -> str:
+    """A file name for the certificate with this number: ``2026-沪东证字第000123号.pdf``
+    (brackets dropped; nothing a shell or another operating system would stumble on)."""
+    safe = number.replace("（", "(").replace("）", ")").replace("(", "").replace(")", "-", 1)
+    return "".join(ch for ch in safe if ch.isalnum() or ch in "-_") + ".pdf"

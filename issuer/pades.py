@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from asn1crypto import x509 as asn1_x509
@@ -23,6 +23,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from keys.store import OfficeSigner
+
 
 class _HandedOverRevocationData(logging.Filter):
     """pyHanko warns when validation data is embedded without fetching; here that is the
@@ -115,3 +116,22 @@ def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str, timestamp
     with office.lock or nullcontext():
         out = signer.sign_pdf(writer, bytes_reserved=_reserved(timestamper))
     return out.getvalue()
+
+
+def level_of(pdf: bytes) -> str:
+    """The PAdES level a certificate we issued was signed at, read back from the PDF (for
+    certificates stored before the level was recorded): a document timestamp after the
+    signature is B-LTA, a DSS without one B-LT, a signature timestamp B-T, else B-B."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    signatures = reader.embedded_signatures
+    if any(s.sig_object.get("/Type") == "/DocTimeStamp" for s in signatures):
+        return "B-LTA"
+    if "/DSS" in reader.root:
+        return "B-LT"
+    if signatures:
+        unsigned = signatures[0].signer_info["unsigned_attrs"]
+        if unsigned.native and any(a["type"].native == "signature_time_stamp_token" for a in unsigned):
+            return "B-T"
+    return "B-B"

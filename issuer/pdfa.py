@@ -18,9 +18,16 @@ import datetime as dt
 import functools
 from xml.sax.saxutils import escape
 
-from reportlab.pdfbase.pdfdoc import (PDFArray, PDFCatalog, PDFDictionary, PDFName, PDFStream, PDFString,
-                                      format as pdf_format)
 from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_VENDOR
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFCatalog,
+    PDFDictionary,
+    PDFName,
+    PDFStream,
+    PDFString,
+)
+from reportlab.pdfbase.pdfdoc import format as pdf_format
 from reportlab.pdfgen import canvas
 
 SRGB_IDENTIFIER = "sRGB IEC61966-2.1"

@@ -37,11 +37,18 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from .pdfa import PDF_PRODUCER, make_pdfa
 from .errors import FontMissing, InvalidMatterData, IssuerError
-from .matters import MatterInput, en_date, field_label_zh, invalid_fields, zh_formal_date
+from .matters import (
+    MatterInput,
+    en_date,
+    field_label_zh,
+    invalid_fields,
+    zh_formal_date,
+)
+from .pdfa import PDF_PRODUCER, make_pdfa
 from .qr import qr_matrix
-from .text_safety import font_charset
+from .text_safety import GLYPH_MISSING, describe, font_charset, problems
+from .translation import has_cjk, organisation_en
 
 FONT_NAME = "NotaryCJK"
 SEAL_RED = Color(0.78, 0.1, 0.1)
@@ -60,7 +67,7 @@ NEXT_TOP = PAGE_HEIGHT - 35 * mm  # continuation pages: below the running header
 BODY_FLOOR = 30 * mm  # above the footer (certificate id, page number at 20 mm)
 ZH_CLOSING_BASE = 87 * mm  # the last line (the date) of the Chinese signature block
 ZH_SIGNATURE_TOP = ZH_CLOSING_BASE + 37 * mm  # the seal (centre 14 mm above the base, radius 19 mm) and 4 mm
-EN_SIGNATURE_TOP = 122 * mm  # the last translation page: the signature block's top line
+EN_SIGNATURE_TOP = 127 * mm  # the last translation page: above the signature block's top line
 MAX_PAGES = 20  # per part; the field limits keep real certificates far below
 
 
@@ -77,6 +84,12 @@ class CertificatePage:
     check_code: str
     access_code: str | None = None
     bilingual: bool = False  # add the English translation page (译文相符, for use abroad)
+    corrects_number: str | None = None  # the number of the certificate this one corrects (更正)
+    office_name_en: str | None = None  # the office's English name; else transliterated from office_name
+
+    @property
+    def office_en(self) -> str:
+        return self.office_name_en or organisation_en(self.office_name)
 
 
 def register_font(path: Path) -> None:
@@ -100,9 +113,9 @@ def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
     Raises :class:`InvalidMatterData` naming the field when the matter's text cannot be
     printed as recorded (see :func:`check_printable`)."""
     register_font(font_path)
-    _refuse_missing_glyphs(page.matter, font_path)
-    zh_pages = _layout_zh(page.matter)
-    en_pages = _layout_en(page.matter) if page.bilingual else []
+    _refuse_missing_glyphs(page.matter, font_path, page.corrects_number)
+    zh_pages = _layout_zh(page.matter, page.corrects_number)
+    en_pages = _layout_en(page.matter, page.corrects_number) if page.bilingual else []
     total = len(zh_pages) + len(en_pages)
     buf = io.BytesIO()
     # The initial font is the embedded CJK subset: reportlab's default would declare a
@@ -144,7 +157,7 @@ def _draw_closing(c: canvas.Canvas, page: CertificatePage) -> None:
     width = A4[0]
     base = ZH_CLOSING_BASE
     _draw_signature_block(c, _zh_signature_lines(page.office_name, page.matter, page.issue_date), 13, base,
-                          page.matter)
+                          page.matter, notary_line=1)
     _draw_seal(c, width - 62 * mm, base + 14 * mm, page.office_name)
 
     _draw_qr(c, page.verify_url, 25 * mm, 28 * mm)
@@ -172,19 +185,39 @@ def _draw_translation(c: canvas.Canvas, page: CertificatePage, body: list[_Place
         _draw_running_header(c, f"Notarial certificate (translation, continued)   No. {page.number}")
     _draw_body(c, matter, body)
     if last:
-        _draw_signature_block(c, _en_signature_lines(page.office_name, matter, page.issue_date), 12, 95 * mm, matter)
+        _draw_signature_block(c, _en_signature_lines(page, matter), 12, 95 * mm, matter, notary_line=2)
         c.setFont(FONT_NAME, 10)
-        c.drawString(30 * mm, 60 * mm, "This translation conforms to the Chinese original.  译文与原文相符。")
+        c.drawString(30 * mm, 60 * mm, "This translation conforms to the Chinese original.")
     _draw_footer(c, f"Certificate ID: {page.certificate_id}   Verify: {page.verify_url}", page_label, total)
     c.showPage()
 
 
 def _zh_signature_lines(office_name: str, matter: MatterInput, day: dt.date) -> list[str]:
-    return [f"中华人民共和国{office_name}", f"公证员  {matter.notary}", zh_formal_date(day)]
+    return [f"中华人民共和国{office_name}", _zh_notary_line(matter), zh_formal_date(day)]
 
 
-def _en_signature_lines(office_name: str, matter: MatterInput, day: dt.date) -> list[str]:
-    return [f"{office_name}, People's Republic of China", f"Notary: {matter.notary}", en_date(day)]
+def _zh_notary_line(matter: MatterInput) -> str:
+    return f"公证员  {matter.notary}"
+
+
+def _en_signature_lines(page: CertificatePage, matter: MatterInput) -> list[str]:
+    """The office in English with its official Chinese name beside it (the name on the
+    seal of the original), the notary in pinyin, the date."""
+    return [f"{page.office_en} ({page.office_name})", "People's Republic of China", _en_notary_line(matter),
+            en_date(page.issue_date)]
+
+
+def _en_notary_line(matter: MatterInput) -> str:
+    return f"Notary: {matter.english('notary')}"
+
+
+def correction_note_zh(number: str) -> str:
+    """The sentence of a corrected certificate (更正) naming the certificate it replaces."""
+    return f"本公证书系对{number}公证书的更正，原公证书自本公证书出具之日起作废。"
+
+
+def correction_note_en(number: str) -> str:
+    return f"This certificate corrects certificate No. {number}, which is void from the date of this certificate."
 
 
 def _draw_running_header(c: canvas.Canvas, text: str) -> None:
@@ -197,32 +230,70 @@ def _draw_footer(c: canvas.Canvas, left: str, page_label: str, total: int) -> No
     c.setFont(FONT_NAME, 7)
     c.drawString(25 * mm, 20 * mm, left)
     if total > 1:
-        c.drawRightString(A4[0] - 25 * mm, 20 * mm, page_label)
+        # Below the left text when both do not fit on one line (the translation's verify URL is long).
+        room = A4[0] - 50 * mm - pdfmetrics.stringWidth(left, FONT_NAME, 7) - 4 * mm
+        y = 20 * mm if pdfmetrics.stringWidth(page_label, FONT_NAME, 7) <= room else 16 * mm
+        c.drawRightString(A4[0] - 25 * mm, y, page_label)
 
 
 # -- text that cannot be printed as recorded ------------------------------------------
 
 
-def check_printable(matter: MatterInput, font_path: Path, *, bilingual: bool = False) -> None:
+def check_printable(matter: MatterInput, font_path: Path, *, bilingual: bool = False,
+                    corrects_number: str | None = None) -> None:
     """Refuse, before anything is numbered, a matter whose text the certificate cannot show
-    as recorded: a character the embedded font has no glyph for, or a value that cannot be
-    laid out on the page. Raises :class:`InvalidMatterData` naming the field (422).
+    as recorded: a character the embedded font has no glyph for, a value that cannot be
+    laid out on the page, or (``bilingual``) a value the English translation cannot
+    render. Raises :class:`InvalidMatterData` naming the field (422).
 
     The same checks run inside :func:`render_certificate`; this is the cheap part of it
     (no drawing, no signing), for the issuing service to call first."""
     register_font(font_path)
-    _refuse_missing_glyphs(matter, font_path)
-    _layout_zh(matter)
+    _refuse_missing_glyphs(matter, font_path, corrects_number)
+    _layout_zh(matter, corrects_number)
+    _signature_size(_zh_notary_line(matter), 13, matter)
     if bilingual:
-        _layout_en(matter)
-    _signature_size(_zh_signature_lines("", matter, dt.date.today())[1], 13, matter)  # the notary's line
-    _signature_size(_en_signature_lines("", matter, dt.date.today())[1], 12, matter)
+        _layout_en(matter, corrects_number)
+        _signature_size(_en_notary_line(matter), 12, matter)
 
 
-def _refuse_missing_glyphs(matter: MatterInput, font_path: Path) -> None:
-    errors = matter.glyph_errors(font_charset(font_path))
+def _refuse_missing_glyphs(matter: MatterInput, font_path: Path, corrects_number: str | None = None) -> None:
+    charset = font_charset(font_path)
+    errors = matter.glyph_errors(charset)
+    found = problems(corrects_number, charset) if corrects_number else []
+    if found:  # the number is ours, but it is printed like the matter's text
+        en, zh = describe(found)
+        rule = "glyph_missing" if found[0][2] == GLYPH_MISSING else "text_character"
+        errors.append({"field": "corrects_number", "rule": rule, "message": en,
+                       "message_zh": field_label_zh("corrects_number") + zh})
     if errors:
         raise invalid_fields(matter.key, matter.title_zh, errors)
+
+
+def _english_statement(matter: MatterInput) -> list[str]:
+    """The paragraphs of the translation. Refused, naming the field, when they would carry
+    Chinese: a value with no English (free text in Chinese without its ``*_en``, a value
+    outside its table), or Chinese in a value printed as it is (a number)."""
+    errors = []
+    for path in matter.untranslated():
+        companion = f"{path}_en"
+        errors.append({"field": path, "rule": "translation_missing",
+                       "message": f"has no English for the translation page (language zh-en); give {companion}",
+                       "message_zh": f"{field_label_zh(path)}无法自动译成英文：出具中英文公证书时，"
+                                     f"请填写{field_label_zh(companion)}"})
+    if errors:
+        raise invalid_fields(matter.key, matter.title_zh, errors)
+    paragraphs = matter.statement_en()
+    chinese = [f for f in matter.text_fields() if has_cjk(f[2])]
+    for text in paragraphs:
+        if has_cjk(text):
+            path = _field_of(text, chinese, exact=False) or "(input)"
+            raise invalid_fields(matter.key, matter.title_zh, [{
+                "field": path, "rule": "translation_missing",
+                "message": "holds Chinese, which the English translation would print as it is; "
+                           "write it in Latin letters and digits",
+                "message_zh": f"{field_label_zh(path)}含有中文，英文译文无法照录，请改用字母和数字"}])
+    return paragraphs
 
 
 def _layout_error(matter: MatterInput, field: str | None, rule: str) -> InvalidMatterData:
@@ -374,7 +445,7 @@ def _particular(label: str, value: str, space_after: float, field: str | None) -
     return _Block(lines, PARTICULAR, space_after, field, keep_together=True)
 
 
-def _layout_zh(matter: MatterInput) -> list[list[_Placed]]:
+def _layout_zh(matter: MatterInput, corrects_number: str | None = None) -> list[list[_Placed]]:
     fields = list(matter.text_fields())
     rows = matter.particulars()
     blocks = []
@@ -386,15 +457,21 @@ def _layout_zh(matter: MatterInput) -> list[list[_Placed]]:
     for text in matter.statement():
         field = _field_of(text, fields, exact=False)
         blocks.append(_guarded(matter, field, lambda: _paragraph(text, STATEMENT, 6 * mm, field)))
+    if corrects_number:  # the last paragraph of the body, just above the closing
+        blocks.append(_paragraph(correction_note_zh(corrects_number), STATEMENT, 6 * mm, None))
     return _paginate(matter, blocks, ZH_FIRST_TOP, ZH_SIGNATURE_TOP)
 
 
-def _layout_en(matter: MatterInput) -> list[list[_Placed]]:
+def _layout_en(matter: MatterInput, corrects_number: str | None = None) -> list[list[_Placed]]:
+    """The translation's pages; refused (naming the field) when a value has no English."""
+    paragraphs = _english_statement(matter)
     fields = list(matter.text_fields())
     blocks = []
-    for text in matter.statement_en():
+    for text in paragraphs:
         field = _field_of(text, fields, exact=False)
         blocks.append(_guarded(matter, field, lambda: _paragraph(text, STATEMENT_EN, 6 * mm, field)))
+    if corrects_number:  # the number stays as it is written in Chinese
+        blocks.append(_paragraph(correction_note_en(corrects_number), STATEMENT_EN, 6 * mm, None))
     return _paginate(matter, blocks, EN_FIRST_TOP, EN_SIGNATURE_TOP)
 
 
@@ -495,23 +572,25 @@ def _draw_body(c: canvas.Canvas, matter: MatterInput, body: list[_Placed]) -> No
                 raise _layout_error(matter, _culprit(matter) or placed.field, "render_failed") from exc
 
 
-def _signature_size(line: str, size: float, matter: MatterInput) -> float:
+def _signature_size(line: str, size: float, matter: MatterInput, *, refuse: bool = True) -> float:
     """The font size at which a line of the signature block fits between the margins (a
-    long notary name is set smaller rather than run off the page)."""
+    long notary name is set smaller rather than run off the page; below 7 points it is
+    refused, naming the notary, unless ``refuse`` is False: the office's own lines)."""
     width = pdfmetrics.stringWidth(line, FONT_NAME, size)
     if width <= BODY_WIDTH:
         return size
     fitted = size * BODY_WIDTH / width
-    if fitted < 7:
+    if fitted < 7 and refuse:
         raise _layout_error(matter, "notary", "layout_overflow")
     return fitted
 
 
-def _draw_signature_block(c: canvas.Canvas, lines: list[str], size: float, base: float, matter: MatterInput) -> None:
+def _draw_signature_block(c: canvas.Canvas, lines: list[str], size: float, base: float, matter: MatterInput, *,
+                          notary_line: int) -> None:
     """Office, notary and date, right-aligned, the last line at ``base``."""
     right = A4[0] - 30 * mm
     for i, line in enumerate(lines):
-        c.setFont(FONT_NAME, _signature_size(line, size, matter))
+        c.setFont(FONT_NAME, _signature_size(line, size, matter, refuse=i == notary_line))
         c.drawRightString(right, base + (len(lines) - 1 - i) * 8 * mm, line)
 
 

@@ -9,24 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-
-from pyhanko.sign.timestamps import TimeStamper
 
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
 from . import audit
 from .access import hash_access_code, new_access_code
+from .errors import InvalidMatterData
+from .key_guard import SigningKeyGuard
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial, take_serials
+from .pades import LEVELS, LongTermMaterial
 from .policy import PolicyOutcome, apply_policies
 from .qr import check_code, verify_url
-from .errors import InvalidMatterData
-from .key_guard import SigningKeyGuard
-from .pades import LEVELS, LongTermMaterial
 from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
 
@@ -123,18 +122,20 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
 def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
                      actor: str = "cli", language: str = "zh", level: str | None = None,
-                     issued_by: str | None = None) -> IssuedCertificate:
-    """Number, render, sign and store a certificate in the caller's transaction (not committed)."""
+                     issued_by: str | None = None, corrects_number: str | None = None) -> IssuedCertificate:
+    """Number, render, sign and store a certificate in the caller's transaction (not committed).
+    ``supersedes``/``corrects_number``: the certificate this one corrects, named in its text."""
     issue_date = issue_date or dt.date.today()
     policy = apply_policies(matter, issue_date)  # before a number is taken
     level = ctx.check_level(level)
     ctx.check_printable(matter, language)  # likewise; rendering repeats it, in this transaction
     ctx.current_signer()  # fail closed on a key that may not sign, before a number is taken
     serial = next_serial(s, ctx.office.code, issue_date.year)
-    numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language)
+    numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language, level,
+                       corrects_number)
     (pdf,) = ctx.render_and_sign([numbered.page], [level])
     issued, event = _store(s, ctx, numbered, pdf, issued_by or actor)
-    audit.append(s, actor, *event)
+    audit.append(s, actor, *event, office=ctx.office.code)
     return issued
 
 
@@ -165,11 +166,11 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     ctx.current_signer()  # fail closed on a key that may not sign, before numbers are taken
     with Session(ctx.engine) as s:
         serials = take_serials(s, ctx.office.code, issue_date.year, len(requests))
-        numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language)
-                    for r, serial, policy in zip(requests, serials, policies)]
+        numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language, level)
+                    for r, serial, policy, level in zip(requests, serials, policies, levels)]
         pdfs = ctx.render_and_sign([d.page for d in numbered], levels)
         stored = [_store(s, ctx, d, pdf, issued_by or actor) for d, pdf in zip(numbered, pdfs)]
-        audit.append_many(s, [(actor, *event) for _, event in stored])
+        audit.append_many(s, [(actor, *event) for _, event in stored], office=ctx.office.code)
         s.commit()
     return [issued for issued, _ in stored]
 
@@ -188,19 +189,21 @@ class _Numbered:
     fee_note: str | None
     supersedes: uuid.UUID | None
     language: str
+    level: str
 
 
 def _number(ctx: IssuerContext, matter_key: str, matter: MatterInput, issue_date: dt.date, serial: int,
-            policy: PolicyOutcome, supersedes: uuid.UUID | None, language: str) -> _Numbered:
+            policy: PolicyOutcome, supersedes: uuid.UUID | None, language: str, level: str,
+            corrects_number: str | None = None) -> _Numbered:
     certificate_id = uuid.uuid4()
     code = check_code(ctx.qr_key, certificate_id)
     url = verify_url(ctx.public_base_url, certificate_id, code)
     access_code = new_access_code()
     number = format_number(issue_date.year, ctx.office.abbrev, serial)
     page = CertificatePage(certificate_id, number, ctx.office.name, issue_date, matter, url, code, access_code,
-                           bilingual=language == "zh-en")
+                           bilingual=language == "zh-en", corrects_number=corrects_number)
     return _Numbered(matter_key, matter, page, serial, issue_date.year, access_code, policy.fee_exempt,
-                     policy.fee_note, supersedes, language)
+                     policy.fee_note, supersedes, language, level)
 
 
 def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
@@ -216,7 +219,7 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
         signer_fingerprint=ctx.current_signer().fingerprint.hex(), check_code=d.page.check_code,
         access_code_hash=hash_access_code(ctx.qr_key, certificate_id, d.access_code), supersedes=d.supersedes,
         fee_exempt=d.fee_exempt, fee_note=d.fee_note, accepting_office=matter.accepting_office,
-        language=d.language,
+        language=d.language, pades_level=d.level,
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)
@@ -233,6 +236,14 @@ def normalise_number(number: str) -> str:
 
 def find_by_number(session: Session, number: str) -> Certificate | None:
     return session.exec(select(Certificate).where(Certificate.number == normalise_number(number))).first()
+
+
+def find_by_reference(session: Session, reference: str) -> Certificate | None:
+    """The certificate with this id (UUID) or number, as a clerk types either."""
+    try:
+        return session.get(Certificate, uuid.UUID(reference.strip()))
+    except ValueError:
+        return find_by_number(session, reference)
 
 
 def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:

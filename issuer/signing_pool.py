@@ -19,8 +19,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool

@@ -3,19 +3,17 @@ project's development TSA (in this process, or served over HTTP at ``POST /tsa``
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from datetime import datetime
+from pathlib import Path
 
 from asn1crypto import algos, cms, core, tsp
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from pyhanko.sign import general
+from pyhanko.sign import general, signers
 from pyhanko.sign.general import simple_cms_attribute
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
-from pyhanko.sign import signers
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 
 def _parsed(value):

@@ -23,6 +23,7 @@ from keys.ocsp import answer_ocsp
 from verifier.api import STATIC_DIR, router as verifier_router
 from verifier.errors import VerifierError
 
+from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
 from .security_headers import SecurityHeaders
 from .readiness import readiness
@@ -51,7 +52,8 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
                 thread.join(timeout=30)
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url=OPENAPI_URL, redoc_url=None)
+    add_api_docs(app)
     issuing = rt.issuer_context(pool=True)
     app.include_router(issuer_router(issuing))
     app.include_router(drafts_router(issuing))
@@ -129,7 +131,10 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
 
     @app.exception_handler(VerifierError)
     async def _verifier_error(_r: Request, exc: VerifierError):
-        return _error(exc.http_status, exc.code, exc.message, exc.message_zh)
+        response = _error(exc.http_status, exc.code, exc.message, exc.message_zh)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(IssuerError)
     async def _issuer_error(_r: Request, exc: IssuerError):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import time
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from pyhanko.sign.timestamps import DummyTimeStamper
 from sqlalchemy.engine import Engine
 
 from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
@@ -23,23 +24,27 @@ from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import AnchoringError, ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
-from pyhanko.sign.timestamps import DummyTimeStamper
-
 from issuer import audit
+from issuer.key_guard import SigningKeyGuard, certificate_window_problem
 from issuer.pades import LongTermMaterial
 from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
-from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
-from verifier.trust_bundle import Checkpoint, TrustBundle
-from issuer.key_guard import SigningKeyGuard, certificate_window_problem
 from keys.crl import ensure_crl, ensure_root_crl, revoke_serial, revoked_serials
+from keys.devpki import (
+    OfficeIdentity,
+    ensure_dev_pki,
+    ensure_service_signer,
+    ensure_tsa,
+    rotate_signing_key,
+)
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
+from verifier.trust_bundle import Checkpoint, TrustBundle
 
 from . import secrets
 from .database import make_engine, migrate
@@ -252,9 +257,24 @@ def _private_file(path: Path) -> None:
     path.chmod(0o600)
 
 
-def open_runtime(settings: Settings | None = None, *, chain: bool = True) -> Runtime:
-    """Open (and on first run create) everything for ``settings.data_dir``."""
+class NoInstallation(Exception):
+    """There is no service here to open (asked not to create one): no keys, no database."""
+
+
+def installed(settings: Settings) -> bool:
+    """Whether ``settings.data_dir`` holds a service: its notarial root and its database."""
+    data = settings.data_path
+    has_database = settings.database_url is not None or (data / "notary.sqlite3").exists()
+    return (data / "pki" / "notarial-root-ca.pem").exists() and has_database
+
+
+def open_runtime(settings: Settings | None = None, *, chain: bool = True, create: bool = True) -> Runtime:
+    """Open (and on first run, unless ``create`` is false, create) everything for
+    ``settings.data_dir``. With ``create=False`` a missing service raises NoInstallation:
+    commands that only read (verifying) must never make keys of their own."""
     settings = settings or Settings()
+    if not create and not installed(settings):
+        raise NoInstallation(f"no notary service in {settings.data_path}")
     data = settings.data_path
     data.mkdir(parents=True, exist_ok=True)
     # Personal data and keys live here: owner only, whatever the umask.
@@ -334,10 +354,10 @@ def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
     return RegistryClient(w3, address)
 
 
-def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
+def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[bytes, bytes]:
     """New office signing key; the new fingerprint is registered on the ledger and the old
-    one retired from now on (signatures made before keep verifying). Returns (old, new)
-    fingerprints."""
+    one retired from now on (signatures made before keep verifying). Audited as ``actor``.
+    Returns (old, new) fingerprints."""
     old = rt.signer.fingerprint
     rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase, rt.crl_url)
     rt.__dict__.pop("signer", None)  # reload the new store
@@ -350,19 +370,28 @@ def rotate_office_key(rt: Runtime) -> tuple[bytes, bytes]:
             key = rt.registry.get_signing_key(old)
             if key is not None and key.revoked_at == 0:
                 rt.registry.transact(rt.accounts.admin, "revokeSigningKey", old, int(time.time()))
+    _audit_key_event(rt, actor, "key.rotate", new, {"retired": old.hex(), "registered": new.hex()})
     return old, new
 
 
-def revoke_office_certificate(rt: Runtime) -> bytes:
+def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> bytes:
     """Compromise: put the office's current signing certificate on the CA's CRL and retire
-    its fingerprint on the ledger now. Returns the fingerprint."""
+    its fingerprint on the ledger now. Audited as ``actor``. Returns the fingerprint."""
     fingerprint = rt.signer.fingerprint
     revoke_serial(rt.pki_dir, rt.passphrase, rt.signer.certificate.serial_number)
     if rt.registry is not None and _is_admin(rt.registry, rt.accounts.admin.address):
         key = rt.registry.get_signing_key(fingerprint)
         if key is not None and key.revoked_at == 0:
             rt.registry.transact(rt.accounts.admin, "revokeSigningKey", fingerprint, int(time.time()))
+    _audit_key_event(rt, actor, "key.revoke_cert", fingerprint,
+                     {"serial": format(rt.signer.certificate.serial_number, "x")})
     return fingerprint
+
+
+def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, details: dict) -> None:
+    from issuer import audit
+
+    audit.record(rt.engine, actor, action, fingerprint.hex()[:64], details, office=rt.office.code)
 
 
 def _register_office(rt: Runtime) -> None:

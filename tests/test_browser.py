@@ -134,3 +134,80 @@ def test_home_page_forms(browser, runtime_factory, artifacts_dir, tmp_path):
         page.click("#number-form button")
         assert page.locator("#error").get_attribute("data-code") == "ACCESS_CODE_WRONG"
         page.screenshot(path=str(artifacts_dir / "wrong-access-code-zh.png"), full_page=True)
+
+
+def test_result_pages_in_both_languages_with_report_and_successor(browser, runtime_factory, artifacts_dir, tmp_path):
+    """An uploaded certificate's result has an address: the English switch works on it, it
+    offers the signed report PDF, and a corrected certificate links to its successor. The
+    full record (reached with the access code) switches language too."""
+    from issuer.lifecycle import correct_certificate
+
+    port = free_port()
+    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}")
+    ctx = rt.issuer_context()
+    old = issue_certificate(ctx, "marital-status", EXAMPLES["marital-status"])
+    rt.worker().run_once(force=True)
+    new = correct_certificate(ctx, old.id, EXAMPLES["marital-status"])
+    pdf = tmp_path / "old.pdf"
+    pdf.write_bytes(old.pdf)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(f"http://127.0.0.1:{port}") else outside.append(r.url))
+    with LiveServer(create_app(rt), port) as server:
+        page.goto(f"{server.url}/verify")
+        page.set_input_files("#upload-form input[name=file]", str(pdf))
+        page.click("#upload-form button")
+        page.wait_for_url("**/verify/result/**")
+        assert page.locator("#verdict").get_attribute("data-indication") == "FAILED"
+        assert page.locator("#revocation").get_attribute("data-kind") == "superseded"
+        assert page.locator("#successor a").is_visible() and page.locator("#report-pdf").is_visible()
+        report = page.request.get(server.url + page.locator("#report-pdf").get_attribute("href"))
+        assert report.ok and report.body().startswith(b"%PDF")
+        page.screenshot(path=str(artifacts_dir / "upload-result-corrected-zh.png"), full_page=True)
+
+        page.click("#lang-switch")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.locator("#verdict").inner_text().startswith("FAILED")
+        summary = page.locator("#summary").inner_text()
+        assert "Marital status" in summary and "marital-status" not in summary
+        page.screenshot(path=str(artifacts_dir / "upload-result-corrected-en.png"), full_page=True)
+        page.click("#successor a")
+        assert str(new.id) in page.url and page.evaluate("document.documentElement.lang") == "en"
+
+        # The full record: its language switch re-sends the access code (the record never
+        # has a GET address).
+        page.goto(f"{server.url}/verify")
+        page.fill("#number", new.number)
+        page.fill("#number-form #access_code", new.access_code)
+        page.click("#number-form button")
+        assert page.locator("#record").is_visible()
+        page.click("#lang-switch")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.locator("#record").is_visible() and page.locator("#report-pdf").is_visible()
+        page.screenshot(path=str(artifacts_dir / "record-en.png"), full_page=True)
+
+        # Too many wrong codes: the page says when to try again.
+        for _ in range(11):
+            page.goto(f"{server.url}/verify")
+            page.fill("#number", new.number)
+            page.fill("#number-form #access_code", "AAAA-AAAA")
+            page.click("#number-form button")
+        assert page.locator("#error").get_attribute("data-code") == "RATE_LIMITED"
+        assert "分钟后" in page.locator("#error").inner_text()
+        page.screenshot(path=str(artifacts_dir / "access-code-locked-zh.png"), full_page=True)
+    assert outside == []
+
+
+def test_api_docs_render_with_no_internet(browser, runtime_factory, artifacts_dir):
+    port = free_port()
+    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(f"http://127.0.0.1:{port}") else outside.append(r.url))
+    with LiveServer(create_app(rt), port) as server:
+        page.goto(f"{server.url}/api/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+        assert page.locator(".opblock").count() > 10
+        assert page.locator("button.authorize").is_visible()  # the security schemes are declared
+        page.screenshot(path=str(artifacts_dir / "api-docs.png"), full_page=False)
+    assert outside == []

@@ -37,8 +37,13 @@ def _h(tokens, who):
     return {} if who is None else {"Authorization": f"Bearer {tokens[who]}"}
 
 
+# A notary's token issues in its holder's name only.
+NOTARY_NAMES = {"notary_a": "王丽", "notary_a2": "张三", "notary_b": "赵强"}
+
+
 def _issue(client, tokens, who="notary_a", **extra):
-    return client.post("/api/v1/certificates", json={"matter": "birth", "data": EXAMPLES["birth"]},
+    data = {**EXAMPLES["birth"], "notary": NOTARY_NAMES.get(who, "王丽")}
+    return client.post("/api/v1/certificates", json={"matter": "birth", "data": data},
                        headers={**_h(tokens, who), **extra})
 
 

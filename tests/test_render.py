@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import uuid
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -113,3 +114,81 @@ def test_qr_version_found_by_length_fits_every_url(url):
     searched.add_data(url)
     searched.make(fit=True)
     assert len(matrix) >= len(searched.get_matrix())  # at most as small as the full search
+
+
+# -- a correction (更正) names the certificate it replaces ---------------------------------
+
+CORRECTED = "(2026)沪东证字第000012号"
+
+
+def _chars(pdf: bytes, page: int) -> tuple[str, list[tuple[float, float]]]:
+    """A page's text, one character per index, and each character's (bottom, top) in points."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        textpage = doc[page].get_textpage()
+        n = textpage.count_chars()
+        text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
+        boxes = [(box[1], box[3]) for box in (textpage.get_charbox(i) for i in range(n))]
+        return text, boxes
+    finally:
+        doc.close()
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("matter", ["birth", "will", "declaration"])
+def test_a_correction_names_the_certificate_it_replaces_above_the_closing(matter):
+    import pypdfium2 as pdfium
+    from reportlab.lib.units import mm
+
+    from issuer import render
+
+    page = replace(_page(matter), bilingual=True, corrects_number=CORRECTED)
+    pdf = render_certificate(page, DEFAULT_FONT)
+    pages = [_chars(pdf, i) for i in range(len(pdfium.PdfDocument(pdf)))]
+    zh_closing = next(i for i, (text, _) in enumerate(pages) if "公证员" in text)
+    en_closing = next(i for i, (text, _) in enumerate(pages) if "Notary:" in text)
+    # In the order of the body: the statement, the note, then the office, notary and seal.
+    zh = "".join(_flat(text) for text, _ in pages[:zh_closing + 1])
+    note_zh = f"本公证书系对{CORRECTED}公证书的更正，原公证书自本公证书出具之日起作废。"
+    assert zh.index(_flat(page.matter.statement()[-1])) < zh.index(note_zh) < zh.index("中华人民共和国" + page.office_name)
+    en = "".join(_flat(text) for text, _ in pages[zh_closing + 1:en_closing + 1])
+    note_en = f"This certificate corrects certificate No. {CORRECTED}, which is void from the date of this certificate."
+    assert en.index(_flat(page.matter.statement_en()[-1])) < en.index(_flat(note_en)) < en.index("NotaryPublicOffice")
+    # On the closing page, and clear of the signature block (a two-line note is not split).
+    for index, note, floor in ((zh_closing, "本公证书系对", render.ZH_SIGNATURE_TOP),
+                               (en_closing, "This certificate corrects", render.EN_SIGNATURE_TOP)):
+        text, boxes = pages[index]
+        start = text.index(note)
+        assert all(bottom >= floor - 1 * mm for bottom, _ in boxes[start:start + len(note)])
+    # Not on a certificate that corrects nothing.
+    plain = render_certificate(replace(page, corrects_number=None), DEFAULT_FONT)
+    assert not any("更正" in _chars(plain, i)[0] or "corrects" in _chars(plain, i)[0]
+                   for i in range(len(pdfium.PdfDocument(plain))))
+
+
+def test_a_long_correction_continues_and_still_ends_above_the_closing():
+    long = parse_matter("declaration", {**EXAMPLES["declaration"], "text": "本人声明" * 160})
+    pdf = render_certificate(replace(_page("declaration"), matter=long, corrects_number=CORRECTED), DEFAULT_FONT)
+    import pypdfium2 as pdfium
+
+    pages = len(pdfium.PdfDocument(pdf))
+    texts = [_flat(_chars(pdf, i)[0]) for i in range(pages)]
+    closing = next(i for i, t in enumerate(texts) if "公证员王丽" in t)
+    assert "本公证书系对" + CORRECTED in "".join(texts[:closing + 1])
+    assert not any("本公证书系对" in t for t in texts[closing + 1:])
+
+
+def test_the_number_corrected_passes_the_font_check():
+    from issuer.render import check_printable
+
+    matter = parse_matter("birth", EXAMPLES["birth"])
+    check_printable(matter, DEFAULT_FONT, bilingual=True, corrects_number=CORRECTED)
+    with pytest.raises(InvalidMatterData) as exc:
+        check_printable(matter, DEFAULT_FONT, corrects_number="(2026)𠀀证字第000012号")
+    assert [e["field"] for e in exc.value.errors] == ["corrects_number"]
+    assert "所更正的公证书编号" in exc.value.message_zh

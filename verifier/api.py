@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
@@ -27,6 +27,7 @@ from issuer.qr import check_code, check_code_matches
 from issuer.service import find_by_number
 
 from .apikeys import authenticate
+from . import results
 from .ratelimit import make_limiters
 from .client_address import client_address, parse_networks
 from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierBusy, VerifierError
@@ -35,8 +36,10 @@ from .intake import check_size, upload_too_large
 from .models import VerificationLog
 from .record import CertificateRecord, full_record
 from .report_pdf import signed_report
-from .report import Report
-from .service import VerifierContext, stored_certificate, summary, verify_certificate, verify_digest, verify_pdf
+from .checks import local_status_check
+from .report import Report, Revocation, revocation_from
+from .service import (VerifierContext, aware, not_issued_report, stored_certificate, summary, verify_certificate,
+                      verify_digest, verify_pdf)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC_DIR = Path(__file__).parent / "static"  # the pages' style sheet and script, served at /static
@@ -48,6 +51,15 @@ BATCH_MAX = 1000
 # What an unknown certificate's access code is compared with, so that it costs the same.
 NO_CERTIFICATE = uuid.UUID(int=0)
 DUMMY_HASH = hash_access_code(b"\x00" * 32, NO_CERTIFICATE, "AAAAAAAA")
+
+
+class ResultExpired(VerifierError):
+    code = "RESULT_EXPIRED"
+    http_status = 404
+
+    def __init__(self):
+        super().__init__("this verification result is no longer kept (results are kept for a day); upload the file "
+                         "again", "该核验结果已过保存期（保存一天），请重新上传文件")
 
 
 class WrongAccessCode(VerifierError):
@@ -73,15 +85,26 @@ class RecordResponse(BaseModel):
 
 
 class BatchItem(BaseModel):
+    """One certificate to check: by id, by the PDF's SHA-256, or by the number printed on
+    the paper with its access code (the answer then carries the full record)."""
+
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = None
     sha256: str | None = Field(None, pattern=SHA256)
+    number: str | None = Field(None, min_length=5, max_length=64, description="e.g. (2026)沪东证字第000123号")
+    access_code: str | None = Field(None, min_length=8, max_length=16, description="with a number only")
 
     @model_validator(mode="after")
     def _one(self):
-        if (self.id is None) == (self.sha256 is None):
-            raise ValueError("give exactly one of id or sha256")
+        if sum(v is not None for v in (self.id, self.sha256, self.number)) != 1:
+            raise ValueError("give exactly one of id, sha256, or number (with its access_code)")
+        if (self.number is None) != (self.access_code is None):
+            raise ValueError("a number goes with its access_code, and an access_code with a number")
         return self
+
+    @property
+    def target(self) -> str:
+        return str(self.id or self.sha256 or self.number)
 
 
 class BatchRequest(BaseModel):
@@ -94,6 +117,8 @@ class BatchResult(BaseModel):
     indication: str
     checks: dict[str, str] = {}  # check name -> code
     certificate: dict | None = None
+    revocation: Revocation | None = None
+    record: CertificateRecord | None = Field(None, description="the full record, for a number with its access code")
     error: dict | None = None
 
 
@@ -147,7 +172,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             raise WrongAccessCode("no certificate matches this number and access code",
                                   "公证书编号与查验码不符")
         # The full record is personal data: whoever opened it (the client address) is logged.
-        audit.record(ctx.engine, f"public:{client}", "record.open", str(cert.id), {"number": cert.number})
+        audit.record(ctx.engine, f"public:{client}", "record.open", str(cert.id), {"number": cert.number},
+                     office=cert.office_code)
         return cert
 
     # ------------------------------------------------------------ JSON API
@@ -180,33 +206,58 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         return RecordResponse(report=report, record=full_record(cert, summary(cert), pdf if body.previews else None))
 
     @r.post("/api/v1/verify/batch", response_model=BatchResponse, tags=["verify"],
-            summary=f"Registries: up to {BATCH_MAX} ids or fingerprints a call, with an API key")
+            summary=f"Registries: up to {BATCH_MAX} ids, fingerprints or numbers with access codes a call, "
+                    "with an API key")
     def verify_batch(body: BatchRequest, authorization: Annotated[str | None, Header()] = None) -> BatchResponse:
         key = authenticate(ctx.engine, authorization)
         limiter.take(str(key.id), len(body.items), key.items_per_minute)
         results, log_rows = [], []
         for item in body.items:
+            record = None
             try:
-                report = verify_certificate_or_digest(ctx, item)
+                if item.number is not None:
+                    report, record = batch_record(key, item)
+                else:
+                    report = verify_certificate_or_digest(ctx, item)
             except VerifierError as exc:
                 results.append(BatchResult(input=item, indication="ERROR",
-                                           error={"code": exc.code, "message": exc.message}))
-                log_rows.append(VerificationLog(api_key_id=key.id, target=str(item.id or item.sha256),
-                                                indication="ERROR"))
+                                           error={"code": exc.code, "message": exc.message,
+                                                  "message_zh": exc.message_zh}))
+                log_rows.append(VerificationLog(api_key_id=key.id, target=item.target, indication="ERROR"))
                 continue
             cert = report.certificate
             results.append(BatchResult(
                 input=item, indication=report.indication.value,
                 checks={c.name: c.code for c in report.checks},
-                certificate=cert.model_dump(mode="json") if cert else None,
+                certificate=cert.model_dump(mode="json") if cert else None, revocation=report.revocation,
+                record=record,
             ))
-            log_rows.append(VerificationLog(api_key_id=key.id, target=str(item.id or item.sha256),
+            log_rows.append(VerificationLog(api_key_id=key.id, target=item.target,
                                             certificate_id=cert.id if cert else None,
                                             indication=report.indication.value))
         with Session(ctx.engine) as s:
             s.add_all(log_rows)
             s.commit()
         return BatchResponse(results=results)
+
+    def batch_record(key, item: BatchItem) -> tuple[Report, CertificateRecord]:
+        """A number with its access code, for a registry: counted like the public form (per
+        certificate, and per API key as its client), audited as the registry's reading."""
+        client, subject = f"apikey:{key.id}", "cert:" + hashlib.sha256(item.number.encode()).hexdigest()
+        per_client.check(client)
+        per_certificate.check(subject)
+        with Session(ctx.engine) as s:
+            cert = find_by_number(s, item.number)
+        matches = access_code_matches(qr_key, cert.id if cert else NO_CERTIFICATE, item.access_code,
+                                      cert.access_code_hash if cert else DUMMY_HASH)
+        if cert is None or not matches:
+            per_client.fail(client)
+            per_certificate.fail(subject)
+            raise WrongAccessCode("no certificate matches this number and access code", "公证书编号与查验码不符")
+        audit.record(ctx.engine, f"apikey:{key.name}", "record.open", str(cert.id), {"number": cert.number},
+                     office=cert.office_code)
+        _, pdf = stored_certificate(ctx, cert.id)
+        return verify_pdf(ctx, pdf), full_record(cert, summary(cert))
 
     @r.get("/api/v1/certificates/{certificate_id}/status", tags=["verify"],
            summary="Public status of a certificate: no personal data")
@@ -219,6 +270,9 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         with Session(ctx.engine) as s:
             anchor = anchor_status(s, certificate_id)
         body = summary(cert).model_dump(mode="json")
+        revocation = revocation_from(local_status_check(cert.status, cert.superseded_by, aware(cert.revoked_at),
+                                                        cert.revocation_reason))
+        body["revocation"] = revocation.model_dump(mode="json") if revocation else None
         body["anchor"] = {"state": anchor.state if anchor else "pending"}
         if anchor and anchor.receipt:
             body["anchor"].update(tx_hash=anchor.receipt.tx_hash, block_number=anchor.receipt.block_number,
@@ -244,17 +298,41 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         return _page(request, lang, "home.html")
 
     @r.post("/verify/upload", response_class=HTMLResponse, include_in_schema=False)
-    async def upload_page(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+    async def upload_page(request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> Response:
         try:
             report = await verify_uploaded(request)
         except VerifierError as exc:
             return _page(request, lang, "home.html", error=exc, status=exc.http_status)
-        return _page(request, lang, "verify.html", report=report)
+        result_id = await run_in_threadpool(results.keep, ctx.engine, report)
+        # Post/redirect/get: the result has an address (reload, language, report PDF).
+        return RedirectResponse(f"/verify/result/{result_id}?lang={lang}", status_code=303)
+
+    @r.get("/verify/result/{result_id}", response_class=HTMLResponse, include_in_schema=False)
+    def result_page(request: Request, result_id: uuid.UUID,
+                    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
+        report = results.kept(ctx.engine, result_id)
+        if report is None:
+            return _page(request, lang, "home.html", status=404, error=ResultExpired())
+        return _page(request, lang, "verify.html", report=report, successor_url=successor_url(report),
+                     report_pdf_url=f"/verify/result/{result_id}/report.pdf")
+
+    @r.get("/verify/result/{result_id}/report.pdf", include_in_schema=False)
+    def result_report_pdf(result_id: uuid.UUID) -> Response:
+        report = results.kept(ctx.engine, result_id)
+        if report is None:
+            raise ResultExpired()
+        return _report_pdf(signed_report(report, ctx.font_path, ctx.report_signer))
 
     @r.get("/verify/hash", response_class=HTMLResponse, include_in_schema=False)
     def hash_page(request: Request, sha256: Annotated[str, Query(pattern=SHA256)],
                   lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh") -> HTMLResponse:
-        return _page(request, lang, "verify.html", report=verify_digest(ctx, sha256))
+        report = verify_digest(ctx, sha256)
+        return _page(request, lang, "verify.html", report=report, successor_url=successor_url(report),
+                     report_pdf_url=f"/verify/hash/report.pdf?sha256={sha256}")
+
+    @r.get("/verify/hash/report.pdf", include_in_schema=False)
+    def hash_report_pdf(sha256: Annotated[str, Query(pattern=SHA256)]) -> Response:
+        return _report_pdf(signed_report(verify_digest(ctx, sha256), ctx.font_path, ctx.report_signer))
 
     @r.post("/verify/number", response_class=HTMLResponse, include_in_schema=False)
     def number_page(request: Request, number: Annotated[str, Form(max_length=64)],
@@ -266,7 +344,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             cert = open_record(request, cert, access_code, number)
         except VerifierError as exc:
             return _page(request, lang, "home.html", error=exc, status=exc.http_status)
-        return _record_page(request, lang, cert)
+        return _record_page(request, lang, cert, {"action": "/verify/number", "fields": {
+            "number": number, "access_code": access_code}})
 
     @r.get("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
     def verify_page(request: Request, certificate_id: str,
@@ -278,7 +357,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             return _page(request, lang, "verify.html", status=404, not_found=True)
         _, pdf = stored_certificate(ctx, cert.id)
         report = verify_pdf(ctx, pdf)
-        return _page(request, lang, "verify.html", report=report, qr_code=c, successor_url=successor_url(report))
+        return _page(request, lang, "verify.html", report=report, qr_code=c, successor_url=successor_url(report),
+                     report_pdf_url=f"{request.url.path}/report.pdf?c={c}")
 
     def successor_url(report: Report) -> str | None:
         """The corrected certificate's own verify page (its QR link)."""
@@ -307,7 +387,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             _, pdf = stored_certificate(ctx, cert.id)
             return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c, error=exc,
                          status=exc.http_status)
-        return _record_page(request, lang, cert)
+        return _record_page(request, lang, cert, {"action": f"/v/{cert.id}?c={c}", "fields": {
+            "access_code": access_code}})
 
     def _qr_target(certificate_id: str, code: str | None) -> Certificate | None:
         try:
@@ -322,10 +403,15 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
             return None
         return cert
 
-    def _record_page(request: Request, lang: str, cert: Certificate) -> HTMLResponse:
+    def _record_page(request: Request, lang: str, cert: Certificate, switch_form: dict) -> HTMLResponse:
+        """The full record; its language switch re-posts the access code (``switch_form``:
+        the form's action and fields), as the record is never at a GET address."""
         _, pdf = stored_certificate(ctx, cert.id)
         report = verify_pdf(ctx, pdf)
-        return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf))
+        code = check_code(qr_key, cert.id)
+        return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf),
+                     successor_url=successor_url(report), report_pdf_url=f"/v/{cert.id}/report.pdf?c={code}",
+                     switch_form=switch_form)
 
     return r
 
@@ -341,20 +427,32 @@ def _report_pdf(pdf: bytes) -> Response:
 
 
 def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:
+    """By fingerprint or by id; an id never issued is answered as a fingerprint never issued."""
     if item.sha256 is not None:
         return verify_digest(ctx, item.sha256)
-    return verify_certificate(ctx, item.id)
+    try:
+        return verify_certificate(ctx, item.id)
+    except UnknownCertificate:
+        return not_issued_report()
 
 
 def _page(request: Request, lang: str, template: str, *, status: int = 200, **context) -> HTMLResponse:
     context.setdefault("report", None)
     context.setdefault("not_found", False)
-    return TEMPLATES.TemplateResponse(
+    other = "en" if lang == "zh" else "zh"
+    if context.get("switch_form"):
+        action = context["switch_form"]["action"]
+        context["switch_form"] = {**context["switch_form"], "url": f"{action}{'&' if '?' in action else '?'}lang={other}"}
+    response = TEMPLATES.TemplateResponse(
         request, template,
-        {"lang": lang, "switch_url": str(request.url.include_query_params(lang="en" if lang == "zh" else "zh")),
+        {"lang": lang, "switch_url": str(request.url.include_query_params(lang=other)),
          **context},
         status_code=status,
     )
+    retry_after = getattr(context.get("error"), "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _read_pdf_body(request: Request, limit: int) -> bytes:

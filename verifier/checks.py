@@ -22,6 +22,7 @@ from pyhanko_certvalidator import ValidationContext
 from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
+from issuer.revocation import reason_words
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
 
@@ -248,12 +249,20 @@ def anchor_check(evidence: LedgerEvidence | None, receipt: AnchorReceipt, confir
     return AnchorFacts(Check.of("anchor_inclusion", V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
 
 
-def local_status_check(local_status: str, successor: str | None = None) -> Check | None:
-    """What this service's own record says; None when it says nothing against the certificate."""
+def _why(reason: int | None, **details) -> dict:
+    zh, en = reason_words(reason)
+    return {"reason": reason, "reason_zh": zh, "reason_en": en, **details}
+
+
+def local_status_check(local_status: str, successor: str | None = None, revoked_at: dt.datetime | None = None,
+                       reason: int | None = None) -> Check | None:
+    """What this service's own record says (with when and why); None when it says nothing
+    against the certificate."""
+    at = revoked_at.isoformat() if revoked_at else None
     if local_status == "revoked":
-        return Check.of("status", I, "REVOKED")
+        return Check.of("status", I, "REVOKED", **_why(reason, revoked_at=at))
     if local_status == "superseded":
-        return Check.of("status", I, "SUPERSEDED", successor_id=successor)
+        return Check.of("status", I, "SUPERSEDED", **_why(SUPERSEDED_REASON, revoked_at=at, successor_id=successor))
     return None
 
 
@@ -268,5 +277,6 @@ def ledger_status_check(evidence: LedgerEvidence | None, local: Check | None = N
     if st.reason == 0:
         return Check.of("status", V, "NOT_REVOKED"), None
     if st.reason == SUPERSEDED_REASON:
-        return Check.of("status", I, "SUPERSEDED", successor_leaf=st.successor.hex()), st.successor
-    return Check.of("status", I, "REVOKED", reason=st.reason, block_number=st.block_number), None
+        return Check.of("status", I, "SUPERSEDED", **_why(st.reason, successor_leaf=st.successor.hex(),
+                                                          block_number=st.block_number)), st.successor
+    return Check.of("status", I, "REVOKED", **_why(st.reason, block_number=st.block_number)), None

@@ -43,6 +43,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "RECEIPT_OTHER_DOCUMENT": ("该收据属于另一份文件。", "The receipt belongs to a different document."),
     # status
     "NOT_REVOKED": ("公证书有效，未被撤销或更正。", "The certificate is in force: not revoked or corrected."),
+    "REPORT_SIGNED_BY_SERVICE": ("这是本核验服务出具并签名的验证报告：签名完好、可信。报告所述为其出具时的核验结果；公证书现状请重新核验。",
+                                 "This is a verification report signed by this verification service: its signature is intact and trusted. It states the result as of its date; verify the certificate again for its present status."),
     "REVOKED": ("公证书已被撤销。", "The certificate has been revoked."),
     "SUPERSEDED": ("公证书已被更正，请以新公证书为准。", "The certificate was corrected and replaced by a new certificate."),
     "STATUS_UNKNOWN": ("无法确认公证书状态。", "The status of the certificate cannot be established."),

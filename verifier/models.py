@@ -36,3 +36,15 @@ class VerificationLog(SQLModel, table=True):
     certificate_id: uuid.UUID | None = Field(default=None, index=True)
     indication: str = Field(max_length=16)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class VerificationResult(SQLModel, table=True):
+    """The report of an uploaded PDF, kept for a day under a random id so that its result
+    page has an address: it can be reloaded, switched to English and downloaded as a signed
+    report PDF without uploading again. Holds no personal data (see CertificateSummary)."""
+
+    __tablename__ = "verifier_result"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    report_json: str
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -20,7 +20,8 @@ from keys.store import certificate_fingerprint
 from . import standalone
 from .analysis import analyse_pdf
 from .checks import anchor_check, ledger_status_check, office_binding_check
-from .report import Check, CheckStatus, Report, ordered, overall
+from .report import Check, CheckStatus, Report
+from .report import finish as finish_report
 from .trust_bundle import TrustBundle
 
 
@@ -41,9 +42,7 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
                     best_signing_time=pdf.timestamp_time)
 
     def finish(*more: Check) -> Report:
-        report.checks = ordered(checks + list(more))
-        report.indication = overall(report.checks)
-        return report
+        return finish_report(report, checks + list(more))
 
     if receipt.chain_id != bundle.chain_id or receipt.contract.lower() != bundle.registry.lower():
         return finish(Check.of("office_binding", CheckStatus.SKIPPED, "NOT_CHECKED"),

@@ -10,7 +10,9 @@ by the number of processes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import threading
 import time
 import uuid
@@ -28,14 +30,25 @@ class RateLimited(VerifierError):
     code = "RATE_LIMITED"
     http_status = 429
 
+    def __init__(self, message: str, message_zh: str, retry_after: float):
+        super().__init__(message, message_zh)
+        self.retry_after = max(1, math.ceil(retry_after))  # seconds, for the Retry-After header
+
 
 def _over_budget(per_minute: float, wait: float) -> RateLimited:
-    return RateLimited(f"rate limit of {per_minute:g} items a minute reached; retry in {wait:.0f} s",
-                       f"已达到每分钟 {per_minute:g} 项的上限，请 {wait:.0f} 秒后再试")
+    return RateLimited(f"rate limit of {per_minute:g} items a minute reached; retry in {math.ceil(wait)} s",
+                       f"已达到每分钟 {per_minute:g} 项的上限，请 {math.ceil(wait)} 秒后再试", wait)
 
 
-def _too_many_failures() -> RateLimited:
-    return RateLimited("too many wrong access codes; try again later", "查验码错误次数过多，请稍后再试")
+def _too_many_failures(wait: float) -> RateLimited:
+    """Says when to try again, as a clock time (UTC+8, the offices' time) and in minutes."""
+    minutes = max(1, math.ceil(wait / 60))
+    at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=wait)).astimezone(_BEIJING)
+    return RateLimited(f"too many wrong access codes; try again in {minutes} min (after {at:%H:%M} Beijing time)",
+                       f"查验码错误次数过多，请 {minutes} 分钟后（北京时间 {at:%H:%M} 以后）再试", wait)
+
+
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass
@@ -76,7 +89,8 @@ class FailureLimiter:
             recent = [t for t in self._failures.get(client, []) if now - t < self.window]
             self._failures[client] = recent
             if len(recent) >= self.max_failures:
-                raise _too_many_failures()
+                # Allowed again once enough of the oldest failures have left the window.
+                raise _too_many_failures(recent[len(recent) - self.max_failures] + self.window - now)
 
     def fail(self, client: str) -> None:
         with self._lock:
@@ -99,7 +113,8 @@ redis.call('EXPIRE', KEYS[1], 120)
 return {taken, tostring(tokens)}
 """
 
-# KEYS[1] failures (sorted set of attempt times); ARGV window, member (or '' to only count).
+# KEYS[1] failures (sorted set of attempt times); ARGV window, member (or '' to only count),
+# max failures. Returns {count, seconds until the count is below the maximum again}.
 _FAILURES = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -109,7 +124,14 @@ if ARGV[2] ~= '' then
   redis.call('ZADD', KEYS[1], now, ARGV[2])
   redis.call('EXPIRE', KEYS[1], math.ceil(window))
 end
-return redis.call('ZCARD', KEYS[1])
+local count = redis.call('ZCARD', KEYS[1])
+local wait = 0
+local over = count - tonumber(ARGV[3])
+if over >= 0 then
+  local oldest = redis.call('ZRANGE', KEYS[1], over, over, 'WITHSCORES')
+  wait = tonumber(oldest[2]) + window - now
+end
+return {count, tostring(wait)}
 """
 
 
@@ -139,20 +161,22 @@ class SharedFailureLimiter(FailureLimiter):
         self._script = client.register_script(_FAILURES)
         self._prefix = prefix
 
-    def _count(self, client: str, record: bool) -> int | None:
+    def _count(self, client: str, record: bool) -> tuple[int, float] | None:
         try:
-            return int(self._script(keys=[f"{self._prefix}failures:{client}"],
-                                    args=[self.window, uuid.uuid4().hex if record else ""]))
+            count, wait = self._script(keys=[f"{self._prefix}failures:{client}"],
+                                       args=[self.window, uuid.uuid4().hex if record else "", self.max_failures])
+            return int(count), float(wait)
         except RedisError as exc:
             log.warning("access-code failures counted in this process: Redis unavailable (%s)", type(exc).__name__)
             return None
 
     def check(self, client: str) -> None:
-        count = self._count(client, record=False)
-        if count is None:
+        counted = self._count(client, record=False)
+        if counted is None:
             return super().check(client)
+        count, wait = counted
         if count >= self.max_failures:
-            raise _too_many_failures()
+            raise _too_many_failures(wait)
 
     def fail(self, client: str) -> None:
         if self._count(client, record=True) is None:

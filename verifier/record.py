@@ -26,6 +26,7 @@ class CertificateRecord(BaseModel):
     particulars: list[tuple[str, str]]
     statement: list[str]
     notary: str
+    revocation_note: str | None = None  # the clerk's words on a revocation: shown with the access code only
     previews: list[str] = []  # data: URIs of PNG page images
 
 
@@ -48,5 +49,5 @@ def full_record(cert: Certificate, summary: CertificateSummary, pdf: bytes | Non
     matter = model.model_validate(json.loads(cert.data_json), context={"stored_record": True})
     return CertificateRecord(
         summary=summary, number=cert.number, particulars=matter.particulars(), statement=matter.statement(),
-        notary=cert.notary, previews=page_previews(pdf) if pdf else [],
+        notary=cert.notary, revocation_note=cert.revocation_note, previews=page_previews(pdf) if pdf else [],
     )

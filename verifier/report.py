@@ -10,10 +10,13 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from .messages import message
+from issuer.revocation import REASON_CODES
+
+from .messages import MESSAGES, message
 
 REPORT_VERSION = "ENOTARY-REPORT-V1"
-CHECK_ORDER = ("document_integrity", "signer_trust", "timestamp", "office_binding", "anchor_inclusion", "status")
+CHECK_ORDER = ("document_integrity", "signer_trust", "timestamp", "office_binding", "anchor_inclusion", "status",
+               "report_issuer")
 # A B-B signature has no timestamp: that check may be SKIPPED in a PASSED report.
 OPTIONAL_CHECKS = frozenset({"timestamp"})
 
@@ -32,9 +35,10 @@ class CheckStatus(str, Enum):
 
 
 class Check(BaseModel):
-    name: str
+    name: str = Field(json_schema_extra={"enum": list(CHECK_ORDER)})
     status: CheckStatus
-    code: str
+    code: str = Field(description="a stable code; its meaning in both languages is in message_zh and message_en",
+                      json_schema_extra={"enum": sorted(MESSAGES)})
     message_zh: str
     message_en: str
     details: dict = Field(default_factory=dict)
@@ -52,13 +56,29 @@ class CertificateSummary(BaseModel):
     number_masked: str
     matter: str
     matter_zh: str
+    matter_en: str = ""
     office: str
     issue_date: dt.date
     status: str
 
 
+class Revocation(BaseModel):
+    """When and why a certificate stopped being in force (public: no personal data; the
+    clerk's free-text note is shown only with the access code)."""
+
+    kind: str = Field(description="revoked, or superseded (corrected)")
+    at: dt.datetime | None = Field(None, description="when, from this service's record")
+    reason_code: int | None = Field(None, description="the ledger's reason code: " + REASON_CODES)
+    reason_zh: str
+    reason_en: str
+    ledger_block: int | None = Field(None, description="the block that recorded it on the ledger, once it has")
+    successor_id: uuid.UUID | None = None
+
+
 class Report(BaseModel):
     version: str = REPORT_VERSION
+    document_kind: str = Field("certificate", description="certificate, or verification_report: a report this "
+                                                           "service signed (its checks are about the report itself)")
     indication: Indication
     checks: list[Check]
     document_sha256: str | None = None
@@ -70,6 +90,7 @@ class Report(BaseModel):
     anchor_block_number: int | None = None
     anchor_block_time: dt.datetime | None = Field(None, description="the document existed no later than this")
     successor_id: uuid.UUID | None = None
+    revocation: Revocation | None = Field(None, description="set when the certificate was revoked or corrected")
     verified_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     def check(self, name: str) -> Check:
@@ -91,3 +112,23 @@ def overall(checks: list[Check]) -> Indication:
 
 def ordered(checks: list[Check]) -> list[Check]:
     return sorted(checks, key=lambda c: CHECK_ORDER.index(c.name) if c.name in CHECK_ORDER else len(CHECK_ORDER))
+
+
+def finish(report: Report, checks: list[Check]) -> Report:
+    """Put the checks in order, decide the indication and say how the certificate was
+    revoked or corrected, if it was (from the status check)."""
+    report.checks = ordered(checks)
+    report.indication = overall(report.checks)
+    status = next((c for c in report.checks if c.name == "status"), None)
+    report.revocation = revocation_from(status, report.successor_id)
+    return report
+
+
+def revocation_from(status: Check | None, successor_id: uuid.UUID | None = None) -> Revocation | None:
+    """When and why, from a status check that found the certificate revoked or corrected."""
+    if status is None or status.code not in ("REVOKED", "SUPERSEDED"):
+        return None
+    d = status.details
+    return Revocation(kind="revoked" if status.code == "REVOKED" else "superseded", at=d.get("revoked_at"),
+                      reason_code=d.get("reason"), reason_zh=d["reason_zh"], reason_en=d["reason_en"],
+                      ledger_block=d.get("block_number"), successor_id=d.get("successor_id") or successor_id)

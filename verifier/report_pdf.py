@@ -33,7 +33,8 @@ MAX_CHANGES = 20  # a report lists at most this many changes after signing per c
 VERDICT = {"PASSED": "核验通过 PASSED", "FAILED": "核验未通过 FAILED", "INDETERMINATE": "暂无结论 INDETERMINATE"}
 CHECK_NAMES = {"document_integrity": "文件完整性 Document integrity", "signer_trust": "签名人可信 Signer trust",
                "timestamp": "时间戳 Timestamp", "office_binding": "公证处登记 Office binding",
-               "anchor_inclusion": "区块链锚定 Ledger anchor", "status": "证书状态 Status"}
+               "anchor_inclusion": "区块链锚定 Ledger anchor", "status": "证书状态 Status",
+               "report_issuer": "报告出具方 Report issuer"}
 MAX_SHOWN = 4000  # characters of one value; a longer one (a crafted signer name) is cut, visibly
 
 
@@ -68,8 +69,13 @@ def render_report(report: Report, font_path: Path) -> bytes:
              ["文件指纹 SHA-256", report.document_sha256 or "-"]]
     if report.certificate:
         c = report.certificate
-        facts += [["公证书编号 Number", c.number_masked], ["公证事项 Matter", c.matter_zh],
+        facts += [["公证书编号 Number", c.number_masked], ["公证事项 Matter", f"{c.matter_zh} {c.matter_en}".strip()],
                   ["出证机构 Office", c.office], ["出证日期 Issue date", str(c.issue_date)]]
+    if report.revocation:
+        rv = report.revocation
+        label = "撤销 Revoked" if rv.kind == "revoked" else "更正 Corrected"
+        when = f"{rv.at:%Y-%m-%d %H:%M} UTC" if rv.at else (f"block {rv.ledger_block}" if rv.ledger_block else "-")
+        facts += [[label, when], ["原因 Reason", f"{rv.reason_zh} / {rv.reason_en}"]]
     if report.signer:
         facts.append(["签名人 Signer", report.signer])
     if report.office:

@@ -14,7 +14,6 @@ import os
 import queue
 import resource
 import threading
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any

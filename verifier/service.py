@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -31,7 +32,7 @@ from .checks import anchor_check, fetch_evidence, ledger_status_check, local_sta
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
 from .sandbox import ParserPool
-from .report import CertificateSummary, Check, CheckStatus, Report, ordered, overall
+from .report import CertificateSummary, Check, CheckStatus, Report, finish
 
 log = logging.getLogger("notary.verifier")
 
@@ -75,7 +76,8 @@ def summary(cert: Certificate) -> CertificateSummary:
     matter = MATTERS.get(cert.matter)
     return CertificateSummary(
         id=cert.id, number_masked=mask_number(cert.number), matter=cert.matter,
-        matter_zh=matter.title_zh if matter else cert.matter, office=cert.office_name,
+        matter_zh=matter.title_zh if matter else cert.matter, matter_en=matter.title_en if matter else cert.matter,
+        office=cert.office_name,
         issue_date=cert.issued_at.date(), status=cert.status,
     )
 
@@ -90,6 +92,8 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     )
     signer_cert = pdf.signer_cert
     fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else None
+    if ctx.report_signer is not None and fingerprint == ctx.report_signer.fingerprint:
+        return _service_report(report, checks)
     try:
         with Session(ctx.engine) as s:
             cert = find_by_digest(s, pdf.candidate_digests)
@@ -100,7 +104,7 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
         office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
         checks += [office_check, Check.of("anchor_inclusion", CheckStatus.ERROR, "STATUS_UNKNOWN"),
                    Check.of("status", CheckStatus.ERROR, "STATUS_UNKNOWN")]
-        return _finish(report, checks)
+        return finish(report, checks)
 
     receipt = anchor.receipt if anchor else None
     # One ledger read for the office binding, the anchor and the revocation status.
@@ -111,29 +115,29 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     if cert is None:
         checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
                    Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
-        return _finish(report, checks)
+        return finish(report, checks)
 
     report.certificate = summary(cert)
     report.successor_id = cert.superseded_by
-    local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None)
+    local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None,
+                               aware(cert.revoked_at), cert.revocation_reason)
     if receipt is None:
         checks.append(Check.of("anchor_inclusion", CheckStatus.SKIPPED, "ANCHOR_PENDING"))
         # Not on the ledger yet: only the local record can say whether it was revoked.
         checks.append(local or Check.of("status", CheckStatus.VALID, "NOT_REVOKED"))
-        return _finish(report, checks)
+        return finish(report, checks)
     facts_anchor = anchor_check(evidence, receipt, ctx.confirmations, trust_receipt_source=True)
     checks.append(facts_anchor.check)
     report.anchor_block_number = facts_anchor.block_number
     report.anchor_block_time = facts_anchor.block_time
     status_check, _successor = ledger_status_check(evidence, local)
     checks.append(status_check)
-    return _finish(report, checks)
+    return finish(report, checks)
 
 
-def _finish(report: Report, checks: list[Check]) -> Report:
-    report.checks = ordered(checks)
-    report.indication = overall(report.checks)
-    return report
+def aware(at: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return at.replace(tzinfo=dt.timezone.utc) if at is not None and at.tzinfo is None else at
 
 
 def stored_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> tuple[Certificate, bytes]:
@@ -158,9 +162,23 @@ def verify_digest(ctx: VerifierContext, sha256: str) -> Report:
         cert = find_by_digest(s, [sha256.lower()])
         doc = s.get(CertificateDocument, cert.id) if cert else None
     if cert is None or doc is None:
-        checks = [Check.of(name, CheckStatus.SKIPPED, "DOCUMENT_NOT_PROVIDED")
-                  for name in ("document_integrity", "signer_trust", "timestamp", "office_binding")]
-        checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
-                   Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
-        return _finish(Report(indication="FAILED", checks=[], document_sha256=sha256.lower()), checks)
+        return not_issued_report(sha256.lower())
     return verify_pdf(ctx, doc.pdf)
+
+
+def _service_report(report: Report, checks: list[Check]) -> Report:
+    """A verification report this service signed: genuine when its signature is intact and
+    chains to the notarial root. It is not a certificate (no ledger anchor, no status); what
+    it says about the certificate it concerns is written in it, as of its time."""
+    report.document_kind = "verification_report"
+    return finish(report, checks + [Check.of("report_issuer", CheckStatus.VALID, "REPORT_SIGNED_BY_SERVICE")])
+
+
+def not_issued_report(sha256: str | None = None) -> Report:
+    """The answer for a fingerprint or id this registry never issued: FAILED, as nothing
+    genuine has it. Unknown ids and unknown fingerprints get this same answer."""
+    checks = [Check.of(name, CheckStatus.SKIPPED, "DOCUMENT_NOT_PROVIDED")
+              for name in ("document_integrity", "signer_trust", "timestamp", "office_binding")]
+    checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
+               Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
+    return finish(Report(indication="FAILED", checks=[], document_sha256=sha256), checks)

@@ -7,15 +7,26 @@ added by subclassing :class:`MatterInput` and listing it in :data:`MATTERS`.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import ValidationError
 
-from ..errors import InvalidMatterData, UnknownMatter
-from .base import MatterInput, en_date, field_label_zh, invalid_fields, zh_date, zh_formal_date
-from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
+from ..errors import UnknownMatter
+from .base import (
+    MatterInput,
+    en_date,
+    invalid_fields,
+    zh_date,
+    zh_formal_date,
+)
+from .civil import (
+    BirthInput,
+    KinshipInput,
+    MaritalStatusInput,
+    NationalityInput,
+    NoCriminalRecordInput,
+)
 from .education import DegreeInput, EducationInput, ExperienceInput
 from .estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
+from .messages import field_label_zh, message_zh
 
 MATTERS: dict[str, type[MatterInput]] = {m.key: m for m in (
     BirthInput, KinshipInput, MaritalStatusInput, NoCriminalRecordInput, EducationInput, DegreeInput,
@@ -57,16 +68,22 @@ EXAMPLES: dict[str, dict] = {
     "power-of-attorney": {
         "applicant_name": "郑国强", "sex": "男", "birth_date": "1980-09-15", "id_number": "310104198009150057",
         "agent_name": "郑小红", "agent_id_number": "310101199003070027", "scope": "特别授权",
-        "powers": ["代为办理上海市徐汇区某路某号房屋的出租手续"], "disposes_real_estate": False,
+        "powers": ["代为办理上海市徐汇区某路某号房屋的出租手续"],
+        "powers_en": ["To handle, on behalf of the principal, the formalities for letting the house at No. X, "
+                      "X Road, Xuhui District, Shanghai"],
+        "disposes_real_estate": False,
         "signed_on": "2026-11-20", **_PERSON,
     },
     "declaration": {
         "applicant_name": "黄丽", "sex": "女", "birth_date": "1978-08-08", "id_number": "31011019780808006X",
-        "text": "本人自愿放弃对父亲黄某某遗产的继承权。", "signed_on": "2026-11-20", **_PERSON,
+        "text": "本人自愿放弃对父亲黄某某遗产的继承权。",
+        "text_en": "I voluntarily renounce my right to inherit the estate of my father, HUANG X.",
+        "signed_on": "2026-11-20", **_PERSON,
     },
     "inheritance": {
         "applicant_name": "黄丽", "sex": "女", "birth_date": "1978-08-08", "id_number": "31011019780808006X",
         "deceased_name": "黄建华", "died_on": "2026-03-01", "estate": "上海市杨浦区某路某号房屋一套",
+        "estate_en": "a house at No. X, X Road, Yangpu District, Shanghai",
         "heirs": [{"name": "黄丽", "relation": "女儿"}, {"name": "林秀", "relation": "配偶"}], **_PERSON,
     },
     "will": {
@@ -97,29 +114,21 @@ def matter_type(key: str) -> type[MatterInput]:
         ) from None
 
 
-_ACROSS_FIELDS = re.compile(r"(?:Value error, )?(?P<field>[a-z_][a-z0-9_.]*): (?P<message>.*)", re.DOTALL)
-
-
 def parse_matter(key: str, data: object) -> MatterInput:
-    """Validate input for a matter; field errors name the field and the rule (and, for the
-    character policy, the character, in Chinese as well: message_zh)."""
+    """Validate input for a matter; field errors name the field and the rule, and say it in
+    English (message) and in Chinese (message_zh, after the field's Chinese label)."""
     model = matter_type(key)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = []
         for e in exc.errors(include_url=False, include_input=False):
-            field, message = ".".join(str(p) for p in e["loc"]), e["msg"]
-            # A rule across fields names its field at the start of its message ("spouse_name: ...").
-            across = None if field else _ACROSS_FIELDS.match(message)
-            if across and across["field"].split(".")[0] in model.model_fields:
-                field, message = across["field"], across["message"]
-            field = field or "(input)"
-            error = {"field": field, "rule": e["type"], "message": message}
-            zh = (e.get("ctx") or {}).get("message_zh")
-            if zh:
-                error["message_zh"] = field_label_zh(field) + zh
-            errors.append(error)
+            ctx = e.get("ctx") or {}
+            path = [str(p) for p in e["loc"]]
+            if ctx.get("field"):  # a rule across fields (a model validator) names the field it is about
+                path.append(ctx["field"])
+            field = ".".join(path) or "(input)"
+            errors.append({"field": field, "rule": e["type"], "message": e["msg"], "message_zh": message_zh(e, field)})
         raise invalid_fields(key, model.title_zh, errors) from None
 
 

@@ -6,37 +6,32 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from .. import idnumber, text_safety
+from .. import idnumber, text_safety, translation
 from ..errors import InvalidMatterData
+from ..translation import NAME, Rendering, Untranslated
+from .messages import field_label_zh, refusal
 
 Name = Field(min_length=1, max_length=40)
 Place = Field(min_length=1, max_length=80)
-
-# How a clerk calls each field (field names are shared between matters; nested ones are
-# prefixed by their list, e.g. relatives.0.name -> 亲属（第1项）姓名).
-FIELD_LABELS_ZH: dict[str, str] = {
-    "applicant_name": "申请人姓名", "applicant_name_en": "申请人外文姓名", "sex": "性别", "birth_date": "出生日期",
-    "id_number": "公民身份号码", "notary": "公证员姓名", "purpose": "用途", "destination": "使用地",
-    "accepting_office": "受理机构", "birth_place": "出生地", "father_name": "父亲姓名", "mother_name": "母亲姓名",
-    "residence": "居住地", "relatives": "亲属", "name": "姓名", "relation": "关系", "status": "婚姻状况",
-    "spouse_name": "配偶姓名", "passport_number": "护照号码", "school": "学校", "level": "学历层次",
-    "major": "专业", "diploma_number": "毕业证书编号", "institution": "学位授予单位", "degree": "学位",
-    "discipline": "学科门类", "certificate_number": "学位证书编号", "positions": "工作经历",
-    "organisation": "工作单位", "position": "职务", "agent_name": "受托人姓名", "agent_id_number": "受托人公民身份号码",
-    "scope": "授权范围", "powers": "委托事项", "text": "声明内容", "deceased_name": "被继承人姓名",
-    "estate": "遗产", "heirs": "继承人",
-}
+# A name in pinyin as the person's documents spell it, checked against the Chinese name.
+Pinyin = Field(None, max_length=200, description="the name in pinyin, surname first, e.g. WANG Li; "
+                                                 "generated when not given")
 
 
-def field_label_zh(field: str) -> str:
-    """The Chinese label of a dotted field path: ``heirs.1.name`` -> 继承人（第2项）姓名."""
-    out = []
-    for part in field.split("."):
-        out.append(f"（第{int(part) + 1}项）" if part.isdigit() else FIELD_LABELS_ZH.get(part, part))
-    return "".join(out)
+def English(max_length: int = 200):  # noqa: N802 - reads like Name and Place at a field
+    """An optional field giving another field in English for the translation page."""
+    return Field(None, min_length=1, max_length=max_length,
+                 description="in English for the translation page; generated or looked up when not given")
 
 
 class TextModel(BaseModel):
@@ -48,6 +43,11 @@ class TextModel(BaseModel):
     ``context={"stored_record": True}``, which skips it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # How fields read on the English translation page (see :mod:`issuer.translation`); a
+    # field listed here may have a companion field (<field>_pinyin or <field>_en) that
+    # gives its English explicitly.
+    english_renderings: ClassVar[dict[str, Rendering]] = {}
 
     @field_validator("*", mode="after")
     @classmethod
@@ -62,6 +62,64 @@ class TextModel(BaseModel):
                 if isinstance(item, str):
                     _refuse_unprintable(item, i)
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _companion(cls, value: object, info: ValidationInfo) -> object:
+        """A name's pinyin must spell the name; an English rendering must be English."""
+        name = info.field_name or ""
+        if value is None or (info.context and info.context.get("stored_record")):
+            return value  # a stored record is read back as it was issued (pypinyin's tables may have changed)
+        if name.endswith("_pinyin") and isinstance(value, str):
+            chinese = info.data.get(name.removesuffix("_pinyin"))
+            if isinstance(chinese, str) and not translation.pinyin_matches(chinese, value):
+                raise refusal(f"'{value}' does not spell '{chinese}' in pinyin (surname first, e.g. "
+                              f"{translation.name_pinyin(chinese)})",
+                              f"与姓名“{chinese}”的拼音不符（应姓在前，如“{translation.name_pinyin(chinese)}”）",
+                              rule="pinyin_mismatch")
+        elif name.endswith("_en"):
+            for i, item in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(item, str) and translation.has_cjk(item):
+                    where_en, where_zh = ("", "") if not isinstance(value, list) else (f"item {i + 1}: ", f"第{i + 1}项")
+                    raise refusal(f"{where_en}must be in English, without Chinese characters or punctuation",
+                                  f"{where_zh}应以英文填写，不能含有中文字符或中文标点", rule="not_english")
+        return value
+
+    def english(self, field: str) -> str | list[str] | None:
+        """``field`` as the English translation page shows it: its companion field as given
+        (``father_name_pinyin``, ``birth_place_en``), else made from the Chinese (pinyin, a
+        transliterated place, a table). Raises :class:`~issuer.translation.Untranslated`
+        when neither can be had: free text in Chinese needs its ``*_en``."""
+        rendering = self.english_renderings[field]
+        value = getattr(self, field)
+        given = getattr(self, field + rendering.companion, None)
+        if given is not None or value is None:
+            return given
+        if isinstance(value, list):
+            out = [rendering.generate(v) for v in value]
+            if any(v is None for v in out):
+                raise Untranslated(field)
+            return out
+        out = rendering.generate(value)
+        if out is None:
+            raise Untranslated(field)
+        return out
+
+    def untranslated(self, prefix: str = "") -> list[str]:
+        """Fields (dotted paths) that have no English for the translation page: free text in
+        Chinese, or a value outside its table, with no ``*_en`` given."""
+        missing = []
+        for field in self.english_renderings:
+            try:
+                self.english(field)
+            except Untranslated:
+                missing.append(f"{prefix}{field}")
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for i, item in enumerate(value if isinstance(value, list) else []):
+                if isinstance(item, TextModel):
+                    missing += item.untranslated(f"{prefix}{name}.{i}.")
+        return missing
 
     def text_fields(self, prefix: str = "") -> Iterator[tuple[str, int | None, str]]:
         """(field path, list item, text) of every string in the model, nested ones included.
@@ -82,6 +140,14 @@ class TextModel(BaseModel):
                         yield from item.text_fields(f"{path}.{i}.")
 
 
+def checked_id_number(value: str) -> str:
+    """An ID number checked (GB 11643), for a field validator: the refusal in both languages."""
+    try:
+        return idnumber.validate(value)
+    except idnumber.InvalidIdNumber as exc:
+        raise refusal(str(exc), exc.message_zh) from None
+
+
 def _describe(found: list, item: int | None) -> tuple[str, str]:
     en, zh = text_safety.describe(found)
     return (en, zh) if item is None else (f"item {item + 1}: {en}", f"第{item + 1}项{zh}")
@@ -99,7 +165,7 @@ def invalid_fields(subject_en: str, subject_zh: str, errors: list[dict]) -> Inva
     """An InvalidMatterData naming every field (``errors``: field, rule, message, and
     message_zh when there is one)."""
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    summary_zh = "；".join(e.get("message_zh") or f"{e['field']}: {e['message']}" for e in errors)
+    summary_zh = "；".join(e.get("message_zh") or f"{field_label_zh(e['field'])}有误" for e in errors)
     return InvalidMatterData(f"invalid input for {subject_en}: {summary}", errors, f"{subject_zh}申请数据有误：{summary_zh}")
 
 
@@ -109,13 +175,18 @@ class MatterInput(TextModel):
     key: ClassVar[str]
     title_zh: ClassVar[str]
     title_en: ClassVar[str]
+    english_renderings: ClassVar[dict[str, Rendering]] = {"applicant_name": NAME, "notary": NAME}
 
     applicant_name: str = Name
-    applicant_name_en: str | None = Field(None, max_length=60, description="name in Latin letters, e.g. ZHANG Ming")
+    applicant_name_en: str | None = Field(None, max_length=60, description="name in Latin letters as in the "
+                                          "applicant's passport, e.g. ZHANG Ming (not checked: it may be a "
+                                          "foreign name); the translation page uses it before the pinyin")
+    applicant_name_pinyin: str | None = Pinyin
     sex: Literal["男", "女"]
     birth_date: dt.date
     id_number: str = Field(min_length=18, max_length=18, description="公民身份号码 (GB 11643)")
     notary: str = Field(min_length=1, max_length=40, description="公证员")
+    notary_pinyin: str | None = Pinyin
     purpose: str | None = Field(None, max_length=80, description="用途, e.g. 留学")
     destination: str | None = Field(None, max_length=40, description="使用地 / 发往国家")
     accepting_office: str | None = Field(None, max_length=80, description="受理机构, when another office accepted the "
@@ -124,19 +195,20 @@ class MatterInput(TextModel):
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, v: str) -> str:
-        return idnumber.validate(v)
+        return checked_id_number(v)
 
     @field_validator("birth_date")
     @classmethod
     def _birth_date(cls, v: dt.date) -> dt.date:
         if v > dt.date.today() or v.year < 1900:
-            raise ValueError("must be a real date between 1900 and today")
+            raise refusal("must be a real date between 1900 and today", "应为1900年至今天之间的真实日期")
         return v
 
     @model_validator(mode="after")
     def _id_matches_birth(self):
         if idnumber.birth_date(self.id_number) != self.birth_date:
-            raise ValueError("id_number: the birth date inside the ID number differs from birth_date")
+            raise refusal("the birth date inside the ID number differs from birth_date",
+                          "中的出生日期与所填出生日期不一致", field="id_number")
         return self
 
     def glyph_errors(self, charset: frozenset[int]) -> list[dict]:
@@ -161,7 +233,8 @@ class MatterInput(TextModel):
 
     @property
     def name_en(self) -> str:
-        return self.applicant_name_en or self.applicant_name
+        """The applicant's name on the translation page: as in the passport when given, else in pinyin."""
+        return self.applicant_name_en or self.english("applicant_name")
 
     @property
     def his_her(self) -> str:
@@ -169,7 +242,7 @@ class MatterInput(TextModel):
 
     @property
     def sex_en(self) -> str:
-        return "male" if self.sex == "男" else "female"
+        return translation.SEX_EN[self.sex]
 
     def age_on(self, day: dt.date) -> int:
         b = self.birth_date

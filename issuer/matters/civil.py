@@ -7,17 +7,24 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .base import MatterInput, Name, Place, TextModel, en_date, zh_date
+from ..translation import NAME, PLACE, RELATION_EN
+from .base import English, MatterInput, Name, Pinyin, Place, TextModel, en_date, zh_date
+from .messages import refusal
 
 
 class BirthInput(MatterInput):
     key: ClassVar[str] = "birth"
     title_zh: ClassVar[str] = "出生公证"
     title_en: ClassVar[str] = "Birth"
+    english_renderings = {**MatterInput.english_renderings, "birth_place": PLACE, "father_name": NAME,
+                          "mother_name": NAME}
 
     birth_place: str = Place
+    birth_place_en: str | None = English()
     father_name: str = Name
+    father_name_pinyin: str | None = Pinyin
     mother_name: str = Name
+    mother_name_pinyin: str | None = Pinyin
 
     def statement(self) -> list[str]:
         return [
@@ -29,8 +36,9 @@ class BirthInput(MatterInput):
     def statement_en(self) -> list[str]:
         return [
             f"This is to certify that {self.name_en} ({self.sex_en}, resident identity card No. {self.id_number}) "
-            f"was born in {self.birth_place} on {en_date(self.birth_date)}.",
-            f"The father of {self.name_en} is {self.father_name}; the mother is {self.mother_name}.",
+            f"was born in {self.english('birth_place')} on {en_date(self.birth_date)}.",
+            f"The father of {self.name_en} is {self.english('father_name')}; the mother is "
+            f"{self.english('mother_name')}.",
         ]
 
 
@@ -38,19 +46,21 @@ class NoCriminalRecordInput(MatterInput):
     key: ClassVar[str] = "no-criminal-record"
     title_zh: ClassVar[str] = "无犯罪记录公证"
     title_en: ClassVar[str] = "No criminal record"
+    english_renderings = {**MatterInput.english_renderings, "residence": PLACE}
 
     residence: str = Place
+    residence_en: str | None = English()
     period_from: dt.date
     period_to: dt.date
 
     @model_validator(mode="after")
     def _period(self):
         if self.period_from > self.period_to:
-            raise ValueError("period_from: must not be after period_to")
+            raise refusal("must not be after period_to", "不能晚于居住截止日期", field="period_from")
         if self.period_to > dt.date.today():
-            raise ValueError("period_to: must not be in the future")
+            raise refusal("must not be in the future", "不能晚于今天", field="period_to")
         if self.period_from < self.birth_date:
-            raise ValueError("period_from: must not be before birth_date")
+            raise refusal("must not be before birth_date", "不能早于出生日期", field="period_from")
         return self
 
     def statement(self) -> list[str]:
@@ -64,19 +74,17 @@ class NoCriminalRecordInput(MatterInput):
         return [
             f"This is to certify that {self.name_en} ({self.sex_en}, born on {en_date(self.birth_date)}, resident "
             f"identity card No. {self.id_number}) has no criminal record during {self.his_her} "
-            f"residence in {self.residence} from {en_date(self.period_from)} to {en_date(self.period_to)}.",
+            f"residence in {self.english('residence')} from {en_date(self.period_from)} to {en_date(self.period_to)}.",
         ]
 
 
 class Relative(TextModel):
+    english_renderings = {"name": NAME}
+
     name: str = Name
+    name_pinyin: str | None = Pinyin
     relation: Literal["父亲", "母亲", "配偶", "儿子", "女儿", "兄弟", "姐妹", "祖父", "祖母", "外祖父", "外祖母"]
     birth_date: dt.date | None = None
-
-
-RELATION_EN = {"父亲": "father", "母亲": "mother", "配偶": "spouse", "儿子": "son", "女儿": "daughter",
-               "兄弟": "brother", "姐妹": "sister", "祖父": "paternal grandfather", "祖母": "paternal grandmother",
-               "外祖父": "maternal grandfather", "外祖母": "maternal grandmother"}
 
 
 class KinshipInput(MatterInput):
@@ -91,7 +99,7 @@ class KinshipInput(MatterInput):
                 for r in self.relatives]
 
     def statement_en(self) -> list[str]:
-        return [f"This is to certify that {r.name} is the {RELATION_EN[r.relation]} of {self.name_en} "
+        return [f"This is to certify that {r.english('name')} is the {RELATION_EN[r.relation]} of {self.name_en} "
                 f"(resident identity card No. {self.id_number})." for r in self.relatives]
 
 
@@ -99,17 +107,21 @@ class MaritalStatusInput(MatterInput):
     key: ClassVar[str] = "marital-status"
     title_zh: ClassVar[str] = "婚姻状况公证"
     title_en: ClassVar[str] = "Marital status"
+    english_renderings = {**MatterInput.english_renderings, "spouse_name": NAME}
 
     status: Literal["未婚", "已婚", "离婚"]
     spouse_name: str | None = Field(None, max_length=40)
+    spouse_name_pinyin: str | None = Pinyin
     since: dt.date | None = Field(None, description="marriage or divorce date")
 
     @model_validator(mode="after")
     def _spouse(self):
         if self.status != "未婚" and (not self.spouse_name or not self.since):
-            raise ValueError("spouse_name: required with since when the status is 已婚 or 离婚")
-        if self.status == "未婚" and (self.spouse_name or self.since):
-            raise ValueError("spouse_name: must be empty when the status is 未婚")
+            raise refusal("required with since when the status is 已婚 or 离婚",
+                          "为必填项：婚姻状况为已婚或离婚时，须填写配偶姓名和结婚或离婚登记日期", field="spouse_name")
+        if self.status == "未婚" and (self.spouse_name or self.since or self.spouse_name_pinyin):
+            raise refusal("must be empty when the status is 未婚",
+                          "应为空：婚姻状况为未婚时，不填写配偶姓名和结婚或离婚登记日期", field="spouse_name")
         return self
 
     def statement(self) -> list[str]:
@@ -122,11 +134,12 @@ class MaritalStatusInput(MatterInput):
 
     def statement_en(self) -> list[str]:
         who = f"{self.name_en} ({self.sex_en}, resident identity card No. {self.id_number})"
+        spouse = self.english("spouse_name")
         if self.status == "未婚":
             return [f"This is to certify that {who} has never registered a marriage."]
         if self.status == "已婚":
-            return [f"This is to certify that {who} registered a marriage with {self.spouse_name} on {en_date(self.since)}."]
-        return [f"This is to certify that {who} was divorced from {self.spouse_name} on {en_date(self.since)} "
+            return [f"This is to certify that {who} registered a marriage with {spouse} on {en_date(self.since)}."]
+        return [f"This is to certify that {who} was divorced from {spouse} on {en_date(self.since)} "
                 f"and has not registered a marriage since."]
 
 

@@ -42,12 +42,14 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
-def open_runtime_or_exit(chain: bool = True):
+def open_runtime_or_exit(chain: bool = True, create: bool = True):
+    """The runtime, or a one-line error and exit 4 when keys, database or chain are not
+    available (``create=False``: NoInstallation propagates, for the caller to explain)."""
     from ..runtime import open_runtime
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return open_runtime(chain=chain)
+        return open_runtime(chain=chain, create=create)
     except (AnchoringError, KeyStoreError) as exc:
         fail(EXIT_UNAVAILABLE, f"{exc.message} [{exc.code}]")
 
@@ -61,7 +63,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines instead of 
 
 
 def operator_actor(name: str | None) -> str:
-    """The audit log's actor for a credential command: ``operator:NAME``."""
+    """The audit log's actor for a command: ``operator:NAME``."""
+    return f"operator:{operator_name(name)}"
+
+
+def operator_name(name: str | None) -> str:
+    """Who runs this command (--operator, else NOTARY_OPERATOR, else the OS user): the
+    audit log names them, and they own what they issue."""
     if name is None:
         import getpass
 
@@ -72,7 +80,7 @@ def operator_actor(name: str | None) -> str:
     name = name.strip()
     if not name or len(name) > 100 or not name.isprintable():
         fail(EXIT_BAD_INPUT, "--operator must be a printable name of 1 to 100 characters")
-    return f"operator:{name}"
+    return name
 
 
 def expiry(value: str | None) -> dt.datetime | None:

@@ -93,6 +93,12 @@ def token_create(
     expires_at, actor = expiry(expires), operator_actor(operator)
     rt = open_runtime_or_exit(chain=False)
     try:
+        if role_ == Role.REGISTRY_ADMIN and office is not None:
+            fail(EXIT_BAD_INPUT, "a registry administrator supervises every office and belongs to none; leave out --office")
+        if office is not None and office != rt.office.code:
+            # This service issues for one office only: a token for any other could do nothing
+            # here, and a typing mistake would go unnoticed until the holder is refused.
+            fail(EXIT_BAD_INPUT, f"no office {office!r} here; this service is {rt.office.name} ({rt.office.code})")
         row, token = create_token(rt.engine, name, role_, office or rt.office.code, expires_at=expires_at, actor=actor)
     finally:
         rt.close()

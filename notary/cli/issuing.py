@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -18,10 +17,12 @@ from .console import (
     EXIT_INDETERMINATE,
     EXIT_PASSED,
     EXIT_UNAVAILABLE,
+    OperatorOption,
     app,
     fail,
     fail_fields,
     open_runtime_or_exit,
+    operator_name,
 )
 
 BULK_CHUNK = 64  # rows numbered, signed and committed together by issue-bulk
@@ -51,9 +52,12 @@ def issue(
     wait: Annotated[bool, typer.Option(help="anchor now and wait for the ledger")] = True,
     bilingual: Annotated[bool, typer.Option(help="add the English translation page (for use abroad)")] = False,
     level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
+    operator: OperatorOption = None,
 ) -> None:
     """Issue a certificate; prints its id, number and verify URL."""
     from issuer.service import issue_certificate
+
+    who = operator_name(operator)
 
     try:
         if data.stat().st_size > 1024 * 1024:
@@ -67,7 +71,7 @@ def issue(
     try:
         try:
             issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh",
-                                      level=level)
+                                       level=level, actor=f"operator:{who}", issued_by=who)
         except InvalidMatterData as exc:
             fail_fields(exc, f"invalid input for {matter}")
         except IssuerError as exc:
@@ -123,15 +127,22 @@ def issue_bulk(
     errors: Annotated[Path | None, typer.Option(help="per-row errors (JSON Lines); default OUT_DIR/errors.jsonl")] = None,
     bilingual: Annotated[bool, typer.Option(help="add the English translation page")] = False,
     level: Annotated[str | None, typer.Option(help="PAdES level above the default: B-LT or B-LTA")] = None,
+    operator: OperatorOption = None,
 ) -> None:
     """Issue many certificates from a file, with a progress bar, a summary and a file of
-    per-row errors. Exit code 0 when every row was issued, 3 when some were not."""
+    per-row errors. Each PDF is named by its certificate number (its id is in the PDF's
+    metadata); OUT_DIR/issued.csv summarises what was issued. Exit code 0 when every row
+    was issued, 3 when some were not."""
+    import csv
+
     from rich.progress import Progress
 
     from issuer.matters import parse_matter
+    from issuer.numbering import file_name
     from issuer.policy import apply_policies
     from issuer.service import IssueRequest, issue_batch
 
+    who = operator_name(operator)
     if not input.exists():
         fail(EXIT_BAD_INPUT, f"input file not found: {input}")
     rows = _bulk_rows(input)
@@ -147,7 +158,10 @@ def issue_bulk(
         except IssuerError as exc:
             fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
         with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
-                Progress() as progress:
+                open(out_dir / "issued.csv", "w", encoding="utf-8-sig", newline="") as table, Progress() as progress:
+            # utf-8-sig: a spreadsheet opened by a clerk shows the Chinese, not mojibake.
+            summary = csv.writer(table)
+            summary.writerow(["row", "number", "file", "id", "applicant", "verify_url", "access_code"])
             task = progress.add_task(f"issuing {matter}", total=len(rows))
             for chunk_start in range(0, len(rows), BULK_CHUNK):
                 # Rows are checked one by one (a bad row goes to the errors file); the good
@@ -170,15 +184,18 @@ def issue_bulk(
                 if not valid:
                     continue
                 try:
-                    certs = issue_batch(ctx, [r for _, r in valid])
+                    certs = issue_batch(ctx, [r for _, r in valid], actor=f"operator:{who}", issued_by=who)
                 except IssuerError as exc:
                     fail(EXIT_UNAVAILABLE, f"issuing stopped at row {valid[0][0]}: {exc.message} [{exc.code}]; "
                                             f"{issued} certificates were issued before it")
-                for (n, _), cert in zip(valid, certs):
-                    (out_dir / f"{cert.id}.pdf").write_bytes(cert.pdf)
-                    ok.write(json.dumps({"row": n, "id": str(cert.id), "number": cert.number,
+                for (n, request), cert in zip(valid, certs):
+                    name = file_name(cert.number)
+                    (out_dir / name).write_bytes(cert.pdf)
+                    ok.write(json.dumps({"row": n, "id": str(cert.id), "number": cert.number, "file": name,
                                          "verify_url": cert.verify_url, "access_code": cert.access_code},
                                         ensure_ascii=False) + "\n")
+                    summary.writerow([n, cert.number, name, cert.id, request.matter.applicant_name, cert.verify_url,
+                                      cert.access_code])
                     issued += 1
                     progress.advance(task)
         try:
@@ -187,13 +204,32 @@ def issue_bulk(
             typer.echo(f"anchoring deferred ({exc.code}); the worker will retry")
     finally:
         rt.close()
-    typer.echo(f"issued {issued} of {len(rows)}; {failed} failed (see {errors}); list in {out_dir / 'issued.jsonl'}")
+    typer.echo(f"issued {issued} of {len(rows)}; {failed} failed (see {errors}); "
+               f"summary in {out_dir / 'issued.csv'} and {out_dir / 'issued.jsonl'}")
     raise typer.Exit(EXIT_PASSED if failed == 0 else EXIT_BAD_INPUT)
+
+
+ReferenceArgument = Annotated[str, typer.Argument(
+    metavar="CERTIFICATE", help="the certificate's number, e.g. (2026)沪东证字第000123号, or its id")]
+
+
+def _find(rt, reference: str):
+    """The certificate a clerk named by number or id, of this office; exits when none."""
+    from sqlmodel import Session
+
+    from issuer.service import find_by_reference
+
+    with Session(rt.engine) as s:
+        cert = find_by_reference(s, reference)
+    if cert is None or cert.office_code != rt.office.code:
+        rt.close()
+        fail(EXIT_BAD_INPUT, f"no certificate of this office with the number or id {reference!r}")
+    return cert
 
 
 @app.command()
 def receipt(
-    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
+    certificate: ReferenceArgument,
     out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
 ) -> None:
     """Print (or write) the anchor receipt of a certificate."""
@@ -201,20 +237,15 @@ def receipt(
 
     from anchoring.status import anchor_status
 
-    try:
-        cid = uuid.UUID(certificate_id)
-    except ValueError:
-        fail(EXIT_BAD_INPUT, f"not a certificate id: {certificate_id}")
     rt = open_runtime_or_exit(chain=False)
     try:
+        cert = _find(rt, certificate)
         with Session(rt.engine) as s:
-            st = anchor_status(s, cid)
+            st = anchor_status(s, cert.id)
     finally:
         rt.close()
-    if st is None:
-        fail(EXIT_BAD_INPUT, "no certificate with this id")
-    if st.receipt is None:
-        fail(EXIT_INDETERMINATE, "the certificate is not anchored yet")
+    if st is None or st.receipt is None:
+        fail(EXIT_INDETERMINATE, f"{cert.number} is not anchored yet; try again after the next batch")
     text = st.receipt.model_dump_json(indent=2)
     if out:
         out.write_text(text + "\n")
@@ -222,57 +253,79 @@ def receipt(
         typer.echo(text)
 
 
-@app.command()
-def revoke(
-    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID)")],
-    reason: Annotated[int, typer.Option(help="1 issued in error, 2 withdrawn, 3 obtained by deception, 4 court order, 9 other")],
-    note: Annotated[str | None, typer.Option(help="a short note for the record (200 characters at most)")] = None,
-) -> None:
-    """Revoke (撤销) a certificate; the ledger records it once the certificate is anchored."""
-    from issuer.errors import IssuerError
-    from issuer.lifecycle import RevocationReason, revoke_certificate
+def _reason(value: str):
+    from issuer.revocation import RevocationReason
 
     try:
-        cid, why = uuid.UUID(certificate_id), RevocationReason(reason)
-    except ValueError as exc:
-        fail(EXIT_BAD_INPUT, str(exc))
+        return RevocationReason(int(value)) if value.isdigit() else RevocationReason[value.upper().replace("-", "_")]
+    except (KeyError, ValueError):
+        fail(EXIT_BAD_INPUT, "--reason must be one of: " + ", ".join(
+            f"{r.value} {r.name.lower().replace('_', '-')}" for r in RevocationReason))
+
+
+@app.command()
+def revoke(
+    certificate: ReferenceArgument,
+    reason: Annotated[str, typer.Option(help="1 issued-in-error, 2 withdrawn, 3 obtained-by-deception, "
+                                             "4 court-order, 9 other (the number or the name)")],
+    note: Annotated[str | None, typer.Option(help="a short note for the record (200 characters at most)")] = None,
+    operator: OperatorOption = None,
+) -> None:
+    """Revoke (撤销) a certificate; the ledger records it once the certificate is anchored."""
+    from issuer.lifecycle import revoke_certificate
+    from issuer.revocation import reason_words
+
+    why, who = _reason(reason), operator_name(operator)
     if note is not None and len(note) > 200:
         fail(EXIT_BAD_INPUT, "the note is longer than 200 characters")
     rt = open_runtime_or_exit()
     try:
-        cert = revoke_certificate(rt.engine, cid, why, note, office_code=rt.office.code)
+        cert = revoke_certificate(rt.engine, _find(rt, certificate).id, why, note, office_code=rt.office.code,
+                                  actor=f"operator:{who}")
         rt.worker().run_once(force=True)
     except IssuerError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    except AnchoringError as exc:
+        typer.echo(f"(the ledger will record it later: {exc.code})")
     finally:
         rt.close()
-    typer.echo(f"revoked {cert.number} ({why.name.lower()})")
+    zh, en = reason_words(why)
+    typer.echo(f"revoked {cert.number}: {zh} / {en}")
 
 
 @app.command()
 def correct(
-    certificate_id: Annotated[str, typer.Argument(help="certificate id (UUID) to correct")],
+    certificate: ReferenceArgument,
     data: Annotated[Path, typer.Option(help="the corrected input JSON")],
     out: Annotated[Path, typer.Option(help="where to write the new signed PDF")],
+    bilingual: Annotated[bool | None, typer.Option(
+        "--bilingual/--no-bilingual", help="default: as the corrected certificate")] = None,
+    level: Annotated[str | None, typer.Option(help="PAdES level; default: the corrected certificate's")] = None,
+    operator: OperatorOption = None,
 ) -> None:
-    """Correct (更正): issue a replacement certificate and supersede the old one."""
-    from issuer.errors import IssuerError
+    """Correct (更正): issue a replacement certificate and supersede the old one. The new
+    certificate keeps the old one's language pages and PAdES level unless told otherwise,
+    and its text names the number it corrects."""
     from issuer.lifecycle import correct_certificate
 
+    who = operator_name(operator)
     try:
-        cid = uuid.UUID(certificate_id)
         payload = json.loads(data.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         fail(EXIT_BAD_INPUT, f"cannot use the input: {exc}")
     rt = open_runtime_or_exit()
     try:
-        new = correct_certificate(rt.issuer_context(), cid, payload, office_code=rt.office.code)
+        new = correct_certificate(rt.issuer_context(), _find(rt, certificate).id, payload, office_code=rt.office.code,
+                                  actor=f"operator:{who}", issued_by=who, level=level,
+                                  language=None if bilingual is None else ("zh-en" if bilingual else "zh"))
         out.write_bytes(new.pdf)
         rt.worker().run_once(force=True)
     except InvalidMatterData as exc:
         fail_fields(exc, "invalid corrected input")
     except IssuerError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    except AnchoringError as exc:
+        typer.echo(f"(the ledger will record it later: {exc.code})")
     finally:
         rt.close()
     typer.echo(f"id:         {new.id}\nnumber:     {new.number}\nverify URL: {new.verify_url}")

@@ -10,7 +10,7 @@ import typer
 
 from anchoring.errors import AnchoringError
 
-from .console import app, exit_on_sigterm, open_runtime_or_exit
+from .console import app, exit_on_sigterm, open_runtime_or_exit, operator_name
 
 
 @app.command()
@@ -56,7 +56,8 @@ def demo(
     from issuer.service import issue_certificate
 
     rt = open_runtime_or_exit()
-    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    who = operator_name(None)  # NOTARY_OPERATOR, else the OS user: the audit log names a person
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], actor=f"operator:{who}", issued_by=who)
     path = rt.settings.data_path / "demo" / f"{issued.id}.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(issued.pdf)

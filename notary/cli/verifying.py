@@ -14,10 +14,14 @@ from .console import (
     EXIT_FAILED,
     EXIT_INDETERMINATE,
     EXIT_PASSED,
+    EXIT_UNAVAILABLE,
     app,
     fail,
     open_runtime_or_exit,
 )
+
+
+MAX_FILE_BYTES = 100 * 1024 * 1024  # a certificate is well under 1 MB; this only bounds the work
 
 
 @app.command()
@@ -30,35 +34,88 @@ def verify(
         help="trust bundle (GET /pki/trust-bundle.json, or `notary trust-bundle`): the ledger and notarial root "
              "to trust offline; the receipt's own ledger is never trusted")] = None,
     quorum: Annotated[int | None, typer.Option(help="nodes that must agree (default: a majority)")] = None,
+    service: Annotated[str | None, typer.Option(
+        envvar="NOTARY_VERIFY_SERVICE", show_envvar=True,
+        help="verify with this public verification service (its base URL) instead of a local one")] = None,
 ) -> None:
-    """Verify a PDF. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4 unavailable."""
+    """Verify a PDF: a certificate, or a verification report the service signed. With the
+    service in this data directory, a public service (--service), or offline (--receipt).
+    Never creates keys. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4
+    unavailable."""
     try:
         data = file.read_bytes()
     except OSError as exc:
         fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
     if receipt is not None:
         report = _verify_offline(data, receipt, rpc or [], trust_bundle, quorum)
+    elif service is not None:
+        report = _verify_with_service(data, service)
     else:
-        from verifier.service import verify_pdf
-
-        rt = open_runtime_or_exit()
-        try:
-            report = verify_pdf(rt.verifier_context(), data)
-        except VerifierError as exc:
-            fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
-        finally:
-            rt.close()
+        report = _verify_locally(data)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        typer.echo(f"{report.indication.value}")
+        kind = " (a verification report signed by the service)" if report.document_kind != "certificate" else ""
+        typer.echo(f"{report.indication.value}{kind}")
         if report.certificate:
             typer.echo(f"  certificate {report.certificate.number_masked} · {report.certificate.office}")
+        if report.revocation:
+            rv = report.revocation
+            when = f"{rv.at:%Y-%m-%d %H:%M} UTC" if rv.at else (f"block {rv.ledger_block}" if rv.ledger_block else "")
+            typer.echo(f"  {rv.kind} {when}: {rv.reason_en} / {rv.reason_zh}")
         for c in report.checks:
             typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
             for change in c.details.get("changes", []):
                 typer.echo(f"      - {change['en']} / {change['zh']}")
     raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
+
+
+def _verify_locally(data: bytes):
+    from notary.runtime import NoInstallation
+    from verifier.intake import open_signed_pdf
+    from verifier.service import verify_pdf
+
+    try:
+        open_signed_pdf(data, MAX_FILE_BYTES)  # a file that is no signed PDF is bad input wherever we are
+    except VerifierError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+    try:
+        rt = open_runtime_or_exit(create=False)
+    except NoInstallation as exc:
+        fail(EXIT_UNAVAILABLE, f"{exc}: verify with a public service (--service URL or NOTARY_VERIFY_SERVICE), "
+                               "or offline (--receipt, --trust-bundle, --rpc); nothing was created here")
+    try:
+        return verify_pdf(rt.verifier_context(), data)
+    except VerifierError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
+    finally:
+        rt.close()
+
+
+def _verify_with_service(data: bytes, base_url: str):
+    """Send the PDF to a verification service's API and read its report."""
+    import httpx
+    from pydantic import ValidationError
+
+    from verifier.report import Report
+
+    url = base_url.rstrip("/") + "/api/v1/verify"
+    try:
+        answer = httpx.post(url, content=data, headers={"content-type": "application/pdf"}, timeout=120)
+    except (httpx.HTTPError, ValueError) as exc:
+        fail(EXIT_UNAVAILABLE, f"cannot reach the verification service at {base_url}: {type(exc).__name__}")
+    if 400 <= answer.status_code < 500:
+        try:
+            error = answer.json()["error"]
+            fail(EXIT_BAD_INPUT, f"{error['message']} / {error['message_zh']} [{error['code']}]")
+        except (ValueError, KeyError, TypeError):
+            fail(EXIT_BAD_INPUT, f"the verification service refused the file (HTTP {answer.status_code})")
+    if answer.status_code != 200:
+        fail(EXIT_UNAVAILABLE, f"the verification service answered HTTP {answer.status_code}; try again later")
+    try:
+        return Report.model_validate_json(answer.content)
+    except ValidationError:
+        fail(EXIT_UNAVAILABLE, f"{base_url} did not answer as a verification service")
 
 
 def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], bundle_path: Path | None,
