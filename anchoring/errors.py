@@ -1,12 +1,13 @@
-"""Errors of the anchoring package. Each carries a stable code."""
+"""Errors of the anchoring package. Each carries a stable code; a client is told only that
+the ledger is unavailable (the details are for the operator's log)."""
+
+from errors import NotaryError
 
 
-class AnchoringError(Exception):
+class AnchoringError(NotaryError):
     code = "ANCHORING_ERROR"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    http_status = 503
+    public_message = ("the ledger is unavailable; try again later", "公证链暂不可用，请稍后再试")
 
 
 class ChainUnavailable(AnchoringError):

@@ -1,26 +1,15 @@
 """Errors of the issuer package. Each carries a stable code and a message a clerk understands."""
 
+from __future__ import annotations
 
-class IssuerError(Exception):
+from typing import Any
+
+from errors import NotaryError
+
+
+class IssuerError(NotaryError):
     code = "ISSUER_ERROR"
     http_status = 400
-
-    def __init__(self, message: str, message_zh: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.message_zh = message_zh or message
-
-    def __reduce__(self):
-        # Errors cross process boundaries (raised while rendering in a signing worker):
-        # rebuild them from their attributes, whatever their constructor takes.
-        return _rebuild, (type(self), self.message, dict(self.__dict__))
-
-
-def _rebuild(cls: type, message: str, state: dict) -> Exception:
-    error = cls.__new__(cls)
-    Exception.__init__(error, message)
-    error.__dict__.update(state)
-    return error
 
 
 class UnknownMatter(IssuerError):
@@ -35,6 +24,9 @@ class InvalidMatterData(IssuerError):
     def __init__(self, message: str, errors: list[dict], message_zh: str | None = None):
         super().__init__(message, message_zh)
         self.errors = errors
+
+    def extra(self) -> dict[str, Any]:
+        return {"fields": self.errors}
 
 
 class CertificateNotFound(IssuerError):
@@ -63,7 +55,7 @@ class CertificateAlreadyClosed(InvalidTransition):
     http_status = 409
 
     def __init__(self, status: str):
-        zh = "撤销" if status == "revoked" else "更正"
+        zh = "撤销" if status == "revoked" else "更正"  # CertificateStatus values (models imports these errors' module)
         super().__init__(f"the certificate is already {status}; it can no longer be revoked or corrected",
                          f"该公证书已{zh}，不能再撤销或更正")
         self.status = status

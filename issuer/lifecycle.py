@@ -29,7 +29,7 @@ from .auth import Principal
 from .errors import CertificateAlreadyClosed, CertificateNotFound
 from .matters import parse_matter
 from .models import Certificate, CertificateDocument, CertificateStatus
-from .pades import LEVELS, level_of
+from .pades import SignatureLevel, level_of
 from .revocation import RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
@@ -99,5 +99,5 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
 def _kept_level(ctx: IssuerContext, s: Session, cert: Certificate) -> str:
     """The level ``cert`` was signed at (recorded, or read from the PDF of a certificate
     stored before it was), raised to the office's present default if that is higher."""
-    level = cert.pades_level or level_of(s.get(CertificateDocument, cert.id).pdf)
-    return level if LEVELS.index(level) >= LEVELS.index(ctx.level) else ctx.level
+    level = SignatureLevel(cert.pades_level) if cert.pades_level else level_of(s.get(CertificateDocument, cert.id).pdf)
+    return level if level.at_least(ctx.level) else ctx.level

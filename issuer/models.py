@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 
 from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -11,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from anchoring.models import utcnow
 
 
-class CertificateStatus:
+class CertificateStatus(StrEnum):
     ISSUED = "issued"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"  # corrected (更正): a new certificate replaces it
@@ -84,7 +85,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class DraftState:
+class DraftState(StrEnum):
     OPEN = "open"
     ISSUED = "issued"
     DISCARDED = "discarded"

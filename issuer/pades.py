@@ -15,6 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -37,7 +38,24 @@ logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_HandedOverRevoca
 
 SIGNATURE_FIELD = "NotarySignature"
 ARCHIVE_TIMESTAMP_FIELD = "NotaryArchiveTimestamp"
-LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+class SignatureLevel(StrEnum):
+    """PAdES baseline levels, in increasing order (ETSI EN 319 142-1)."""
+
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def long_term(self) -> bool:
+        """B-LT and B-LTA embed the validation data (DSS)."""
+        return self in (SignatureLevel.B_LT, SignatureLevel.B_LTA)
+
+    def at_least(self, other: str) -> bool:
+        return LEVELS.index(self) >= LEVELS.index(SignatureLevel(other))
+
+
+LEVELS = tuple(SignatureLevel)
 # Room for the CMS blob (EC signature + three certificates, plus an RFC 3161 token with
 # the TSA's RSA certificate for B-T). Giving it up front spares pyHanko a second signing
 # pass to size the signature (DESIGN.md: ~2x throughput).
@@ -118,7 +136,7 @@ def _sign_blocking(pdf: bytes, office: OfficeSigner, office_name: str, timestamp
     return out.getvalue()
 
 
-def level_of(pdf: bytes) -> str:
+def level_of(pdf: bytes) -> SignatureLevel:
     """The PAdES level a certificate we issued was signed at, read back from the PDF (for
     certificates stored before the level was recorded): a document timestamp after the
     signature is B-LTA, a DSS without one B-LT, a signature timestamp B-T, else B-B."""
@@ -127,11 +145,11 @@ def level_of(pdf: bytes) -> str:
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     signatures = reader.embedded_signatures
     if any(s.sig_object.get("/Type") == "/DocTimeStamp" for s in signatures):
-        return "B-LTA"
+        return SignatureLevel.B_LTA
     if "/DSS" in reader.root:
-        return "B-LT"
+        return SignatureLevel.B_LT
     if signatures:
         unsigned = signatures[0].signer_info["unsigned_attrs"]
         if unsigned.native and any(a["type"].native == "signature_time_stamp_token" for a in unsigned):
-            return "B-T"
-    return "B-B"
+            return SignatureLevel.B_T
+    return SignatureLevel.B_B

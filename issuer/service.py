@@ -23,7 +23,7 @@ from .key_guard import SigningKeyGuard
 from .matters import MatterInput, parse_matter
 from .models import Certificate, CertificateDocument
 from .numbering import format_number, next_serial, take_serials
-from .pades import LEVELS, LongTermMaterial
+from .pades import LEVELS, LongTermMaterial, SignatureLevel
 from .policy import PolicyOutcome, apply_policies
 from .qr import check_code, verify_url
 from .render import CertificatePage, check_printable
@@ -49,7 +49,7 @@ class IssuerContext:
     font_path: Path
     timestamper: TimeStamper | None = None  # None: PAdES B-B
     pool: SigningPool | None = None  # render and sign in worker processes when set
-    level: str = "B-T"  # the office's default PAdES level; a request may ask for a higher one
+    level: str = SignatureLevel.B_T  # the office's default PAdES level; a request may ask for a higher one
     # For B-LT / B-LTA: the validation material to embed, read afresh for each batch (CRLs age).
     long_term: Callable[[], LongTermMaterial] | None = None
     # Reloads a rotated key and refuses one that may not sign (None: ``signer`` as given).
@@ -60,19 +60,23 @@ class IssuerContext:
         expired, revoked or retired. Called before a number is taken."""
         return self.key_guard.current() if self.key_guard is not None else self.signer
 
-    def check_level(self, level: str | None) -> str:
+    def check_level(self, level: str | None) -> SignatureLevel:
         """The level to sign at: the default, or a higher one asked for (B-LT, B-LTA)."""
-        if level is None or level == self.level:
-            return self.level
-        if level not in LEVELS or LEVELS.index(level) < LEVELS.index(self.level):
-            raise InvalidMatterData(f"signature level {level} is not offered; use {', '.join(LEVELS[LEVELS.index(self.level):])}",
-                                    [{"field": "level", "rule": "enum", "message": f"one of {LEVELS[LEVELS.index(self.level):]}"}],
-                                    f"不提供签名级别 {level}")
+        default = SignatureLevel(self.level)
+        if level is None or level == default:
+            return default
+        offered = [lv.value for lv in LEVELS if lv.at_least(default)]
+        if level not in offered:
+            raise InvalidMatterData(f"signature level {level} is not offered; use {', '.join(offered)}",
+                                    [{"field": "level", "rule": "enum", "message": f"one of {offered}",
+                                      "message_zh": f"签名级别：只能是 {'、'.join(offered)} 之一"}],
+                                    f"不提供签名级别 {level}，可选：{'、'.join(offered)}")
         if self.timestamper is None or self.long_term is None:
             raise InvalidMatterData(f"signature level {level} needs a timestamp service, which this office has not set up",
-                                    [{"field": "level", "rule": "unavailable", "message": "no timestamp service"}],
+                                    [{"field": "level", "rule": "unavailable", "message": "no timestamp service",
+                                      "message_zh": "签名级别：本处未配置时间戳服务"}],
                                     f"签名级别 {level} 需要时间戳服务，本处未配置")
-        return level
+        return SignatureLevel(level)
 
     def check_printable(self, matter: MatterInput, language: str = "zh") -> None:
         """Refuse (InvalidMatterData naming the field) text the certificate cannot print as
@@ -84,9 +88,10 @@ class IssuerContext:
         """Signed PDFs (at ``levels``, else the default): in the signing pool when there is
         one, else here."""
         levels = levels or [self.level] * len(pages)
-        base = self.long_term() if self.long_term is not None and any(lv in ("B-LT", "B-LTA") for lv in levels) else None
-        long_terms = [None if lv not in ("B-LT", "B-LTA") else replace(base, archive_timestamp=lv == "B-LTA")
-                      for lv in levels]
+        wanted = [SignatureLevel(lv) for lv in levels]
+        base = self.long_term() if self.long_term is not None and any(lv.long_term for lv in wanted) else None
+        long_terms = [replace(base, archive_timestamp=lv == SignatureLevel.B_LTA) if lv.long_term else None
+                      for lv in wanted]
         if self.pool is not None:
             return self.pool.render_and_sign_many(pages, long_terms)
         signer = self.current_signer()

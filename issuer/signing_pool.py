@@ -31,7 +31,7 @@ from keys.store import FileKeyStore, OfficeSigner
 from processes.parent_watch import end_with_parent
 
 from .errors import SigningUnavailable
-from .pades import LongTermMaterial, sign_pdf
+from .pades import LongTermMaterial, SignatureLevel, sign_pdf
 from .render import CertificatePage, render_certificate
 
 log = logging.getLogger("notary.issuer")
@@ -45,7 +45,7 @@ class SigningSetup:
     passphrase: bytes = field(repr=False)
     office_name: str
     font_path: Path
-    level: str = "B-T"  # B-B needs no timestamper; the others do
+    level: str = SignatureLevel.B_T  # B-B needs no timestamper; the others do
     tsa_url: str | None = None
     dev_tsa_store: Path | None = None  # the development TSA's PKCS#12, when no TSA URL is set
     timeout: float = 10.0
@@ -71,7 +71,7 @@ def _start_worker(setup: SigningSetup, parent_pid: int) -> None:
     from .timestamping import development_tsa, timestamper
 
     stamper = None
-    if setup.level != "B-B":
+    if setup.level != SignatureLevel.B_B:
         dev = None if setup.tsa_url else development_tsa(setup.dev_tsa_store, setup.passphrase)
         stamper = timestamper(setup.tsa_url, dev, setup.timeout)
     _worker = _WorkerState(setup.key_store.open(setup.passphrase), stamper, setup)

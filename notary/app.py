@@ -14,14 +14,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
+from errors import NotaryError
+from issuer.pades import SignatureLevel
 from issuer.api import router as issuer_router
 from issuer.auth import AuthenticateFirst
 from issuer.drafts_api import router as drafts_router
-from issuer.errors import InvalidMatterData, IssuerError
 from issuer.timestamping import answer_request
 from keys.ocsp import answer_ocsp
 from verifier.api import STATIC_DIR, router as verifier_router
-from verifier.errors import VerifierError
 
 from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
@@ -67,7 +67,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
     # The verification pages' style sheet and script (no inline ones: see security_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    if rt.settings.tsa_url is None and rt.settings.signature_level != "B-B":  # only when it is in use
+    if rt.settings.tsa_url is None and rt.settings.signature_level != SignatureLevel.B_B:  # only when it is in use
         @app.post("/tsa", include_in_schema=False)
         async def development_tsa(request: Request) -> Response:
             """The development RFC 3161 TSA (application/timestamp-query, DER)."""
@@ -129,21 +129,11 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
-    @app.exception_handler(VerifierError)
-    async def _verifier_error(_r: Request, exc: VerifierError):
-        response = _error(exc.http_status, exc.code, exc.message, exc.message_zh)
-        if getattr(exc, "retry_after", None):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    @app.exception_handler(IssuerError)
-    async def _issuer_error(_r: Request, exc: IssuerError):
-        extra = {"fields": exc.errors} if isinstance(exc, InvalidMatterData) else {}
-        return _error(exc.http_status, exc.code, exc.message, exc.message_zh, **extra)
-
-    @app.exception_handler(AnchoringError)
-    async def _anchoring_error(_r: Request, exc: AnchoringError):
-        return _error(503, exc.code, "the ledger is unavailable; try again later", "公证链暂不可用，请稍后再试")
+    @app.exception_handler(NotaryError)
+    async def _notary_error(_r: Request, exc: NotaryError):
+        if exc.http_status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)  # the operator's details; the client gets client_view
+        return JSONResponse({"error": exc.client_view()}, status_code=exc.http_status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_r: Request, exc: RequestValidationError):

@@ -26,7 +26,7 @@ from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from issuer import audit
 from issuer.key_guard import SigningKeyGuard, certificate_window_problem
-from issuer.pades import LongTermMaterial
+from issuer.pades import LongTermMaterial, SignatureLevel
 from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
@@ -102,7 +102,7 @@ class Runtime:
         choice; a single CLI issue is faster without starting them)."""
         s = self.settings
         stamper = None
-        if s.signature_level != "B-B":
+        if s.signature_level != SignatureLevel.B_B:
             stamper = timestamper(s.tsa_url, None if s.tsa_url else self.dev_tsa, s.chain_timeout_seconds)
         return IssuerContext(self.engine, self.office, self.signer, s.public_base_url, self.qr_key, s.cjk_font,
                              stamper, pool=self.signing_pool if pool else None, level=s.signature_level,

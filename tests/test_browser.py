@@ -184,6 +184,7 @@ def test_result_pages_in_both_languages_with_report_and_successor(browser, runti
         page.click("#lang-switch")
         assert page.evaluate("document.documentElement.lang") == "en"
         assert page.locator("#record").is_visible() and page.locator("#report-pdf").is_visible()
+        assert "certify" in page.locator("#statement-en").inner_text().lower()
         page.screenshot(path=str(artifacts_dir / "record-en.png"), full_page=True)
 
         # Too many wrong codes: the page says when to try again.

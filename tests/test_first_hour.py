@@ -363,3 +363,19 @@ def test_api_docs_work_offline_and_declare_how_to_authenticate(sqlite_runtime):
     assert "REVOKED" in check["code"]["enum"] and "ANCHORED" in check["code"]["enum"]
     reason = spec["components"]["schemas"]["RevokeRequest"]["properties"]["reason"]
     assert "obtained by deception" in json.dumps(spec["components"]["schemas"]["RevokeRequest"]) and reason
+
+
+def test_an_uploaded_report_is_never_called_a_genuine_certificate(sqlite_runtime):
+    """A genuine signed report of a FAILED certificate, uploaded as if it were the
+    certificate: the answer says it is a report, not a certificate."""
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt))
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    revoke_certificate(rt.engine, issued.id, RevocationReason.ISSUED_IN_ERROR)
+    code = issued.verify_url.split("c=")[1]
+    report_pdf = client.get(f"/v/{issued.id}/report.pdf?c={code}").content
+    answer = client.post("/api/v1/verify", content=report_pdf, headers={"content-type": "application/pdf"}).json()
+    assert answer["document_kind"] == "verification_report" and answer["certificate"] is None
+    page = client.post("/verify/upload", files={"file": ("r.pdf", report_pdf, "application/pdf")})
+    assert 'data-kind="verification_report"' in page.text and "它不是公证书" in page.text
+    assert "公证书真实有效" not in page.text

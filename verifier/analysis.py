@@ -13,7 +13,7 @@ from asn1crypto import x509 as asn1_x509
 from .checks import signature_checks
 from .errors import MalformedPdf, UnsignedPdf
 from .intake import SignedPdf, open_signed_pdf
-from .report import Check, CheckStatus
+from .report import Check, CheckName, CheckStatus
 from .revisions import Change, audit_later_revisions
 
 
@@ -78,10 +78,10 @@ def _broken_signature(data: bytes, exc: Exception) -> PdfAnalysis:
     zh = "签名域被删除或签名无法读取" if isinstance(exc, UnsignedPdf) else "文件结构在签署后被破坏"
     return PdfAnalysis(
         candidate_digests=[hashlib.sha256(data).hexdigest()],
-        integrity=Check.of("document_integrity", CheckStatus.INVALID, "SIGNATURE_BROKEN",
+        integrity=Check.of(CheckName.DOCUMENT_INTEGRITY, CheckStatus.INVALID, "SIGNATURE_BROKEN",
                            changes=[Change(-1, what, zh).as_dict()]),
-        trust=Check.of("signer_trust", CheckStatus.SKIPPED, "SIGNER_NOT_CHECKED"),
-        timestamp=Check.of("timestamp", CheckStatus.SKIPPED, "NOT_CHECKED"),
+        trust=Check.of(CheckName.SIGNER_TRUST, CheckStatus.SKIPPED, "SIGNER_NOT_CHECKED"),
+        timestamp=Check.of(CheckName.TIMESTAMP, CheckStatus.SKIPPED, "NOT_CHECKED"),
         signer_name=None, signer_cert_der=None, claimed_time=None, timestamp_time=None,
     )
 

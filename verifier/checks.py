@@ -22,11 +22,13 @@ from pyhanko_certvalidator import ValidationContext
 from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
+from issuer.models import CertificateStatus
+from issuer.pades import SignatureLevel
 from issuer.revocation import reason_words
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
 
-from .report import Check, CheckStatus
+from .report import Check, CheckName, CheckStatus
 from .revisions import Change
 
 log = logging.getLogger("notary.verifier")
@@ -66,28 +68,28 @@ def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Cert
         status: PdfSignatureStatus = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
     except (SignatureValidationError, ValueError, KeyError, TypeError, AttributeError, IndexError, PdfError) as exc:
         log.info("signature validation failed: %s", exc)
-        broken = Check.of("document_integrity", I, "SIGNATURE_BROKEN")
-        return SignatureFacts(broken, Check.of("signer_trust", S, "SIGNER_NOT_CHECKED"),
-                              Check.of("timestamp", S, "NOT_CHECKED"), None, None, None, None)
+        broken = Check.of(CheckName.DOCUMENT_INTEGRITY, I, "SIGNATURE_BROKEN")
+        return SignatureFacts(broken, Check.of(CheckName.SIGNER_TRUST, S, "SIGNER_NOT_CHECKED"),
+                              Check.of(CheckName.TIMESTAMP, S, "NOT_CHECKED"), None, None, None, None)
     cert = status.signing_cert
     name = cert.subject.native.get("common_name") if cert is not None else None
     integrity = _integrity(status, later_changes, certified=_certified(sig))
     if integrity.status is not V:
-        trust = Check.of("signer_trust", S, "SIGNER_NOT_CHECKED")
+        trust = Check.of(CheckName.SIGNER_TRUST, S, "SIGNER_NOT_CHECKED")
     elif status.revoked:
-        trust = Check.of("signer_trust", I, "SIGNER_REVOKED", signer=name)
+        trust = Check.of(CheckName.SIGNER_TRUST, I, "SIGNER_REVOKED", signer=name)
     elif status.trusted:
-        trust = Check.of("signer_trust", V, "SIGNER_TRUSTED", signer=name)
+        trust = Check.of(CheckName.SIGNER_TRUST, V, "SIGNER_TRUSTED", signer=name)
     else:
-        trust = Check.of("signer_trust", I, "SIGNER_UNTRUSTED", signer=name)
+        trust = Check.of(CheckName.SIGNER_TRUST, I, "SIGNER_UNTRUSTED", signer=name)
     ts_time = None
     if status.timestamp_validity is None:
-        timestamp = Check.of("timestamp", S, "NO_TIMESTAMP")
+        timestamp = Check.of(CheckName.TIMESTAMP, S, "NO_TIMESTAMP")
     elif status.timestamp_validity.intact and status.timestamp_validity.valid and status.timestamp_validity.trusted:
         ts_time = status.timestamp_validity.timestamp
-        timestamp = Check.of("timestamp", V, "TIMESTAMP_VALID", time=ts_time.isoformat())
+        timestamp = Check.of(CheckName.TIMESTAMP, V, "TIMESTAMP_VALID", time=ts_time.isoformat())
     else:
-        timestamp = Check.of("timestamp", I, "TIMESTAMP_INVALID")
+        timestamp = Check.of(CheckName.TIMESTAMP, I, "TIMESTAMP_INVALID")
     for archive in archives:
         if timestamp.status is V:
             timestamp = _with_archive_timestamp(timestamp, archive, vc)
@@ -104,10 +106,10 @@ def _certified(sig: EmbeddedPdfSignature) -> bool:
 def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certified: bool) -> Check:
     """Intact, covering the whole file or a revision followed by LTV updates only."""
     if not (status.intact and status.valid):
-        return Check.of("document_integrity", I, "SIGNATURE_BROKEN")
+        return Check.of(CheckName.DOCUMENT_INTEGRITY, I, "SIGNATURE_BROKEN")
     coverage = status.coverage.name if status.coverage is not None else None
     if coverage not in ("ENTIRE_FILE", "ENTIRE_REVISION"):
-        return Check.of("document_integrity", I, "COVERAGE_INCOMPLETE")
+        return Check.of(CheckName.DOCUMENT_INTEGRITY, I, "COVERAGE_INCOMPLETE")
     changes = list(later_changes)
     level = status.modification_level
     if coverage == "ENTIRE_REVISION" and not changes and (level is None or level > ModificationLevel.LTA_UPDATES):
@@ -116,9 +118,9 @@ def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certi
         changes.append(Change(-1, f"changes beyond long-term-validation data ({detail})",
                               "签署后的修改超出了长期验证数据的范围"))
     if changes:
-        return Check.of("document_integrity", I, "MODIFIED_AFTER_SIGNING",
+        return Check.of(CheckName.DOCUMENT_INTEGRITY, I, "MODIFIED_AFTER_SIGNING",
                         changes=[c.as_dict() for c in changes], certified=certified)
-    return Check.of("document_integrity", V, "SIGNATURE_INTACT", coverage=coverage, certified=certified)
+    return Check.of(CheckName.DOCUMENT_INTEGRITY, V, "SIGNATURE_INTACT", coverage=coverage, certified=certified)
 
 
 def _validation_context(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
@@ -161,10 +163,10 @@ def _with_archive_timestamp(timestamp: Check, archive: EmbeddedPdfSignature, vc:
         log.info("archive timestamp validation failed: %s", exc)
         status = None
     if status is None or not (status.intact and status.valid and status.trusted):
-        return Check.of("timestamp", I, "ARCHIVE_TIMESTAMP_INVALID")
+        return Check.of(CheckName.TIMESTAMP, I, "ARCHIVE_TIMESTAMP_INVALID")
     # Each later archive timestamp (a renewal) moves archive_time on.
-    details = {**timestamp.details, "archive_time": status.timestamp.isoformat(), "level": "B-LTA"}
-    return Check.of("timestamp", V, timestamp.code, **details)
+    details = {**timestamp.details, "archive_time": status.timestamp.isoformat(), "level": SignatureLevel.B_LTA.value}
+    return Check.of(CheckName.TIMESTAMP, V, timestamp.code, **details)
 
 
 def fetch_evidence(registry: RegistryClient | None, fingerprint: bytes | None, receipt: AnchorReceipt | None) -> LedgerEvidence | None:
@@ -185,30 +187,30 @@ def office_binding_check(evidence: LedgerEvidence | None, cert: asn1_x509.Certif
     """Is the signing certificate registered on the ledger for an active office at signing time?
     Returns the check and the office name from the ledger."""
     if cert is None:
-        return Check.of("office_binding", S, "NOT_CHECKED"), None
+        return Check.of(CheckName.OFFICE_BINDING, S, "NOT_CHECKED"), None
     if evidence is None:
-        return Check.of("office_binding", E, "LEDGER_UNAVAILABLE"), None
+        return Check.of(CheckName.OFFICE_BINDING, E, "LEDGER_UNAVAILABLE"), None
     fingerprint = certificate_fingerprint(cert)
     key, office = evidence.signing_key, evidence.office
     if key is None or office is None:
-        return Check.of("office_binding", I, "OFFICE_KEY_UNKNOWN", fingerprint=fingerprint.hex()), None
+        return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_KEY_UNKNOWN", fingerprint=fingerprint.hex()), None
     when = int((signing_time or dt.datetime.now(dt.timezone.utc)).timestamp())
     details = {"office_code": office.code, "office_name": office.name, "fingerprint": fingerprint.hex()}
     if office.suspended:
-        return Check.of("office_binding", I, "OFFICE_SUSPENDED", **details), office.name
+        return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_SUSPENDED", **details), office.name
     # Retired from revokedAt on: a signature within that very second still counts (timestamps
     # are compared at one-second resolution, and the retirement follows the last signature).
     if key.revoked_at and when > key.revoked_at:
-        return Check.of("office_binding", I, "OFFICE_KEY_REVOKED", **details), office.name
+        return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_KEY_REVOKED", **details), office.name
     # A key registered after the signature cannot vouch for it: whoever registers a copy of
     # a key later (or on a rogue registry) does not date documents signed before.
     if key.registered_at and when < key.registered_at - REGISTRATION_SLACK_SECONDS:
-        return Check.of("office_binding", I, "OFFICE_KEY_REGISTERED_LATER", **details,
+        return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_KEY_REGISTERED_LATER", **details,
                         registered_at=dt.datetime.fromtimestamp(key.registered_at, dt.timezone.utc).isoformat()), \
             office.name
     if not key.not_before <= when < key.not_after:
-        return Check.of("office_binding", I, "OFFICE_KEY_OUT_OF_WINDOW", **details), office.name
-    return Check.of("office_binding", V, "OFFICE_REGISTERED", **details), office.name
+        return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_KEY_OUT_OF_WINDOW", **details), office.name
+    return Check.of(CheckName.OFFICE_BINDING, V, "OFFICE_REGISTERED", **details), office.name
 
 
 @dataclass(frozen=True)
@@ -224,29 +226,29 @@ def anchor_check(evidence: LedgerEvidence | None, receipt: AnchorReceipt, confir
     this service's own database, where a root missing on chain means "being re-anchored"
     (INDETERMINATE); an outside receipt whose root is not on chain is INVALID."""
     if not receipt.leaf_matches():
-        return AnchorFacts(Check.of("anchor_inclusion", I, "RECEIPT_LEAF_MISMATCH"))
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, I, "RECEIPT_LEAF_MISMATCH"))
     if not receipt.proof_valid():
-        return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_PROOF_INVALID"))
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, I, "ANCHOR_PROOF_INVALID"))
     if evidence is None:
-        return AnchorFacts(Check.of("anchor_inclusion", E, "LEDGER_UNAVAILABLE"))
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, E, "LEDGER_UNAVAILABLE"))
     if evidence.office is not None and receipt.office != evidence.office.code:
         # The anchor that counts is the signing key's office's; a receipt naming another
         # office describes someone else's anchor.
-        return AnchorFacts(Check.of("anchor_inclusion", I, "RECEIPT_OFFICE_MISMATCH", receipt_office=receipt.office,
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, I, "RECEIPT_OFFICE_MISMATCH", receipt_office=receipt.office,
                                     key_office=evidence.office.code))
     onchain = evidence.anchor
     if onchain is not None and evidence.signing_key is not None and onchain.office != evidence.signing_key.office:
-        return AnchorFacts(Check.of("anchor_inclusion", I, "ANCHOR_OTHER_OFFICE"))
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, I, "ANCHOR_OTHER_OFFICE"))
     details = {"root": receipt.root, "tx_hash": receipt.tx_hash, "leaf_index": receipt.leaf_index,
                "tree_size": receipt.tree_size}
     if onchain is None or onchain.block_number != receipt.block_number or onchain.tree_size != receipt.tree_size:
         status = S if trust_receipt_source else I
-        return AnchorFacts(Check.of("anchor_inclusion", status, "ANCHOR_NOT_ON_CHAIN", **details))
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, status, "ANCHOR_NOT_ON_CHAIN", **details))
     depth = evidence.head_block - onchain.block_number + 1
     details.update(block_number=onchain.block_number, block_time=onchain.block_time.isoformat(), confirmations=depth)
     if depth < confirmations:
-        return AnchorFacts(Check.of("anchor_inclusion", S, "ANCHOR_CONFIRMING", **details))
-    return AnchorFacts(Check.of("anchor_inclusion", V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
+        return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, S, "ANCHOR_CONFIRMING", **details))
+    return AnchorFacts(Check.of(CheckName.ANCHOR_INCLUSION, V, "ANCHORED", **details), onchain.block_number, onchain.block_time)
 
 
 def _why(reason: int | None, **details) -> dict:
@@ -259,10 +261,10 @@ def local_status_check(local_status: str, successor: str | None = None, revoked_
     """What this service's own record says (with when and why); None when it says nothing
     against the certificate."""
     at = revoked_at.isoformat() if revoked_at else None
-    if local_status == "revoked":
-        return Check.of("status", I, "REVOKED", **_why(reason, revoked_at=at))
-    if local_status == "superseded":
-        return Check.of("status", I, "SUPERSEDED", **_why(SUPERSEDED_REASON, revoked_at=at, successor_id=successor))
+    if local_status == CertificateStatus.REVOKED:
+        return Check.of(CheckName.STATUS, I, "REVOKED", **_why(reason, revoked_at=at))
+    if local_status == CertificateStatus.SUPERSEDED:
+        return Check.of(CheckName.STATUS, I, "SUPERSEDED", **_why(SUPERSEDED_REASON, revoked_at=at, successor_id=successor))
     return None
 
 
@@ -272,11 +274,11 @@ def ledger_status_check(evidence: LedgerEvidence | None, local: Check | None = N
     if local is not None:
         return local, None
     if evidence is None:
-        return Check.of("status", E, "LEDGER_UNAVAILABLE"), None
+        return Check.of(CheckName.STATUS, E, "LEDGER_UNAVAILABLE"), None
     st = evidence.leaf
     if st.reason == 0:
-        return Check.of("status", V, "NOT_REVOKED"), None
+        return Check.of(CheckName.STATUS, V, "NOT_REVOKED"), None
     if st.reason == SUPERSEDED_REASON:
-        return Check.of("status", I, "SUPERSEDED", **_why(st.reason, successor_leaf=st.successor.hex(),
+        return Check.of(CheckName.STATUS, I, "SUPERSEDED", **_why(st.reason, successor_leaf=st.successor.hex(),
                                                           block_number=st.block_number)), st.successor
-    return Check.of("status", I, "REVOKED", **_why(st.reason, block_number=st.block_number)), None
+    return Check.of(CheckName.STATUS, I, "REVOKED", **_why(st.reason, block_number=st.block_number)), None

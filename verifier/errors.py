@@ -2,18 +2,12 @@
 an HTTP status and messages in Chinese and English."""
 
 
-class VerifierError(Exception):
+from errors import NotaryError
+
+
+class VerifierError(NotaryError):
     code = "VERIFIER_ERROR"
     http_status = 400
-
-    def __init__(self, message: str, message_zh: str):
-        super().__init__(message)
-        self.message = message
-        self.message_zh = message_zh
-
-    def __reduce__(self):
-        # Raised inside the parser process and re-raised here: keep both messages.
-        return (type(self), (self.message, self.message_zh))
 
 
 class EmptyUpload(VerifierError):

@@ -20,7 +20,7 @@ from keys.store import certificate_fingerprint
 from . import standalone
 from .analysis import analyse_pdf
 from .checks import anchor_check, ledger_status_check, office_binding_check
-from .report import Check, CheckStatus, Report
+from .report import Check, CheckName, CheckStatus, Report
 from .report import finish as finish_report
 from .trust_bundle import TrustBundle
 
@@ -45,10 +45,10 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
         return finish_report(report, checks + list(more))
 
     if receipt.chain_id != bundle.chain_id or receipt.contract.lower() != bundle.registry.lower():
-        return finish(Check.of("office_binding", CheckStatus.SKIPPED, "NOT_CHECKED"),
-                      Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_WRONG_LEDGER",
+        return finish(Check.of(CheckName.OFFICE_BINDING, CheckStatus.SKIPPED, "NOT_CHECKED"),
+                      Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "RECEIPT_WRONG_LEDGER",
                                receipt_chain_id=receipt.chain_id, receipt_contract=receipt.contract),
-                      Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED"))
+                      Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED"))
     signer_cert = pdf.signer_cert
     fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else ZERO32
     problem, raw, pinned, agreeing = standalone.quorum_evidence(
@@ -58,13 +58,13 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
     office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
     if problem in ("NODES_DISAGREE", "NO_QUORUM"):
         unsure = dict(nodes_agreeing=agreeing, pinned_block=pinned)
-        return finish(Check.of("office_binding", CheckStatus.ERROR, problem, **unsure),
-                      Check.of("anchor_inclusion", CheckStatus.ERROR, problem, **unsure),
-                      Check.of("status", CheckStatus.ERROR, problem, **unsure))
+        return finish(Check.of(CheckName.OFFICE_BINDING, CheckStatus.ERROR, problem, **unsure),
+                      Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.ERROR, problem, **unsure),
+                      Check.of(CheckName.STATUS, CheckStatus.ERROR, problem, **unsure))
     checks.append(office_check)
     if receipt.document_sha256 not in pdf.candidate_digests:
-        return finish(Check.of("anchor_inclusion", CheckStatus.INVALID, "RECEIPT_OTHER_DOCUMENT"),
-                      Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED"))
+        return finish(Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "RECEIPT_OTHER_DOCUMENT"),
+                      Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED"))
     anchor = anchor_check(evidence, receipt, confirmations, trust_receipt_source=False)
     anchor.check.details.update(nodes_agreeing=agreeing, pinned_block=pinned)
     report.anchor_block_number, report.anchor_block_time = anchor.block_number, anchor.block_time

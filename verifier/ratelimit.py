@@ -34,6 +34,9 @@ class RateLimited(VerifierError):
         super().__init__(message, message_zh)
         self.retry_after = max(1, math.ceil(retry_after))  # seconds, for the Retry-After header
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
 
 def _over_budget(per_minute: float, wait: float) -> RateLimited:
     return RateLimited(f"rate limit of {per_minute:g} items a minute reached; retry in {math.ceil(wait)} s",

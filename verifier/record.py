@@ -9,6 +9,8 @@ import io
 import json
 
 import pypdfium2 as pdfium
+
+from issuer.errors import IssuerError
 from pydantic import BaseModel
 
 from issuer.matters import MATTERS
@@ -25,6 +27,7 @@ class CertificateRecord(BaseModel):
     number: str
     particulars: list[tuple[str, str]]
     statement: list[str]
+    statement_en: list[str] | None = None  # a translation for readers of English; the Chinese is the certificate
     notary: str
     revocation_note: str | None = None  # the clerk's words on a revocation: shown with the access code only
     previews: list[str] = []  # data: URIs of PNG page images
@@ -49,5 +52,15 @@ def full_record(cert: Certificate, summary: CertificateSummary, pdf: bytes | Non
     matter = model.model_validate(json.loads(cert.data_json), context={"stored_record": True})
     return CertificateRecord(
         summary=summary, number=cert.number, particulars=matter.particulars(), statement=matter.statement(),
+        statement_en=_translated(matter),
         notary=cert.notary, revocation_note=cert.revocation_note, previews=page_previews(pdf) if pdf else [],
     )
+
+
+def _translated(matter) -> list[str] | None:
+    """The statement in English, when every value in it can be put into English (free text
+    recorded in Chinese only cannot: then the page shows the Chinese alone)."""
+    try:
+        return matter.statement_en()
+    except (IssuerError, KeyError, ValueError):
+        return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import Enum
+from enum import Enum, StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -15,10 +15,21 @@ from issuer.revocation import REASON_CODES
 from .messages import MESSAGES, message
 
 REPORT_VERSION = "ENOTARY-REPORT-V1"
-CHECK_ORDER = ("document_integrity", "signer_trust", "timestamp", "office_binding", "anchor_inclusion", "status",
-               "report_issuer")
+class CheckName(StrEnum):
+    """The checks of a report, in the order they are reported."""
+
+    DOCUMENT_INTEGRITY = "document_integrity"
+    SIGNER_TRUST = "signer_trust"
+    TIMESTAMP = "timestamp"
+    OFFICE_BINDING = "office_binding"
+    ANCHOR_INCLUSION = "anchor_inclusion"
+    STATUS = "status"
+    REPORT_ISSUER = "report_issuer"  # only for a verification report the service signed
+
+
+CHECK_ORDER = tuple(CheckName)
 # A B-B signature has no timestamp: that check may be SKIPPED in a PASSED report.
-OPTIONAL_CHECKS = frozenset({"timestamp"})
+OPTIONAL_CHECKS = frozenset({CheckName.TIMESTAMP})
 
 
 class Indication(str, Enum):
@@ -35,7 +46,7 @@ class CheckStatus(str, Enum):
 
 
 class Check(BaseModel):
-    name: str = Field(json_schema_extra={"enum": list(CHECK_ORDER)})
+    name: CheckName
     status: CheckStatus
     code: str = Field(description="a stable code; its meaning in both languages is in message_zh and message_en",
                       json_schema_extra={"enum": sorted(MESSAGES)})
@@ -44,7 +55,7 @@ class Check(BaseModel):
     details: dict = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, name: str, status: CheckStatus, code: str, **details) -> Check:
+    def of(cls, name: CheckName, status: CheckStatus, code: str, **details) -> Check:
         zh, en = message(code)
         return cls(name=name, status=status, code=code, message_zh=zh, message_en=en, details=details)
 
@@ -119,7 +130,7 @@ def finish(report: Report, checks: list[Check]) -> Report:
     revoked or corrected, if it was (from the status check)."""
     report.checks = ordered(checks)
     report.indication = overall(report.checks)
-    status = next((c for c in report.checks if c.name == "status"), None)
+    status = next((c for c in report.checks if c.name == CheckName.STATUS), None)
     report.revocation = revocation_from(status, report.successor_id)
     return report
 

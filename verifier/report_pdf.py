@@ -67,6 +67,8 @@ def render_report(report: Report, font_path: Path) -> bytes:
                             initialFontName=FONT_NAME, producer=PDF_PRODUCER, creator="enotary")
     facts = [["核验时间 Verified at", report.verified_at.strftime("%Y-%m-%d %H:%M:%S UTC")],
              ["文件指纹 SHA-256", report.document_sha256 or "-"]]
+    if report.document_kind == "verification_report":
+        facts.append(["文件类型 Document", "验证报告，不是公证书 A verification report, not a certificate"])
     if report.certificate:
         c = report.certificate
         facts += [["公证书编号 Number", c.number_masked], ["公证事项 Matter", f"{c.matter_zh} {c.matter_en}".strip()],

@@ -32,7 +32,7 @@ from .checks import anchor_check, fetch_evidence, ledger_status_check, local_sta
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
 from .sandbox import ParserPool
-from .report import CertificateSummary, Check, CheckStatus, Report, finish
+from .report import CertificateSummary, Check, CheckName, CheckStatus, Report, finish
 
 log = logging.getLogger("notary.verifier")
 
@@ -102,8 +102,8 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
         log.exception("database unavailable during verification")
         evidence = fetch_evidence(ctx.registry, fingerprint, None)
         office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
-        checks += [office_check, Check.of("anchor_inclusion", CheckStatus.ERROR, "STATUS_UNKNOWN"),
-                   Check.of("status", CheckStatus.ERROR, "STATUS_UNKNOWN")]
+        checks += [office_check, Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.ERROR, "STATUS_UNKNOWN"),
+                   Check.of(CheckName.STATUS, CheckStatus.ERROR, "STATUS_UNKNOWN")]
         return finish(report, checks)
 
     receipt = anchor.receipt if anchor else None
@@ -113,8 +113,8 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     checks.append(office_check)
 
     if cert is None:
-        checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
-                   Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
+        checks += [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
+                   Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED")]
         return finish(report, checks)
 
     report.certificate = summary(cert)
@@ -122,9 +122,9 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None,
                                aware(cert.revoked_at), cert.revocation_reason)
     if receipt is None:
-        checks.append(Check.of("anchor_inclusion", CheckStatus.SKIPPED, "ANCHOR_PENDING"))
+        checks.append(Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.SKIPPED, "ANCHOR_PENDING"))
         # Not on the ledger yet: only the local record can say whether it was revoked.
-        checks.append(local or Check.of("status", CheckStatus.VALID, "NOT_REVOKED"))
+        checks.append(local or Check.of(CheckName.STATUS, CheckStatus.VALID, "NOT_REVOKED"))
         return finish(report, checks)
     facts_anchor = anchor_check(evidence, receipt, ctx.confirmations, trust_receipt_source=True)
     checks.append(facts_anchor.check)
@@ -171,14 +171,15 @@ def _service_report(report: Report, checks: list[Check]) -> Report:
     chains to the notarial root. It is not a certificate (no ledger anchor, no status); what
     it says about the certificate it concerns is written in it, as of its time."""
     report.document_kind = "verification_report"
-    return finish(report, checks + [Check.of("report_issuer", CheckStatus.VALID, "REPORT_SIGNED_BY_SERVICE")])
+    return finish(report, checks + [Check.of(CheckName.REPORT_ISSUER, CheckStatus.VALID, "REPORT_SIGNED_BY_SERVICE")])
 
 
 def not_issued_report(sha256: str | None = None) -> Report:
     """The answer for a fingerprint or id this registry never issued: FAILED, as nothing
     genuine has it. Unknown ids and unknown fingerprints get this same answer."""
     checks = [Check.of(name, CheckStatus.SKIPPED, "DOCUMENT_NOT_PROVIDED")
-              for name in ("document_integrity", "signer_trust", "timestamp", "office_binding")]
-    checks += [Check.of("anchor_inclusion", CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
-               Check.of("status", CheckStatus.SKIPPED, "NOT_CHECKED")]
+              for name in (CheckName.DOCUMENT_INTEGRITY, CheckName.SIGNER_TRUST, CheckName.TIMESTAMP,
+                           CheckName.OFFICE_BINDING)]
+    checks += [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
+               Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED")]
     return finish(Report(indication="FAILED", checks=[], document_sha256=sha256), checks)
