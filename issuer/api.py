@@ -141,7 +141,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                                       verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
                                       replayed=True)
         issued = issue_certificate(ctx, body.matter, p.name_as_notary(body.data), actor=p.actor, language=body.language,
-                                   level=body.level, issued_by=p.name)
+                                   level=body.level, issued_by=p.owner)
         if idempotency_key:
             with Session(ctx.engine) as s:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
@@ -203,7 +203,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
         return issued_response(correct_certificate(
-            ctx, certificate_id, body.data, office_code=p.office_code, by=p, actor=p.actor, issued_by=p.name,
+            ctx, certificate_id, body.data, office_code=p.office_code, by=p, actor=p.actor, issued_by=p.owner,
             language=body.language, level=body.level, name_notary=p.name_as_notary))
 
     return r

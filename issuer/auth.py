@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from anchoring.models import utcnow
 from anchoring.sessions import write_session
@@ -22,7 +22,7 @@ from keys.secrets import new_secret
 
 from . import audit
 from .errors import CertificateNotFound, Forbidden, InvalidMatterData, IssuerError
-from .models import Certificate
+from .models import Certificate, Owner
 
 TOKEN_PREFIX = "ent_"
 
@@ -40,6 +40,8 @@ class IssuerToken(SQLModel, table=True):
     name: str = Field(max_length=120)
     role: str = Field(max_length=20)
     office_code: str | None = Field(default=None, max_length=64)
+    # The person: every token of one person has the same holder id (token create --holder).
+    holder_id: uuid.UUID | None = Field(default_factory=uuid.uuid4, index=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: dt.datetime | None = None
@@ -58,6 +60,11 @@ class Principal:
     name: str
     role: Role
     office_code: str | None
+    holder_id: uuid.UUID | None = None
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.name, self.holder_id)
 
     @property
     def actor(self) -> str:
@@ -73,7 +80,7 @@ class Principal:
         if self.role != Role.REGISTRY_ADMIN and cert.office_code != self.office_code:
             # Another office's certificate is reported exactly like a missing one.
             raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        if self.role == Role.NOTARY and cert.issued_by != self.name:
+        if self.role == Role.NOTARY and (cert.issued_by_holder is None or cert.issued_by_holder != self.holder_id):
             raise Forbidden("this certificate was issued by another notary; ask your office administrator",
                             "该公证书由本处其他公证员出具，请联系公证处管理员")
 
@@ -111,23 +118,31 @@ class Principal:
         if self.role != Role.REGISTRY_ADMIN:
             query = query.where(Certificate.office_code == self.office_code)
         if self.role == Role.NOTARY:
-            query = query.where(Certificate.issued_by == self.name)
+            query = query.where(Certificate.issued_by_holder == self.holder_id)
         return query
 
 
 def create_token(engine: Engine, name: str, role: Role, office_code: str | None, *,
-                 expires_at: dt.datetime | None = None, actor: str | None = None) -> tuple[IssuerToken, str]:
+                 expires_at: dt.datetime | None = None, actor: str | None = None,
+                 holder: uuid.UUID | None = None) -> tuple[IssuerToken, str]:
     """Returns the row and the token itself, which is shown once and never stored. With an
-    ``actor`` (the CLI's operator) the creation is appended to the audit log."""
+    ``actor`` (the CLI's operator) the creation is appended to the audit log. ``holder``:
+    another token of the same person (a replacement, a second device), who then keeps their
+    certificates and drafts; without it the token is a new person's."""
     if role != Role.REGISTRY_ADMIN and not office_code:
         raise ValueError("notary and office administrator tokens belong to an office")
     if expires_at is not None and expires_at.utcoffset() is None:
         raise ValueError("expires_at must be an aware datetime")
+    office = office_code if role != Role.REGISTRY_ADMIN else None
     token, token_hash = new_secret(TOKEN_PREFIX)
-    row = IssuerToken(name=name, role=role.value, office_code=office_code if role != Role.REGISTRY_ADMIN else None,
-                      token_hash=token_hash, expires_at=expires_at)
+    row = IssuerToken(name=name, role=role.value, office_code=office, token_hash=token_hash, expires_at=expires_at,
+                      holder_id=holder or uuid.uuid4())
     with write_session(engine) as s:
         s.expire_on_commit = False
+        if holder is not None:
+            same = s.exec(select(IssuerToken).where(IssuerToken.holder_id == holder)).first()
+            if same is None or same.name != name or same.office_code != office:
+                raise ValueError(f"holder {holder} is not {name} of {office}: give the id printed with their other token")
         s.add(row)
         if actor is not None:
             s.flush()
@@ -136,6 +151,13 @@ def create_token(engine: Engine, name: str, role: Role, office_code: str | None,
                 "expires_at": expires_at.isoformat() if expires_at else None}, office=row.office_code)
         s.commit()
     return row, token
+
+
+def namesakes(engine: Engine, name: str, office_code: str | None) -> list[IssuerToken]:
+    """Unrevoked tokens of people called ``name`` in ``office_code``."""
+    with Session(engine) as s:
+        return list(s.exec(select(IssuerToken).where(IssuerToken.name == name, IssuerToken.office_code == office_code,
+                                                     IssuerToken.revoked_at.is_(None))))
 
 
 def list_tokens(engine: Engine) -> list[IssuerToken]:
@@ -161,7 +183,7 @@ def authenticate(engine: Engine, authorization: str | None, *, record_use: bool 
                   "revoked": ("this token has been revoked", "令牌已注销"),
                   "expired": ("this token has expired", "令牌已过期")}[refused]
         raise Unauthenticated(en, zh)
-    return Principal(row.id, row.name, Role(row.role), row.office_code)
+    return Principal(row.id, row.name, Role(row.role), row.office_code, row.holder_id)
 
 
 # Issuing routes under these prefixes take a body only from someone who has logged in.

@@ -31,7 +31,7 @@ from .errors import (
     IssuerError,
 )
 from .matters import matter_type, parse_matter
-from .models import CertificateDraft, DraftState
+from .models import CertificateDraft, DraftState, Owner
 from .policy import apply_policies
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
@@ -60,11 +60,14 @@ def check_draft(draft: CertificateDraft) -> DraftProblems:
     return DraftProblems(None, None, [])
 
 
-def create_draft(engine: Engine, office_code: str, matter: str, data: dict, language: str, actor: str) -> CertificateDraft:
+def create_draft(engine: Engine, office_code: str, matter: str, data: dict, language: str, actor: str, *,
+                 holder: uuid.UUID | None = None) -> CertificateDraft:
+    """Start a draft; ``holder``: the token holder it belongs to (see ``owner`` below)."""
     matter_type(matter)  # an unknown matter is refused at once (422)
     with write_session(engine) as s:
         draft = CertificateDraft(id=uuid.uuid4(), office_code=office_code, matter=matter, language=language,
-                                 data_json=json.dumps(data, ensure_ascii=False), created_by=actor)
+                                 data_json=json.dumps(data, ensure_ascii=False), created_by=actor,
+                                 created_by_holder=holder)
         s.add(draft)
         audit.append(s, actor, "draft.create", str(draft.id), {"matter": matter}, office=office_code)
         s.commit()
@@ -72,16 +75,16 @@ def create_draft(engine: Engine, office_code: str, matter: str, data: dict, lang
         return draft
 
 
-def get_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, *, owner: str | None = None) -> CertificateDraft:
+def get_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, *, owner: uuid.UUID | None = None) -> CertificateDraft:
     with read_session(engine) as s:
         return _load(s, draft_id, office_code, owner=owner)
 
 
 def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int, offset: int, *,
-                owner: str | None = None) -> tuple[list[CertificateDraft], int]:
+                owner: uuid.UUID | None = None) -> tuple[list[CertificateDraft], int]:
     query = select(CertificateDraft).where(CertificateDraft.office_code == office_code)
     if owner is not None:
-        query = query.where(CertificateDraft.created_by == owner)
+        query = query.where(CertificateDraft.created_by_holder == owner)
     if state:
         query = query.where(CertificateDraft.state == state)
     with read_session(engine) as s:
@@ -91,7 +94,7 @@ def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int,
 
 
 def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: dict, language: str | None,
-                 actor: str, *, owner: str | None = None,
+                 actor: str, *, owner: uuid.UUID | None = None,
                  name_notary: Callable[[object], object] | None = None) -> CertificateDraft:
     with write_session(engine) as s:
         draft = _load_open(s, draft_id, office_code, owner=owner)
@@ -108,7 +111,7 @@ def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: di
 
 
 def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: str, *,
-                  owner: str | None = None) -> CertificateDraft:
+                  owner: uuid.UUID | None = None) -> CertificateDraft:
     with write_session(engine) as s:
         draft = _load_open(s, draft_id, office_code, owner=owner)
         draft.state, draft.updated_at = DraftState.DISCARDED, utcnow()
@@ -120,7 +123,7 @@ def discard_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, actor: 
 
 
 def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor: str, *,
-                owner: str | None = None, issued_by: str | None = None,
+                owner: uuid.UUID | None = None, issued_by: Owner | None = None,
                 name_notary: Callable[[object], object] | None = None) -> tuple[CertificateDraft, IssuedCertificate]:
     """Issue the draft as a certificate of ``ctx``'s office (validation and policies first).
     ``name_notary``: the issuer's rule for the notary named (Principal.name_as_notary)."""
@@ -141,7 +144,7 @@ def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor
 
 
 def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False, *,
-          owner: str | None = None) -> CertificateDraft:
+          owner: uuid.UUID | None = None) -> CertificateDraft:
     query = select(CertificateDraft).where(CertificateDraft.id == draft_id)
     if for_update:
         query = query.with_for_update()
@@ -149,13 +152,13 @@ def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = 
     if draft is None or draft.office_code != office_code:
         # Another office's draft is reported exactly like a missing one.
         raise DraftNotFound("no draft with this id", "没有此草稿")
-    if owner is not None and draft.created_by != owner:
+    if owner is not None and draft.created_by_holder != owner:
         raise DraftNotYours()
     return draft
 
 
 def _load_open(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False, *,
-               owner: str | None = None) -> CertificateDraft:
+               owner: uuid.UUID | None = None) -> CertificateDraft:
     draft = _load(s, draft_id, office_code, for_update, owner=owner)
     if draft.state != DraftState.OPEN:
         zh = "已出证" if draft.state == DraftState.ISSUED else "已作废"

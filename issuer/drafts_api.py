@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from . import audit
 from .api import IssuedResponse, issued_response
 from .auth import Principal, Role, authenticate
 from .drafts import (
@@ -91,14 +92,15 @@ def router(ctx: IssuerContext) -> APIRouter:
         p.require_issuer(office)  # notaries and administrators of this office only
         return p
 
-    def owner(p: Principal) -> str | None:
+    def owner(p: Principal) -> uuid.UUID | None:
         """A notary works on the drafts they started; an administrator on all the office's."""
-        return p.actor if p.role == Role.NOTARY else None
+        return p.holder_id if p.role == Role.NOTARY else None
 
     @r.post("", status_code=201, response_model=DraftView, summary="Start a draft")
     def create(body: DraftRequest, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(create_draft(ctx.engine, office, body.matter, p.name_as_notary(body.data), body.language, p.actor))
+        return _view(create_draft(ctx.engine, office, body.matter, p.name_as_notary(body.data), body.language, p.actor,
+                                  holder=p.holder_id))
 
     @r.get("", response_model=DraftList, summary="Drafts of your office")
     def list_(authorization: Annotated[str | None, Header()] = None,
@@ -107,12 +109,17 @@ def router(ctx: IssuerContext) -> APIRouter:
               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> DraftList:
         p = issuer(authorization)
         rows, total = list_drafts(ctx.engine, office, state, limit, offset, owner=owner(p))
+        if rows:  # drafts hold the applicants' particulars: whose were shown to whom is recorded
+            audit.record(ctx.engine, p.actor, "draft.list", "drafts", {"state": state, "ids": [str(d.id) for d in rows]},
+                         office=office)
         return DraftList(items=[_view(d) for d in rows], total=total, limit=limit, offset=offset)
 
     @r.get("/{draft_id}", response_model=DraftView, summary="One draft, with what still stops it")
     def get(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftView:
         p = issuer(authorization)
-        return _view(get_draft(ctx.engine, draft_id, office, owner=owner(p)))
+        draft = get_draft(ctx.engine, draft_id, office, owner=owner(p))
+        audit.record(ctx.engine, p.actor, "draft.read", str(draft.id), {}, office=office)
+        return _view(draft)
 
     @r.put("/{draft_id}", response_model=DraftView, summary="Replace a draft's data")
     def update(draft_id: uuid.UUID, body: DraftUpdate, authorization: Annotated[str | None, Header()] = None) -> DraftView:
@@ -128,7 +135,7 @@ def router(ctx: IssuerContext) -> APIRouter:
     @r.post("/{draft_id}/issue", status_code=201, response_model=DraftIssued, summary="Issue the draft (出证)")
     def issue(draft_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> DraftIssued:
         p = issuer(authorization)
-        draft, issued = issue_draft(ctx, draft_id, office, p.actor, owner=owner(p), issued_by=p.name,
+        draft, issued = issue_draft(ctx, draft_id, office, p.actor, owner=owner(p), issued_by=p.owner,
                                     name_notary=p.name_as_notary)
         return DraftIssued(draft=_view(draft), certificate=issued_response(issued))
 

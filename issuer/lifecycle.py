@@ -28,7 +28,7 @@ from . import audit
 from .auth import Principal
 from .errors import CertificateAlreadyClosed, CertificateNotFound
 from .matters import parse_matter
-from .models import Certificate, CertificateDocument, CertificateStatus
+from .models import Certificate, CertificateDocument, CertificateStatus, Owner
 from .pades import SignatureLevel, level_of
 from .revocation import RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_in_session
@@ -72,7 +72,7 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
 
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,
                         office_code: str | None = None, by: Principal | None = None,
-                        issue_date: dt.date | None = None, actor: str = "cli", issued_by: str | None = None,
+                        issue_date: dt.date | None = None, actor: str = "cli", issued_by: Owner | None = None,
                         language: str | None = None, level: str | None = None,
                         name_notary: Callable[[object], object] | None = None) -> IssuedCertificate:
     """Issue the corrected certificate and supersede the old one, in one transaction. The

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from anchoring.models import utcnow
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a certificate or draft belongs to: a person's name (shown, audited) and, for one
+    issued through the API, the holder id shared by that person's tokens. Ownership is by
+    holder, never by name: two notaries may share a name."""
+
+    name: str
+    holder: uuid.UUID | None = None
 
 
 class CertificateStatus(StrEnum):
@@ -33,7 +44,8 @@ class Certificate(SQLModel, table=True):
     notary: str = Field(max_length=40)
     # Who issued it: the credential holder's name (API) or the operator (CLI). A notary
     # reads and changes only the certificates they issued (issuer/auth.py).
-    issued_by: str | None = Field(default=None, max_length=120, index=True)
+    issued_by: str | None = Field(default=None, max_length=120)
+    issued_by_holder: uuid.UUID | None = Field(default=None, index=True)  # the token holder (Owner.holder)
     data_json: str
     status: str = Field(default=CertificateStatus.ISSUED, max_length=16)
     revocation_reason: int | None = None
@@ -104,6 +116,7 @@ class CertificateDraft(SQLModel, table=True):
     data_json: str
     state: str = Field(default=DraftState.OPEN, max_length=16, index=True)
     created_by: str = Field(max_length=120)
+    created_by_holder: uuid.UUID | None = Field(default=None, index=True)  # the notary's token holder
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     certificate_id: uuid.UUID | None = Field(default=None, foreign_key="certificate.id")

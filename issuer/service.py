@@ -21,7 +21,7 @@ from .access import hash_access_code, new_access_code
 from .errors import InvalidMatterData
 from .key_guard import SigningKeyGuard
 from .matters import MatterInput, parse_matter
-from .models import Certificate, CertificateDocument
+from .models import Certificate, CertificateDocument, Owner
 from .numbering import format_number, next_serial, take_serials
 from .pades import LEVELS, LongTermMaterial, SignatureLevel
 from .policy import PolicyOutcome, apply_policies
@@ -111,10 +111,10 @@ class IssuedCertificate:
 
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
                       actor: str = "cli", language: str = "zh", level: str | None = None,
-                      issued_by: str | None = None) -> IssuedCertificate:
+                      issued_by: Owner | None = None) -> IssuedCertificate:
     """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
     commit together. ``level``: a PAdES level above the office's default (B-LT, B-LTA).
-    ``issued_by``: the person it belongs to (default: ``actor``), see Principal.check_read."""
+    ``issued_by``: the person it belongs to (default: named ``actor``), see Principal.check_read."""
     matter = parse_matter(matter_key, data)
     level = ctx.check_level(level)
     with Session(ctx.engine) as s:
@@ -127,7 +127,7 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
 def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
                      issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
                      actor: str = "cli", language: str = "zh", level: str | None = None,
-                     issued_by: str | None = None, corrects_number: str | None = None) -> IssuedCertificate:
+                     issued_by: Owner | None = None, corrects_number: str | None = None) -> IssuedCertificate:
     """Number, render, sign and store a certificate in the caller's transaction (not committed).
     ``supersedes``/``corrects_number``: the certificate this one corrects, named in its text."""
     issue_date = issue_date or dt.date.today()
@@ -139,7 +139,7 @@ def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: Ma
     numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language, level,
                        corrects_number)
     (pdf,) = ctx.render_and_sign([numbered.page], [level])
-    issued, event = _store(s, ctx, numbered, pdf, issued_by or actor)
+    issued, event = _store(s, ctx, numbered, pdf, issued_by or Owner(actor))
     audit.append(s, actor, *event, office=ctx.office.code)
     return issued
 
@@ -153,7 +153,7 @@ class IssueRequest:
 
 
 def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date: dt.date | None = None,
-                actor: str = "cli", issued_by: str | None = None) -> list[IssuedCertificate]:
+                actor: str = "cli", issued_by: Owner | None = None) -> list[IssuedCertificate]:
     """Issue several validated requests in one transaction: a block of consecutive numbers,
     pages signed in parallel by the signing pool, all stored or none (so numbers stay
     gap-free if signing fails half-way)."""
@@ -174,7 +174,7 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
         numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language, level)
                     for r, serial, policy, level in zip(requests, serials, policies, levels)]
         pdfs = ctx.render_and_sign([d.page for d in numbered], levels)
-        stored = [_store(s, ctx, d, pdf, issued_by or actor) for d, pdf in zip(numbered, pdfs)]
+        stored = [_store(s, ctx, d, pdf, issued_by or Owner(actor)) for d, pdf in zip(numbered, pdfs)]
         audit.append_many(s, [(actor, *event) for _, event in stored], office=ctx.office.code)
         s.commit()
     return [issued for issued, _ in stored]
@@ -212,7 +212,7 @@ def _number(ctx: IssuerContext, matter_key: str, matter: MatterInput, issue_date
 
 
 def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
-           issued_by: str) -> tuple[IssuedCertificate, tuple[str, str, dict]]:
+           issued_by: Owner) -> tuple[IssuedCertificate, tuple[str, str, dict]]:
     """Add the certificate, its PDF and its outbox row; returns it and its audit event
     (action, target, details), which the caller appends (one at a time or as a batch)."""
     certificate_id, number, matter = d.page.certificate_id, d.page.number, d.matter
@@ -220,7 +220,7 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
     s.add(Certificate(
         id=certificate_id, number=number, office_code=ctx.office.code, office_name=ctx.office.name,
         year=d.year, serial=d.serial, matter=d.matter_key, applicant_name=matter.applicant_name,
-        notary=matter.notary, issued_by=issued_by[:120], data_json=matter.model_dump_json(), document_sha256=digest.hex(),
+        notary=matter.notary, issued_by=issued_by.name[:120], issued_by_holder=issued_by.holder, data_json=matter.model_dump_json(), document_sha256=digest.hex(),
         signer_fingerprint=ctx.current_signer().fingerprint.hex(), check_code=d.page.check_code,
         access_code_hash=hash_access_code(ctx.qr_key, certificate_id, d.access_code), supersedes=d.supersedes,
         fee_exempt=d.fee_exempt, fee_note=d.fee_note, accepting_office=matter.accepting_office,

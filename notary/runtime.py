@@ -31,13 +31,7 @@ from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
 from issuer.timestamping import development_tsa, timestamper
 from keys.crl import ensure_crl, ensure_root_crl, revoke_serial, revoked_serials
-from keys.devpki import (
-    OfficeIdentity,
-    ensure_dev_pki,
-    ensure_service_signer,
-    ensure_tsa,
-    rotate_signing_key,
-)
+from keys.devpki import SERVICE_P12, OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
@@ -64,6 +58,7 @@ class Runtime:
     node: EmbeddedNode | None = None
     registry: RegistryClient | None = None
     accounts: ChainAccounts | None = field(default=None, repr=False)
+    read_only: bool = False  # opened for verifying: nothing is created (open_runtime(create=False))
 
     @property
     def pki_dir(self) -> Path:
@@ -174,7 +169,11 @@ class Runtime:
         return ParserPool(size=s.parser_processes, timeout=s.parse_timeout_seconds)
 
     @cached_property
-    def report_signer(self) -> OfficeSigner:
+    def report_signer(self) -> OfficeSigner | None:
+        """The verification service's report key (made on first use, unless read-only)."""
+        if self.read_only:
+            path = self.pki_dir / SERVICE_P12
+            return load_pkcs12_signer(path, self.passphrase) if path.exists() else None
         return load_pkcs12_signer(ensure_service_signer(self.pki_dir, self.passphrase), self.passphrase)
 
     @cached_property
@@ -273,8 +272,8 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True, create
     ``settings.data_dir``. With ``create=False`` a missing service raises NoInstallation:
     commands that only read (verifying) must never make keys of their own."""
     settings = settings or Settings()
-    if not create and not installed(settings):
-        raise NoInstallation(f"no notary service in {settings.data_path}")
+    if not create:
+        return _open_read_only(settings, chain)
     data = settings.data_path
     data.mkdir(parents=True, exist_ok=True)
     # Personal data and keys live here: owner only, whatever the umask.
@@ -294,6 +293,45 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True, create
         except BaseException:
             rt.close()
             raise
+    return rt
+
+
+def _open_read_only(settings: Settings, chain: bool) -> Runtime:
+    """An existing service opened for reading (verifying): no secret, key, account or
+    contract is made, no office registered; whatever is missing is NoInstallation."""
+    if not installed(settings):
+        raise NoInstallation(f"no notary service in {settings.data_path}")
+    try:
+        passphrase = secrets.key_passphrase(settings, create=False)
+        qr = secrets.qr_key(settings, create=False)
+    except secrets.SecretMissing as exc:
+        raise NoInstallation(f"the service in {settings.data_path} lacks {exc} (set NOTARY_KEY_PASSPHRASE?)") from None
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)  # what every process does; it creates no keys
+    office = Office(settings.office_name, settings.office_code, settings.office_abbrev)
+    rt = Runtime(settings, engine, office, passphrase, qr, read_only=True)
+    if not chain:
+        return rt
+    try:
+        chain_dir = settings.data_path / "chain"
+        if settings.rpc_url is None:
+            if not (chain_dir / "anvil-state.json").exists() and not (chain_dir / "node.json").exists():
+                raise NoInstallation(f"the service in {settings.data_path} has no chain state")
+            rt.node = EmbeddedNode(chain_dir)
+            rpc_url = rt.node.ensure()
+        else:
+            rpc_url = settings.rpc_url
+        w3 = connect(rpc_url, timeout=settings.chain_timeout_seconds)
+        address = settings.contract_address
+        record = chain_dir / f"deployment-{w3.eth.chain_id}.json"
+        if address is None and record.exists():
+            address = json.loads(record.read_text())["contract"]
+        if address is None:
+            raise NoInstallation(f"the service in {settings.data_path} knows no registry on this chain")
+        rt.registry = RegistryClient(w3, address)
+    except BaseException:
+        rt.close()
+        raise
     return rt
 
 

@@ -33,10 +33,17 @@ def _read(path: Path) -> bytes:
         return b""
 
 
-def _read_or_create(path: Path, make: Callable[[], bytes], on_create: Callable[[], None] | None = None) -> bytes:
+class SecretMissing(Exception):
+    """Asked not to create it, and the secret is not there."""
+
+
+def _read_or_create(path: Path, make: Callable[[], bytes], on_create: Callable[[], None] | None = None,
+                    create: bool = True) -> bytes:
     value = _read(path)  # written atomically: present means complete
     if value:
         return value
+    if not create:
+        raise SecretMissing(str(path))
     with creation_lock(path.parent):  # makes the directory (0700) if need be
         value = _read(path)
         if value:  # another process made it while this one waited
@@ -48,14 +55,17 @@ def _read_or_create(path: Path, make: Callable[[], bytes], on_create: Callable[[
         return value
 
 
-def key_passphrase(settings: Settings) -> bytes:
-    if settings.key_passphrase is not None:
+def key_passphrase(settings: Settings, *, create: bool = True) -> bytes:
+    """NOTARY_KEY_PASSPHRASE, else the development passphrase of the data directory (made
+    on first use unless ``create`` is false: then SecretMissing)."""
+    if settings.key_passphrase is not None and settings.key_passphrase.get_secret_value():  # "" is unset
         return settings.key_passphrase.get_secret_value().encode()
     return _read_or_create(
         settings.data_path / "secrets" / "key-passphrase", lambda: secrets.token_urlsafe(32).encode(),
         lambda: log.warning("NOTARY_KEY_PASSPHRASE is not set: "
-                            "generating a development passphrase in the data directory"))
+                            "generating a development passphrase in the data directory"), create)
 
 
-def qr_key(settings: Settings) -> bytes:
-    return _read_or_create(settings.data_path / "secrets" / "qr-key", lambda: secrets.token_hex(32).encode())
+def qr_key(settings: Settings, *, create: bool = True) -> bytes:
+    return _read_or_create(settings.data_path / "secrets" / "qr-key", lambda: secrets.token_hex(32).encode(),
+                           create=create)

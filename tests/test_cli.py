@@ -123,7 +123,7 @@ def test_bulk_issuing_with_per_row_errors(run, tmp_path):
     assert [e["row"] for e in errors] == [2, 4] and errors[0]["fields"][0]["field"] == "id_number"
     issued = [json.loads(x) for x in (out / "issued.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(issued) == 2 and all((out / i["file"]).exists() for i in issued)
-    assert run("verify", str(out / f"{issued[0]['id']}.pdf")).returncode == 0
+    assert run("verify", str(out / issued[0]["file"])).returncode == 0
     csv_file = tmp_path / "rows.csv"
     csv_file.write_text("applicant_name,sex,birth_date,id_number,birth_place,father_name,mother_name,notary\n"
                         "张明,男,1990-03-07,310101199003070027,上海市黄浦区,张建国,李秀英,王丽\n", encoding="utf-8")

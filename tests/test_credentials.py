@@ -90,7 +90,10 @@ def test_tokens_created_listed_and_revoked_with_the_cli(runtime, cli):
     first_id, first_token = _field(first.stdout, "id"), _field(first.stdout, "token")
     until = dt.datetime.fromisoformat(_field(first.stdout, "until").replace("Z", "+00:00"))
     assert abs(until - (_now() + dt.timedelta(days=90))) < dt.timedelta(minutes=5)
-    second = cli("token", "create", "王丽", "--role", "office_admin")
+    # A second token of the same name: refused unless it says whose (the same person's, or a namesake's).
+    namesake = cli("token", "create", "王丽", "--role", "office_admin")
+    assert namesake.returncode == 3 and "--holder" in namesake.stderr and "--new-person" in namesake.stderr
+    second = cli("token", "create", "王丽", "--role", "office_admin", "--holder", _field(first.stdout, "holder"))
     assert second.returncode == 0, second.stderr
     second_id, second_token = _field(second.stdout, "id"), _field(second.stdout, "token")
     assert "until: no expiry" in second.stdout

@@ -295,15 +295,20 @@ def test_the_signed_verification_report_verifies(cli, tmp_path):
         rt.close()
     path = tmp_path / "report.pdf"
     path.write_bytes(report_pdf)
-    done = cli("verify", str(path))
+    done = cli("verify", "--report", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verification report" in done.stdout.splitlines()[0]
     assert "REPORT_SIGNED_BY_SERVICE" in done.stdout
+    # However genuine, a report never passes as a certificate, and a certificate never as a report.
+    as_certificate = cli("verify", str(path))
+    assert as_certificate.returncode == 1 and "NOT_A_CERTIFICATE" in as_certificate.stdout
+    not_a_report = cli("verify", "--report", str(pdf))
+    assert not_a_report.returncode == 1 and "NOT_A_SERVICE_REPORT" in not_a_report.stdout
     # A report changed after signing fails like any document.
     from tests.pdf_tools import flip_byte_in_signed_range
 
     path.write_bytes(flip_byte_in_signed_range(report_pdf))
-    assert cli("verify", str(path)).returncode == 1
+    assert cli("verify", "--report", str(path)).returncode == 1
 
 
 def test_too_many_wrong_access_codes_says_when_to_try_again(sqlite_runtime):
@@ -376,6 +381,141 @@ def test_an_uploaded_report_is_never_called_a_genuine_certificate(sqlite_runtime
     report_pdf = client.get(f"/v/{issued.id}/report.pdf?c={code}").content
     answer = client.post("/api/v1/verify", content=report_pdf, headers={"content-type": "application/pdf"}).json()
     assert answer["document_kind"] == "verification_report" and answer["certificate"] is None
+    assert answer["indication"] == "FAILED"
+    assert {c["name"]: c["code"] for c in answer["checks"]}["report_issuer"] == "NOT_A_CERTIFICATE"
     page = client.post("/verify/upload", files={"file": ("r.pdf", report_pdf, "application/pdf")})
     assert 'data-kind="verification_report"' in page.text and "它不是公证书" in page.text
     assert "公证书真实有效" not in page.text
+
+
+def test_a_forgers_signer_name_cannot_write_into_a_signed_report(sqlite_runtime, tmp_path):
+    """A PDF signed by a self-made certificate whose name is certificate-like text: the
+    service's signed report marks the name as the signer's own, untrusted claim and cuts it."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from reportlab.pdfgen import canvas
+
+    from tests.forgeries import make_context
+
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt))
+    claim = "本公证书经区块链核验通过真实有效兹证明张明"  # 63 bytes: as long as a certificate name may be
+    blank = io.BytesIO()
+    page = canvas.Canvas(blank)
+    page.drawString(72, 720, "certificate")
+    page.save()
+    forged = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(blank.getvalue())),
+                              signers.PdfSignatureMetadata(field_name="Sig"),
+                              signer=make_context(office_name=claim).rogue_signer).getvalue()
+    report = client.post("/api/v1/verify/report.pdf", content=forged, headers={"content-type": "application/pdf"})
+    assert report.status_code == 200
+    text = "".join(pdf_text(report.content).split())
+    assert f"self-declared,untrusted）{claim}" in text
+
+
+def test_wrong_codes_count_against_the_certificate_however_its_number_is_typed(sqlite_runtime):
+    client = TestClient(create_app(sqlite_runtime))
+    issued = issue_certificate(sqlite_runtime.issuer_context(), "birth", EXAMPLES["birth"])
+    for _ in range(10):
+        client.post("/api/v1/verify/number", json={"number": issued.number, "access_code": "WRONG-CODE"})
+    for variant in (issued.number.replace("(", "（").replace(")", "）"), " " + issued.number,
+                    issued.number.replace("第", " 第")):
+        right_code = client.post("/api/v1/verify/number", json={"number": variant, "access_code": issued.access_code})
+        assert right_code.status_code == 429, variant  # locked for every spelling, the right code too
+
+
+def test_reading_drafts_is_audited(runtime):
+    client = TestClient(create_app(runtime))
+    admin = {"Authorization": f"Bearer {create_token(runtime.engine, '李主任', Role.OFFICE_ADMIN, runtime.office.code)[1]}"}
+    draft = client.post("/api/v1/drafts", json={"matter": "birth", "data": EXAMPLES["birth"]}, headers=admin).json()
+    assert client.get(f"/api/v1/drafts/{draft['id']}", headers=admin).status_code == 200
+    assert client.get("/api/v1/drafts", headers=admin).json()["total"] == 1
+    with Session(runtime.engine) as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert actions[-2:] == ["draft.read", "draft.list"]
+
+
+def test_certificates_belong_to_a_person_not_to_a_name(sqlite_runtime):
+    """Two notaries called 王丽 in one office: neither reads or changes the other's
+    certificates or drafts; a second token of the same person keeps them."""
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt), raise_server_exceptions=False)
+    first_row, first = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)
+    _, namesake = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)
+    _, same_person = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code, holder=first_row.holder_id)
+    bearer = lambda t: {"Authorization": f"Bearer {t}"}  # noqa: E731
+    cid = client.post("/api/v1/certificates", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                      headers=bearer(first)).json()["id"]
+    draft = client.post("/api/v1/drafts", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                        headers=bearer(first)).json()["id"]
+    assert client.get(f"/api/v1/certificates/{cid}", headers=bearer(namesake)).status_code == 403
+    assert client.post(f"/api/v1/certificates/{cid}/revoke", json={"reason": 1},
+                       headers=bearer(namesake)).status_code == 403
+    assert client.get(f"/api/v1/drafts/{draft}", headers=bearer(namesake)).status_code == 403
+    assert client.get("/api/v1/certificates", headers=bearer(namesake)).json()["total"] == 0
+    assert client.get(f"/api/v1/certificates/{cid}", headers=bearer(same_person)).status_code == 200
+    assert client.get(f"/api/v1/drafts/{draft}", headers=bearer(same_person)).status_code == 200
+    with pytest.raises(ValueError):
+        create_token(rt.engine, "张三", Role.NOTARY, rt.office.code, holder=first_row.holder_id)
+
+
+def test_signed_reports_are_counted_like_uploads_and_records_are_not_cached(sqlite_runtime):
+    from notary.settings import Settings  # noqa: F401 - the limit comes from the runtime's settings
+
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt))
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    per_minute = int(rt.settings.upload_rate_per_minute)
+    # The bucket refills while these are signed: well past a minute's worth, some must be refused.
+    answers = [client.get(f"/verify/hash/report.pdf?sha256={'ab' * 32}").status_code
+               for _ in range(per_minute + 30)]
+    assert answers[:per_minute] == [200] * per_minute and 429 in answers
+    record = client.post("/verify/number", data={"number": issued.number, "access_code": issued.access_code})
+    assert record.status_code == 200 and record.headers["Cache-Control"] == "no-store"
+    spoofed = client.get("/verify", headers={"Host": "evil.example"})
+    assert "evil.example" not in spoofed.text
+
+
+def test_a_batch_larger_than_the_keys_minute_is_a_422_not_an_endless_429(sqlite_runtime):
+    from verifier.apikeys import create_api_key
+
+    client = TestClient(create_app(sqlite_runtime))
+    key = create_api_key(sqlite_runtime.engine, "小登记处", items_per_minute=3)[1]
+    answer = client.post("/api/v1/verify/batch", json={"items": [{"sha256": "ab" * 32}] * 4},
+                         headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "BATCH_OVER_KEY_LIMIT"
+
+
+def test_verifying_in_an_installed_directory_creates_nothing_either(cli, tmp_path):
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps(EXAMPLES["birth"], ensure_ascii=False), encoding="utf-8")
+    pdf = tmp_path / "cert.pdf"
+    assert cli("issue", "--matter", "birth", "--data", str(data), "--out", str(pdf)).returncode == 0
+    home = Path(cli.env["NOTARY_DATA_DIR"])
+    (home / "pki" / "verification-service.p12").unlink(missing_ok=True)
+    before = sorted(p.relative_to(home) for p in home.rglob("*") if "chain" not in p.parts)
+    # No passphrase (a clerk's shell on the server): nothing to open the keys with, and none made.
+    no_secret = cli("verify", str(pdf), extra_env={"NOTARY_KEY_PASSPHRASE": ""})
+    assert no_secret.returncode == 4 and "Traceback" not in no_secret.stderr, no_secret.stderr
+    with_secret = cli("verify", str(pdf))
+    assert with_secret.returncode == 0, with_secret.stdout + with_secret.stderr
+    after = sorted(p.relative_to(home) for p in home.rglob("*") if "chain" not in p.parts)
+    # No key, secret or account; only the revocation lists, re-signed when missing or aging
+    # as every verification does, and the database's own journal files.
+    assert [p for p in after if p not in before and p.suffix not in (".lock", ".crl") and "-wal" not in p.name
+            and "-shm" not in p.name] == []
+
+
+@pytest.mark.parametrize("address, bucket", [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),  # one subscriber's /64 is one client
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("unknown", "unknown"),
+])
+def test_clients_are_counted_per_address_or_ipv6_64(address, bucket):
+    from verifier.client_address import client_bucket
+
+    assert client_bucket(address) == bucket

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,12 +25,12 @@ from issuer import audit
 from issuer.access import access_code_matches, hash_access_code
 from issuer.models import Certificate
 from issuer.qr import check_code, check_code_matches
-from issuer.service import find_by_number
+from issuer.service import find_by_number, normalise_number
 
 from .apikeys import authenticate
 from . import results
 from .ratelimit import make_limiters
-from .client_address import client_address, parse_networks
+from .client_address import client_address, client_bucket, parse_networks
 from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierBusy, VerifierError
 from .microcache import MicroCache
 from .intake import check_size, upload_too_large
@@ -51,6 +52,15 @@ BATCH_MAX = 1000
 # What an unknown certificate's access code is compared with, so that it costs the same.
 NO_CERTIFICATE = uuid.UUID(int=0)
 DUMMY_HASH = hash_access_code(b"\x00" * 32, NO_CERTIFICATE, "AAAAAAAA")
+
+
+class BatchTooLarge(VerifierError):
+    code = "BATCH_OVER_KEY_LIMIT"
+    http_status = 422
+
+    def __init__(self, per_minute: int):
+        super().__init__(f"this API key may verify {per_minute} items a minute; send at most that many a call",
+                         f"该 API 密钥每分钟最多核验 {per_minute} 项，请每次最多发送 {per_minute} 项")
 
 
 class ResultExpired(VerifierError):
@@ -156,12 +166,27 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         finally:
             slots.release()
 
+    async def signed_report_pdf(request: Request, make_report: Callable[[], Report]) -> Response:
+        """Verify and sign a report PDF for anyone who asks: as costly as an upload, so it is
+        counted with the client's uploads and signed in an upload slot."""
+        limiter.take(f"upload:{client_bucket(client_address(request, proxies))}", 1, uploads_per_minute)
+        try:
+            with anyio.fail_after(upload_wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise VerifierBusy("the verifier is busy; try again shortly", "核验服务繁忙，请稍后再试") from None
+        try:
+            return _report_pdf(await run_in_threadpool(
+                lambda: signed_report(make_report(), ctx.font_path, ctx.report_signer)))
+        finally:
+            slots.release()
+
     def open_record(request: Request, cert: Certificate | None, code: str | None, asked: str) -> Certificate:
         """Check an access code. Wrong codes count against the certificate (``asked``: its
         number or id as asked for, so unknown numbers count too) and against the client. An
         unknown certificate gets the same answer, status and work as a wrong code. A right
         code is audited (the record that follows is personal data)."""
-        client, subject = client_address(request, proxies), "cert:" + hashlib.sha256(asked.encode()).hexdigest()
+        client, subject = client_bucket(client_address(request, proxies)), failure_subject(cert, asked)
         per_client.check(client)
         per_certificate.check(subject)
         matches = access_code_matches(qr_key, cert.id if cert else NO_CERTIFICATE, code,
@@ -210,6 +235,9 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
                     "with an API key")
     def verify_batch(body: BatchRequest, authorization: Annotated[str | None, Header()] = None) -> BatchResponse:
         key = authenticate(ctx.engine, authorization)
+        if len(body.items) > key.items_per_minute:
+            # It would never fit in the key's minute: a 429 would say "retry" for ever.
+            raise BatchTooLarge(key.items_per_minute)
         limiter.take(str(key.id), len(body.items), key.items_per_minute)
         results, log_rows = [], []
         for item in body.items:
@@ -243,11 +271,11 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     def batch_record(key, item: BatchItem) -> tuple[Report, CertificateRecord]:
         """A number with its access code, for a registry: counted like the public form (per
         certificate, and per API key as its client), audited as the registry's reading."""
-        client, subject = f"apikey:{key.id}", "cert:" + hashlib.sha256(item.number.encode()).hexdigest()
-        per_client.check(client)
-        per_certificate.check(subject)
         with Session(ctx.engine) as s:
             cert = find_by_number(s, item.number)
+        client, subject = f"apikey:{key.id}", failure_subject(cert, item.number)
+        per_client.check(client)
+        per_certificate.check(subject)
         matches = access_code_matches(qr_key, cert.id if cert else NO_CERTIFICATE, item.access_code,
                                       cert.access_code_hash if cert else DUMMY_HASH)
         if cert is None or not matches:
@@ -317,11 +345,11 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
                      report_pdf_url=f"/verify/result/{result_id}/report.pdf")
 
     @r.get("/verify/result/{result_id}/report.pdf", include_in_schema=False)
-    def result_report_pdf(result_id: uuid.UUID) -> Response:
-        report = results.kept(ctx.engine, result_id)
+    async def result_report_pdf(request: Request, result_id: uuid.UUID) -> Response:
+        report = await run_in_threadpool(results.kept, ctx.engine, result_id)
         if report is None:
             raise ResultExpired()
-        return _report_pdf(signed_report(report, ctx.font_path, ctx.report_signer))
+        return await signed_report_pdf(request, lambda: report)
 
     @r.get("/verify/hash", response_class=HTMLResponse, include_in_schema=False)
     def hash_page(request: Request, sha256: Annotated[str, Query(pattern=SHA256)],
@@ -331,8 +359,8 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
                      report_pdf_url=f"/verify/hash/report.pdf?sha256={sha256}")
 
     @r.get("/verify/hash/report.pdf", include_in_schema=False)
-    def hash_report_pdf(sha256: Annotated[str, Query(pattern=SHA256)]) -> Response:
-        return _report_pdf(signed_report(verify_digest(ctx, sha256), ctx.font_path, ctx.report_signer))
+    async def hash_report_pdf(request: Request, sha256: Annotated[str, Query(pattern=SHA256)]) -> Response:
+        return await signed_report_pdf(request, lambda: verify_digest(ctx, sha256))
 
     @r.post("/verify/number", response_class=HTMLResponse, include_in_schema=False)
     def number_page(request: Request, number: Annotated[str, Form(max_length=64)],
@@ -367,12 +395,12 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
         return f"/v/{report.successor_id}?c={check_code(qr_key, report.successor_id)}"
 
     @r.get("/v/{certificate_id}/report.pdf", include_in_schema=False)
-    def qr_report_pdf(certificate_id: str, c: Annotated[str | None, Query(max_length=16)] = None) -> Response:
-        cert = _qr_target(certificate_id, c)
+    async def qr_report_pdf(request: Request, certificate_id: str,
+                            c: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+        cert = await run_in_threadpool(_qr_target, certificate_id, c)
         if cert is None:
             raise UnknownCertificate("no such certificate, or the check code is wrong", "查无此公证书，或核验码不正确")
-        _, pdf = stored_certificate(ctx, cert.id)
-        return _report_pdf(signed_report(verify_pdf(ctx, pdf), ctx.font_path, ctx.report_signer))
+        return await signed_report_pdf(request, lambda: verify_pdf(ctx, stored_certificate(ctx, cert.id)[1]))
 
     @r.post("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
     def record_page(request: Request, certificate_id: str, access_code: Annotated[str, Form(max_length=16)],
@@ -416,6 +444,12 @@ def router(ctx: VerifierContext, qr_key: bytes, lookup_cache_seconds: float = 1.
     return r
 
 
+def _relative(url) -> str:
+    """Path and query only: a link built from the Host header would point wherever the
+    client said this server was."""
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
 def _json(body: bytes) -> Response:
     # Cached answers are kept serialised: a hit costs no validation or encoding.
     return Response(body, media_type="application/json")
@@ -424,6 +458,14 @@ def _json(body: bytes) -> Response:
 def _report_pdf(pdf: bytes) -> Response:
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": 'attachment; filename="verification-report.pdf"'})
+
+
+def failure_subject(cert: Certificate | None, asked: str) -> str:
+    """What wrong access codes count against: the certificate itself when it exists (however
+    its number was typed, or reached by its QR id), else the number as the lookup reads it."""
+    if cert is not None:
+        return f"cert:{cert.id}"
+    return "cert:" + hashlib.sha256(normalise_number(asked).encode()).hexdigest()
 
 
 def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:
@@ -445,10 +487,14 @@ def _page(request: Request, lang: str, template: str, *, status: int = 200, **co
         context["switch_form"] = {**context["switch_form"], "url": f"{action}{'&' if '?' in action else '?'}lang={other}"}
     response = TEMPLATES.TemplateResponse(
         request, template,
-        {"lang": lang, "switch_url": str(request.url.include_query_params(lang=other)),
+        {"lang": lang, "switch_url": _relative(request.url.include_query_params(lang=other)),
          **context},
         status_code=status,
     )
+    if context.get("record") is not None:
+        # Personal data and the access code (in the language form): never kept by a browser
+        # or a proxy on a shared court terminal.
+        response.headers["Cache-Control"] = "no-store"
     retry_after = getattr(context.get("error"), "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)

@@ -40,3 +40,17 @@ def _is_trusted(address: str, trusted: list) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in trusted)
+
+
+def client_bucket(address: str) -> str:
+    """The key a client's attempts are counted under: its address, or for IPv6 its /64 (one
+    subscriber gets a whole /64, so counting single IPv6 addresses would count nothing)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -26,10 +26,11 @@ from issuer.render import FONT_NAME, register_font
 from issuer.text_safety import font_charset, markup_lines, visible
 from keys.store import OfficeSigner
 
-from .report import Report
+from .report import CheckName, CheckStatus, Report
 
 SERVICE_NAME = "电子公证书核验服务"
 MAX_CHANGES = 20  # a report lists at most this many changes after signing per check
+SIGNER_SHOWN = 48  # characters of an untrusted signer name shown in a report
 VERDICT = {"PASSED": "核验通过 PASSED", "FAILED": "核验未通过 FAILED", "INDETERMINATE": "暂无结论 INDETERMINATE"}
 CHECK_NAMES = {"document_integrity": "文件完整性 Document integrity", "signer_trust": "签名人可信 Signer trust",
                "timestamp": "时间戳 Timestamp", "office_binding": "公证处登记 Office binding",
@@ -79,7 +80,11 @@ def render_report(report: Report, font_path: Path) -> bytes:
         when = f"{rv.at:%Y-%m-%d %H:%M} UTC" if rv.at else (f"block {rv.ledger_block}" if rv.ledger_block else "-")
         facts += [[label, when], ["原因 Reason", f"{rv.reason_zh} / {rv.reason_en}"]]
     if report.signer:
-        facts.append(["签名人 Signer", report.signer])
+        # A name nobody vouches for is the signer's own claim: cut short and marked as such,
+        # so a forger's certificate name cannot write text into a report the service signs.
+        trusted = any(c.name == CheckName.SIGNER_TRUST and c.status is CheckStatus.VALID for c in report.checks)
+        shown = report.signer if trusted else f"（未经验证的自称 self-declared, untrusted）{report.signer[:SIGNER_SHOWN]}"
+        facts.append(["签名人 Signer", shown])
     if report.office:
         facts.append(["登记公证处 Registered office", report.office])
     if report.anchor_block_time:

@@ -82,8 +82,11 @@ def summary(cert: Certificate) -> CertificateSummary:
     )
 
 
-def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
-    """Full verification of PDF bytes. Bad input raises a VerifierError (a 4xx)."""
+def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) -> Report:
+    """Full verification of PDF bytes as a certificate, or (``as_report``) as a verification
+    report this service signed. Neither ever passes for the other: a genuine report is
+    FAILED as a certificate (NOT_A_CERTIFICATE), anything else FAILED as a report. Bad
+    input raises a VerifierError (a 4xx)."""
     pdf = analyse(ctx, data)
     checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
     report = Report(
@@ -92,8 +95,9 @@ def verify_pdf(ctx: VerifierContext, data: bytes) -> Report:
     )
     signer_cert = pdf.signer_cert
     fingerprint = certificate_fingerprint(signer_cert) if signer_cert is not None else None
-    if ctx.report_signer is not None and fingerprint == ctx.report_signer.fingerprint:
-        return _service_report(report, checks)
+    by_service = ctx.report_signer is not None and fingerprint == ctx.report_signer.fingerprint
+    if by_service or as_report:
+        return _service_report(report, checks, by_service=by_service, as_report=as_report)
     try:
         with Session(ctx.engine) as s:
             cert = find_by_digest(s, pdf.candidate_digests)
@@ -166,12 +170,22 @@ def verify_digest(ctx: VerifierContext, sha256: str) -> Report:
     return verify_pdf(ctx, doc.pdf)
 
 
-def _service_report(report: Report, checks: list[Check]) -> Report:
-    """A verification report this service signed: genuine when its signature is intact and
-    chains to the notarial root. It is not a certificate (no ledger anchor, no status); what
-    it says about the certificate it concerns is written in it, as of its time."""
-    report.document_kind = "verification_report"
-    return finish(report, checks + [Check.of(CheckName.REPORT_ISSUER, CheckStatus.VALID, "REPORT_SIGNED_BY_SERVICE")])
+def _service_report(report: Report, checks: list[Check], *, by_service: bool, as_report: bool) -> Report:
+    """The answer for a document signed with the service's report key, or checked as a
+    report. A report is genuine when its signature is intact, chains to the notarial root
+    and is the service's; what it says about a certificate is written in it, as of its date.
+    Asked as a certificate, a report always FAILS: it is not one, however genuine."""
+    if by_service:
+        report.document_kind = "verification_report"
+    if not as_report:
+        return finish(report, checks + [Check.of(CheckName.REPORT_ISSUER, CheckStatus.INVALID, "NOT_A_CERTIFICATE")])
+    if not by_service:
+        return finish(report, checks + [Check.of(CheckName.REPORT_ISSUER, CheckStatus.INVALID, "NOT_A_SERVICE_REPORT")])
+    intact = all(c.status is CheckStatus.VALID for c in checks if c.name in (CheckName.DOCUMENT_INTEGRITY,
+                                                                             CheckName.SIGNER_TRUST))
+    issuer = (Check.of(CheckName.REPORT_ISSUER, CheckStatus.VALID, "REPORT_SIGNED_BY_SERVICE") if intact
+              else Check.of(CheckName.REPORT_ISSUER, CheckStatus.SKIPPED, "NOT_CHECKED"))
+    return finish(report, checks + [issuer])
 
 
 def not_issued_report(sha256: str | None = None) -> Report:

@@ -82,9 +82,17 @@ def token_create(
     office: Annotated[str | None, typer.Option(help="office code (default: this service's office)")] = None,
     expires: ExpiresOption = None,
     operator: OperatorOption = None,
+    holder: Annotated[str | None, typer.Option(
+        help="the holder id of this person's other token: the new token keeps their certificates and drafts")] = None,
+    new_person: Annotated[bool, typer.Option(
+        "--new-person", help="another person who has the same name as someone holding a token")] = False,
 ) -> None:
-    """Create a token; it is printed once and only its hash is stored."""
-    from issuer.auth import Role, create_token
+    """Create a token; it is printed once and only its hash is stored. Certificates belong
+    to a person (the holder id printed here), never to a name: a second token for the same
+    person takes --holder, a namesake takes --new-person."""
+    import uuid
+
+    from issuer.auth import Role, create_token, namesakes
 
     try:
         role_ = Role(role)
@@ -99,11 +107,27 @@ def token_create(
             # This service issues for one office only: a token for any other could do nothing
             # here, and a typing mistake would go unnoticed until the holder is refused.
             fail(EXIT_BAD_INPUT, f"no office {office!r} here; this service is {rt.office.name} ({rt.office.code})")
-        row, token = create_token(rt.engine, name, role_, office or rt.office.code, expires_at=expires_at, actor=actor)
+        holder_id = None
+        if holder is not None:
+            try:
+                holder_id = uuid.UUID(holder)
+            except ValueError:
+                fail(EXIT_BAD_INPUT, f"--holder: not a holder id: {holder!r}")
+        elif not new_person and role_ != Role.REGISTRY_ADMIN:
+            others = namesakes(rt.engine, name, office or rt.office.code)
+            if others:
+                ids = ", ".join(sorted({str(t.holder_id) for t in others}))
+                fail(EXIT_BAD_INPUT, f"{name} already holds a token (holder {ids}): for the same person add "
+                                     f"--holder ID; for another person of the same name add --new-person")
+        try:
+            row, token = create_token(rt.engine, name, role_, office or rt.office.code, expires_at=expires_at,
+                                      actor=actor, holder=holder_id)
+        except ValueError as exc:
+            fail(EXIT_BAD_INPUT, str(exc))
     finally:
         rt.close()
     typer.echo(f"id:    {row.id}\nrole:  {row.role} {row.office_code or ''}\nuntil: {until(row.expires_at)}\n"
-               f"token: {token}")
+               f"token: {token}\nholder: {row.holder_id}  (--holder for this person's next token)")
 
 
 @token_app.command("list")

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from issuer.models import Owner
+
 from anchoring.errors import AnchoringError
 from issuer.errors import InvalidMatterData, IssuerError
 
@@ -71,7 +73,7 @@ def issue(
     try:
         try:
             issued = issue_certificate(rt.issuer_context(), matter, payload, language="zh-en" if bilingual else "zh",
-                                       level=level, actor=f"operator:{who}", issued_by=who)
+                                       level=level, actor=f"operator:{who}", issued_by=Owner(who))
         except InvalidMatterData as exc:
             fail_fields(exc, f"invalid input for {matter}")
         except IssuerError as exc:
@@ -184,7 +186,7 @@ def issue_bulk(
                 if not valid:
                     continue
                 try:
-                    certs = issue_batch(ctx, [r for _, r in valid], actor=f"operator:{who}", issued_by=who)
+                    certs = issue_batch(ctx, [r for _, r in valid], actor=f"operator:{who}", issued_by=Owner(who))
                 except IssuerError as exc:
                     fail(EXIT_UNAVAILABLE, f"issuing stopped at row {valid[0][0]}: {exc.message} [{exc.code}]; "
                                             f"{issued} certificates were issued before it")
@@ -316,7 +318,7 @@ def correct(
     rt = open_runtime_or_exit()
     try:
         new = correct_certificate(rt.issuer_context(), _find(rt, certificate).id, payload, office_code=rt.office.code,
-                                  actor=f"operator:{who}", issued_by=who, level=level,
+                                  actor=f"operator:{who}", issued_by=Owner(who), level=level,
                                   language=None if bilingual is None else ("zh-en" if bilingual else "zh"))
         out.write_bytes(new.pdf)
         rt.worker().run_once(force=True)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from issuer.models import Owner
+
 from anchoring.errors import AnchoringError
 
 from .console import app, exit_on_sigterm, open_runtime_or_exit, operator_name
@@ -57,7 +59,7 @@ def demo(
 
     rt = open_runtime_or_exit()
     who = operator_name(None)  # NOTARY_OPERATOR, else the OS user: the audit log names a person
-    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], actor=f"operator:{who}", issued_by=who)
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], actor=f"operator:{who}", issued_by=Owner(who))
     path = rt.settings.data_path / "demo" / f"{issued.id}.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(issued.pdf)

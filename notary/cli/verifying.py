@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -37,40 +38,57 @@ def verify(
     service: Annotated[str | None, typer.Option(
         envvar="NOTARY_VERIFY_SERVICE", show_envvar=True,
         help="verify with this public verification service (its base URL) instead of a local one")] = None,
+    as_report: Annotated[bool, typer.Option(
+        "--report", help="check a verification report the service signed (it never passes as a certificate)")] = False,
 ) -> None:
-    """Verify a PDF: a certificate, or a verification report the service signed. With the
-    service in this data directory, a public service (--service), or offline (--receipt).
-    Never creates keys. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad input, 4
-    unavailable."""
+    """Verify a certificate PDF (or, with --report, a verification report the service signed).
+    With the service in this data directory, a public service (--service), or offline
+    (--receipt). Never creates keys. Exit code 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 bad
+    input, 4 unavailable."""
     try:
         data = file.read_bytes()
     except OSError as exc:
         fail(EXIT_BAD_INPUT, f"cannot read {file}: {exc.strerror}")
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)  # its tracebacks for altered files are noise here
+    if as_report and (receipt is not None or service is not None):
+        fail(EXIT_BAD_INPUT, "--report checks a report with the service in this data directory; "
+                             "leave out --receipt and --service")
     if receipt is not None:
         report = _verify_offline(data, receipt, rpc or [], trust_bundle, quorum)
     elif service is not None:
         report = _verify_with_service(data, service)
     else:
-        report = _verify_locally(data)
+        report = _verify_locally(data, as_report)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        kind = " (a verification report signed by the service)" if report.document_kind != "certificate" else ""
-        typer.echo(f"{report.indication.value}{kind}")
-        if report.certificate:
-            typer.echo(f"  certificate {report.certificate.number_masked} · {report.certificate.office}")
-        if report.revocation:
-            rv = report.revocation
-            when = f"{rv.at:%Y-%m-%d %H:%M} UTC" if rv.at else (f"block {rv.ledger_block}" if rv.ledger_block else "")
-            typer.echo(f"  {rv.kind} {when}: {rv.reason_en} / {rv.reason_zh}")
-        for c in report.checks:
-            typer.echo(f"  {c.name:20} {c.status.value:8} {c.code:26} {c.message_en}")
-            for change in c.details.get("changes", []):
-                typer.echo(f"      - {change['en']} / {change['zh']}")
+        _print_report(report)
     raise typer.Exit({"PASSED": EXIT_PASSED, "FAILED": EXIT_FAILED}.get(report.indication.value, EXIT_INDETERMINATE))
 
 
-def _verify_locally(data: bytes):
+def _print_report(report) -> None:
+    """The report for a terminal. Every string that came from the document or from a
+    service is made visible first: a control character cannot repaint the screen."""
+    from issuer.text_safety import visible
+
+    kind = " (a verification report signed by the service)" if report.document_kind != "certificate" else ""
+    typer.echo(f"{report.indication.value}{kind}")
+    if report.certificate:
+        c = report.certificate
+        typer.echo(visible(f"  certificate {c.number_masked} · {c.office}"))
+    if report.revocation:
+        rv = report.revocation
+        when = f"{rv.at:%Y-%m-%d %H:%M} UTC" if rv.at else (f"block {rv.ledger_block}" if rv.ledger_block else "")
+        typer.echo(visible(f"  {rv.kind} {when}: {rv.reason_en} / {rv.reason_zh}"))
+    for check in report.checks:
+        typer.echo(visible(f"  {check.name:20} {check.status.value:8} {check.code:26} {check.message_en}"))
+        changes = check.details.get("changes", [])
+        for change in changes if isinstance(changes, list) else []:
+            if isinstance(change, dict):
+                typer.echo(visible(f"      - {change.get('en', '')} / {change.get('zh', '')}"))
+
+
+def _verify_locally(data: bytes, as_report: bool = False):
     from notary.runtime import NoInstallation
     from verifier.intake import open_signed_pdf
     from verifier.service import verify_pdf
@@ -85,7 +103,7 @@ def _verify_locally(data: bytes):
         fail(EXIT_UNAVAILABLE, f"{exc}: verify with a public service (--service URL or NOTARY_VERIFY_SERVICE), "
                                "or offline (--receipt, --trust-bundle, --rpc); nothing was created here")
     try:
-        return verify_pdf(rt.verifier_context(), data)
+        return verify_pdf(rt.verifier_context(), data, as_report=as_report)
     except VerifierError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
     finally:
