@@ -6,11 +6,8 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from storage.clock import utcnow
 from sqlmodel import Field, SQLModel
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class OutboxEntry(SQLModel, table=True):

@@ -28,9 +28,10 @@ from web3.exceptions import Web3RPCError
 from .chain import RegistryClient
 from .errors import AnchoringError, ChainUnavailable, OfficeNotRegistered, TransactionFailed
 from .merkle import MerkleTree
-from .models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry, utcnow
+from anchoring.models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry
+from storage.clock import utcnow
 from .outbox import SUPERSEDED as SUPERSEDED_REASON
-from .sessions import read_session, write_session
+from storage.sessions import read_session, write_session
 
 log = logging.getLogger("notary.anchoring")
 

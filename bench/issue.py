@@ -28,8 +28,8 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import DummyTimeStamper
 
 from bench.common import emit, percentile, rate, temp_runtime
-from issuer.matters import EXAMPLES, parse_matter
-from issuer.qr import check_code, verify_url
+from records.matters import EXAMPLES, parse_matter
+from records.check_codes import check_code, verify_url
 from issuer.render import CertificatePage, render_certificate
 from issuer.service import IssueRequest, issue_batch, issue_certificate
 from keys.devpki import ensure_tsa

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import emit
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.runtime import open_runtime
 from notary.settings import Settings

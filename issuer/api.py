@@ -13,21 +13,25 @@ from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, func, select
 
-from . import audit
-from .auth import Principal, authenticate
-from .errors import CertificateNotFound, InvalidTransition
+from records import audit
+from .auth import Principal, authenticate_token
+from records.errors import CertificateNotFound
+from issuer.errors import InvalidTransition
 from .lifecycle import correct_certificate, revoke_certificate
-from .models import Certificate, CertificateDocument, IdempotencyRecord
-from .revocation import REASON_CODES, RevocationReason
+from records.models import Certificate, CertificateDocument
+from issuer.models import IdempotencyRecord
+from records.revocation import REASON_CODES, RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_certificate
-from .text_safety import no_lone_surrogates
+from signing.text_safety import no_lone_surrogates
 
 # Request text holding an unpaired surrogate (a JSON escape such as \ud800) is refused here,
 # naming where, before it is hashed (idempotency), stored or echoed in an error.
 _Text = AfterValidator(no_lone_surrogates)
 
 
-class IssueRequest(BaseModel):
+class IssueBody(BaseModel):
+    """What a client sends to issue one certificate."""
+
     model_config = ConfigDict(extra="forbid")
     matter: Annotated[str, _Text] = Field(max_length=40, description="matter type, e.g. birth")
     data: Annotated[dict[str, Any], _Text] = Field(description="the matter's input, see `notary matters --example`")
@@ -84,7 +88,9 @@ class CertificateDetail(CertificateItem):
     language: str = "zh"
 
 
-class CertificatePage(BaseModel):
+class CertificateList(BaseModel):
+    """One page of a listing of certificates."""
+
     items: list[CertificateItem]
     total: int
     limit: int
@@ -109,7 +115,7 @@ def router(ctx: IssuerContext) -> APIRouter:
     r = APIRouter(prefix="/api/v1/certificates", tags=["issue"])
 
     def principal(authorization: str | None) -> Principal:
-        return authenticate(ctx.engine, authorization)
+        return authenticate_token(ctx.engine, authorization)
 
     def read(p: Principal, certificate_id: uuid.UUID, action: str) -> Certificate:
         """The certificate if ``p`` may read it; the read of its personal data is audited
@@ -123,7 +129,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         return cert
 
     @r.post("", status_code=201, response_model=IssuedResponse, summary="Issue a certificate")
-    def issue(body: IssueRequest, response: Response, authorization: Annotated[str | None, Header()] = None,
+    def issue(body: IssueBody, response: Response, authorization: Annotated[str | None, Header()] = None,
               idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> IssuedResponse:
         p = principal(authorization)
         p.require_issuer(ctx.office.code)
@@ -149,7 +155,7 @@ def router(ctx: IssuerContext) -> APIRouter:
                 s.commit()
         return issued_response(issued)
 
-    @r.get("", response_model=CertificatePage,
+    @r.get("", response_model=CertificateList,
            summary="List the certificates you may read: a notary's own, an office administrator's office's, all "
                    "for the registry")
     def list_certificates(
@@ -158,7 +164,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         status: Annotated[str | None, Query(pattern="^(issued|revoked|superseded)$")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> CertificatePage:
+    ) -> CertificateList:
         p = principal(authorization)
         query = p.visible(select(Certificate))
         if matter:
@@ -172,7 +178,7 @@ def router(ctx: IssuerContext) -> APIRouter:
             audit.record(ctx.engine, p.actor, "certificate.list", "certificates", {
                 "matter": matter, "status": status, "offset": offset, "ids": [str(c.id) for c in rows]},
                          office=p.office_code)
-        return CertificatePage(items=[_item(c) for c in rows], total=total, limit=limit, offset=offset)
+        return CertificateList(items=[_item(c) for c in rows], total=total, limit=limit, offset=offset)
 
     @r.get("/{certificate_id}", response_model=CertificateDetail, summary="One certificate with its data")
     def get_certificate(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None):

@@ -15,14 +15,15 @@ from enum import Enum
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from anchoring.models import utcnow
-from anchoring.sessions import write_session
+from storage.clock import utcnow
+from storage.sessions import write_session
 from keys import credentials
-from keys.secrets import new_secret
+from keys.bearer import new_secret
 
-from . import audit
-from .errors import CertificateNotFound, Forbidden, InvalidMatterData, IssuerError
-from .models import Certificate, Owner
+from records import audit
+from records.errors import CertificateNotFound, InvalidMatterData
+from issuer.errors import Forbidden, IssuerError
+from records.models import Certificate, Owner
 
 TOKEN_PREFIX = "ent_"
 
@@ -172,7 +173,7 @@ def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[Issue
         office=row.office_code))
 
 
-def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:
+def authenticate_token(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:
     """The token's principal, read from the database now; 401 when the token is unknown,
     revoked or expired. ``record_use`` notes the use (at most once a minute)."""
     row, refused = credentials.find_usable(engine, IssuerToken, IssuerToken.token_hash, authorization,
@@ -209,7 +210,7 @@ class AuthenticateFirst:
             authorization = headers.get(b"authorization", b"").decode("latin-1") or None
             try:
                 # The route authenticates again and records the use; this check only refuses.
-                await run_in_threadpool(authenticate, self.engine, authorization, record_use=False)
+                await run_in_threadpool(authenticate_token, self.engine, authorization, record_use=False)
             except Unauthenticated as exc:
                 body = json.dumps({"error": {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}},
                                   ensure_ascii=False).encode()

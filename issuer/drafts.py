@@ -19,19 +19,16 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from anchoring.models import utcnow
-from anchoring.sessions import read_session, write_session
+from storage.clock import utcnow
+from storage.sessions import read_session, write_session
 
-from . import audit
-from .errors import (
-    DraftNotFound,
-    DraftNotYours,
-    InvalidMatterData,
-    InvalidTransition,
-    IssuerError,
-)
-from .matters import matter_type, parse_matter
-from .models import CertificateDraft, DraftState, Owner
+from errors import NotaryError
+from records import audit
+from issuer.errors import DraftNotFound, DraftNotYours, InvalidTransition
+from records.errors import InvalidMatterData
+from records.matters import matter_type, parse_matter
+from issuer.models import CertificateDraft, DraftState
+from records.models import Owner
 from .policy import apply_policies
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
@@ -55,7 +52,7 @@ def check_draft(draft: CertificateDraft) -> DraftProblems:
         apply_policies(parse_matter(draft.matter, json.loads(draft.data_json)), dt.date.today())
     except InvalidMatterData as exc:
         return DraftProblems(exc.code, exc.message, exc.errors)
-    except IssuerError as exc:
+    except NotaryError as exc:
         return DraftProblems(exc.code, exc.message, [])
     return DraftProblems(None, None, [])
 

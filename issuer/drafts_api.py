@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from . import audit
+from records import audit
 from .api import IssuedResponse, issued_response
-from .auth import Principal, Role, authenticate
+from .auth import Principal, Role, authenticate_token
 from .drafts import (
     check_draft,
     create_draft,
@@ -26,7 +26,7 @@ from .drafts import (
 )
 from .models import CertificateDraft, DraftState
 from .service import IssuerContext
-from .text_safety import no_lone_surrogates
+from signing.text_safety import no_lone_surrogates
 
 _Text = AfterValidator(no_lone_surrogates)  # see issuer/api.py
 
@@ -88,7 +88,7 @@ def router(ctx: IssuerContext) -> APIRouter:
     office = ctx.office.code
 
     def issuer(authorization: str | None):
-        p = authenticate(ctx.engine, authorization)
+        p = authenticate_token(ctx.engine, authorization)
         p.require_issuer(office)  # notaries and administrators of this office only
         return p
 

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from errors import NotaryError
 
 
 class IssuerError(NotaryError):
     code = "ISSUER_ERROR"
     http_status = 400
-
-
-class UnknownMatter(IssuerError):
-    code = "UNKNOWN_MATTER"
-    http_status = 422
-
-
-class InvalidMatterData(IssuerError):
-    code = "INVALID_MATTER_DATA"
-    http_status = 422
-
-    def __init__(self, message: str, errors: list[dict], message_zh: str | None = None):
-        super().__init__(message, message_zh)
-        self.errors = errors
-
-    def extra(self) -> dict[str, Any]:
-        return {"fields": self.errors}
-
-
-class CertificateNotFound(IssuerError):
-    code = "CERTIFICATE_NOT_FOUND"
-    http_status = 404
-
-
-class FontMissing(IssuerError):
-    code = "CJK_FONT_MISSING"
-    http_status = 500
 
 
 class InvalidTransition(IssuerError):

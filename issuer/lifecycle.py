@@ -20,17 +20,18 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from anchoring.models import utcnow
+from storage.clock import utcnow
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
-from anchoring.sessions import write_session
+from storage.sessions import write_session
 
-from . import audit
+from records import audit
 from .auth import Principal
-from .errors import CertificateAlreadyClosed, CertificateNotFound
-from .matters import parse_matter
-from .models import Certificate, CertificateDocument, CertificateStatus, Owner
-from .pades import SignatureLevel, level_of
-from .revocation import RevocationReason
+from issuer.errors import CertificateAlreadyClosed
+from records.errors import CertificateNotFound
+from records.matters import parse_matter
+from records.models import Certificate, CertificateDocument, CertificateStatus, Owner
+from signing.pades import SignatureLevel, level_of
+from records.revocation import RevocationReason
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
 

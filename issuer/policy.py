@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .errors import IssuerError
-from .matters import MatterInput
-from .matters.estate import PowerOfAttorneyInput, WillInput
+from records.matters import MatterInput
+from records.matters.estate import PowerOfAttorneyInput, WillInput
 
 ELDERLY_AGE = 60
 WILL_FEE_EXEMPT_AGE = 80

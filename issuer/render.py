@@ -23,7 +23,6 @@ import datetime as dt
 import io
 import logging
 import math
-import threading
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -34,27 +33,19 @@ from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from .errors import FontMissing, InvalidMatterData, IssuerError
-from .matters import (
-    MatterInput,
-    en_date,
-    field_label_zh,
-    invalid_fields,
-    zh_formal_date,
-)
-from .pdfa import PDF_PRODUCER, make_pdfa
+from errors import NotaryError
+from signing.fonts import FONT_NAME, register_font
+from records.errors import InvalidMatterData
+from records.matters import MatterInput, en_date, field_label_zh, invalid_fields, zh_formal_date
+from signing.pdfa import PDF_PRODUCER, make_pdfa
 from .qr import qr_matrix
-from .text_safety import GLYPH_MISSING, describe, font_charset, problems
-from .translation import has_cjk, organisation_en
+from signing.text_safety import GLYPH_MISSING, describe, font_charset, problems
+from records.translation import has_cjk, organisation_en
 
-FONT_NAME = "NotaryCJK"
 SEAL_RED = Color(0.78, 0.1, 0.1)
 QR_SIZE = 30 * mm  # DESIGN.md: at least 25 mm with the quiet zone
-_font_lock = threading.Lock()
-_font_path: Path | None = None
 log = logging.getLogger("notary.issuer")
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -90,20 +81,6 @@ class CertificatePage:
     @property
     def office_en(self) -> str:
         return self.office_name_en or organisation_en(self.office_name)
-
-
-def register_font(path: Path) -> None:
-    global _font_path
-    with _font_lock:
-        if _font_path == path:
-            return
-        if not path.exists():
-            raise FontMissing(
-                f"CJK font not found at {path}; install Debian package fonts-wqy-zenhei or set NOTARY_CJK_FONT",
-                f"找不到中文字体 {path}",
-            )
-        pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
-        _font_path = path
 
 
 def render_certificate(page: CertificatePage, font_path: Path) -> bytes:
@@ -479,7 +456,7 @@ def _guarded(matter: MatterInput, field: str | None, make: Callable[[], _Block])
     """``make()``, a failure of which refuses the field (422) instead of failing the request (500)."""
     try:
         return make()
-    except IssuerError:
+    except NotaryError:
         raise
     except Exception as exc:
         log.exception("laying out %s failed", field)

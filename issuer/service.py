@@ -11,21 +11,22 @@ from pathlib import Path
 
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
 
-from . import audit
-from .access import hash_access_code, new_access_code
-from .errors import InvalidMatterData
+from records import audit
+from records.access import hash_access_code, new_access_code
+from records.errors import InvalidMatterData
 from .key_guard import SigningKeyGuard
-from .matters import MatterInput, parse_matter
-from .models import Certificate, CertificateDocument, Owner
-from .numbering import format_number, next_serial, take_serials
-from .pades import LEVELS, LongTermMaterial, SignatureLevel
+from records.matters import MatterInput, parse_matter
+from records.models import Certificate, CertificateDocument, Owner
+from records.numbers import format_number
+from issuer.numbering import next_serial, take_serials
+from signing.pades import LEVELS, LongTermMaterial, SignatureLevel
 from .policy import PolicyOutcome, apply_policies
-from .qr import check_code, verify_url
+from records.check_codes import check_code, verify_url
 from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
 
@@ -232,27 +233,3 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
              {"number": number, "matter": d.matter_key, "sha256": digest.hex(),
               **({"supersedes": str(d.supersedes)} if d.supersedes else {})})
     return IssuedCertificate(certificate_id, number, d.page.verify_url, digest.hex(), pdf, d.access_code), event
-
-
-def normalise_number(number: str) -> str:
-    """Accept full-width brackets and stray spaces as typed by hand."""
-    return number.strip().replace("（", "(").replace("）", ")").replace(" ", "")
-
-
-def find_by_number(session: Session, number: str) -> Certificate | None:
-    return session.exec(select(Certificate).where(Certificate.number == normalise_number(number))).first()
-
-
-def find_by_reference(session: Session, reference: str) -> Certificate | None:
-    """The certificate with this id (UUID) or number, as a clerk types either."""
-    try:
-        return session.get(Certificate, uuid.UUID(reference.strip()))
-    except ValueError:
-        return find_by_number(session, reference)
-
-
-def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:
-    """The certificate whose issued PDF has one of these SHA-256 digests."""
-    if not digests:
-        return None
-    return session.exec(select(Certificate).where(Certificate.document_sha256.in_(digests))).first()

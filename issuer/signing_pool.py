@@ -31,7 +31,7 @@ from keys.store import FileKeyStore, OfficeSigner
 from processes.parent_watch import end_with_parent
 
 from .errors import SigningUnavailable
-from .pades import LongTermMaterial, SignatureLevel, sign_pdf
+from signing.pades import LongTermMaterial, SignatureLevel, sign_pdf
 from .render import CertificatePage, render_certificate
 
 log = logging.getLogger("notary.issuer")
@@ -68,7 +68,7 @@ def _start_worker(setup: SigningSetup, parent_pid: int) -> None:
     # stops (it shuts the pool down after the open requests). SIGTERM stays: it is how the
     # executor itself ends workers of a broken pool, and ignoring it would hang that.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .timestamping import development_tsa, timestamper
+    from keys.tsa import development_tsa, timestamper
 
     stamper = None
     if setup.level != SignatureLevel.B_B:

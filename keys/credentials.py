@@ -21,7 +21,7 @@ from sqlalchemy import or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from anchoring.sessions import SQLITE_IMMEDIATE, write_session
+from storage.sessions import SQLITE_IMMEDIATE, write_session
 
 log = logging.getLogger("notary.credentials")
 
@@ -73,7 +73,7 @@ def find_usable(engine: Engine, model: type, hash_column, authorization: str | N
     """The row for the bearer secret in ``authorization``, and why it may not be used:
     (row, None) when usable, else (row or None, "missing" | "unknown" | "revoked" | "expired").
     A usable one's use is recorded (at most once a minute) unless ``record_use_`` is False."""
-    from .secrets import bearer, secret_hash
+    from .bearer import bearer, secret_hash
 
     secret = bearer(authorization)
     if secret is None:

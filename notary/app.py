@@ -15,13 +15,15 @@ from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
 from errors import NotaryError
-from issuer.pades import SignatureLevel
+from signing.pades import SignatureLevel
 from issuer.api import router as issuer_router
 from issuer.auth import AuthenticateFirst
 from issuer.drafts_api import router as drafts_router
-from issuer.timestamping import answer_request
+from keys.tsa import answer_request
 from keys.ocsp import answer_ocsp
-from verifier.api import STATIC_DIR, router as verifier_router
+from verifier.api import router as verifier_api
+from verifier.gate import Gate
+from verifier.pages import STATIC_DIR, router as verifier_pages
 
 from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
@@ -57,12 +59,14 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
     issuing = rt.issuer_context(pool=True)
     app.include_router(issuer_router(issuing))
     app.include_router(drafts_router(issuing))
-    app.include_router(verifier_router(rt.verifier_context(sandboxed=True), rt.qr_key,
-                                       lookup_cache_seconds=rt.settings.lookup_cache_seconds,
-                                       redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix,
-                                       uploads_per_minute=rt.settings.upload_rate_per_minute,
-                                       upload_slots=rt.settings.upload_slots,
-                                       trusted_proxies=rt.settings.trusted_proxies))
+    verifying = rt.verifier_context(sandboxed=True)
+    # One gate for the JSON API and the pages: a limit is not walked around by switching.
+    gate = Gate(verifying, rt.qr_key, lookup_cache_seconds=rt.settings.lookup_cache_seconds,
+                redis_url=rt.settings.redis_url, limits_prefix=rt.settings.redis_prefix,
+                uploads_per_minute=rt.settings.upload_rate_per_minute, upload_slots=rt.settings.upload_slots,
+                trusted_proxies=rt.settings.trusted_proxies)
+    app.include_router(verifier_api(verifying, gate))
+    app.include_router(verifier_pages(verifying, gate))
 
     # The verification pages' style sheet and script (no inline ones: see security_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

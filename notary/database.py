@@ -17,11 +17,12 @@ from sqlmodel import create_engine
 # Importing the table modules registers them with SQLModel.metadata.
 import anchoring.models  # noqa: F401
 import issuer.api  # noqa: F401
-import issuer.audit  # noqa: F401
 import issuer.auth  # noqa: F401
 import issuer.models  # noqa: F401
+import records.audit  # noqa: F401
+import records.models  # noqa: F401
 import verifier.models  # noqa: F401
-from anchoring.sessions import SQLITE_IMMEDIATE
+from storage.sessions import SQLITE_IMMEDIATE
 
 
 def make_engine(url: str) -> Engine:

@@ -24,12 +24,12 @@ from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import AnchoringError, ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
-from issuer import audit
+from records import audit
 from issuer.key_guard import SigningKeyGuard, certificate_window_problem
-from issuer.pades import LongTermMaterial, SignatureLevel
+from signing.pades import LongTermMaterial, SignatureLevel
 from issuer.service import IssuerContext, Office
 from issuer.signing_pool import SigningPool, SigningSetup
-from issuer.timestamping import development_tsa, timestamper
+from keys.tsa import development_tsa, timestamper
 from keys.crl import ensure_crl, ensure_root_crl, revoke_serial, revoked_serials
 from keys.devpki import SERVICE_P12, OfficeIdentity, ensure_dev_pki, ensure_service_signer, ensure_tsa, rotate_signing_key
 from keys.errors import KeyStoreError
@@ -40,7 +40,7 @@ from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
 from verifier.trust_bundle import Checkpoint, TrustBundle
 
-from . import secrets
+from . import installation_secrets
 from .database import make_engine, migrate
 from .settings import Settings
 
@@ -280,13 +280,13 @@ def open_runtime(settings: Settings | None = None, *, chain: bool = True, create
     data.chmod(0o700)
     if settings.database_url is None:
         _private_file(data / "notary.sqlite3")
-    passphrase = secrets.key_passphrase(settings)
+    passphrase = installation_secrets.key_passphrase(settings)
     office = Office(settings.office_name, settings.office_code, settings.office_abbrev)
     ensure_dev_pki(data / "pki", OfficeIdentity(office.name, office.code), passphrase,
                    crl_url=f"{settings.public_base_url}/pki/office-ca.crl")
     engine = make_engine(settings.sqlalchemy_url)
     migrate(engine)
-    rt = Runtime(settings, engine, office, passphrase, secrets.qr_key(settings))
+    rt = Runtime(settings, engine, office, passphrase, installation_secrets.qr_key(settings))
     if chain:
         try:
             _open_chain(rt)
@@ -302,9 +302,9 @@ def _open_read_only(settings: Settings, chain: bool) -> Runtime:
     if not installed(settings):
         raise NoInstallation(f"no notary service in {settings.data_path}")
     try:
-        passphrase = secrets.key_passphrase(settings, create=False)
-        qr = secrets.qr_key(settings, create=False)
-    except secrets.SecretMissing as exc:
+        passphrase = installation_secrets.key_passphrase(settings, create=False)
+        qr = installation_secrets.qr_key(settings, create=False)
+    except installation_secrets.SecretMissing as exc:
         raise NoInstallation(f"the service in {settings.data_path} lacks {exc} (set NOTARY_KEY_PASSPHRASE?)") from None
     engine = make_engine(settings.sqlalchemy_url)
     migrate(engine)  # what every process does; it creates no keys
@@ -427,7 +427,7 @@ def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> b
 
 
 def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, details: dict) -> None:
-    from issuer import audit
+    from records import audit
 
     audit.record(rt.engine, actor, action, fingerprint.hex()[:64], details, office=rt.office.code)
 

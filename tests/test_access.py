@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from issuer.access import SCHEME, access_code_matches, hash_access_code, new_access_code, normalise
+from records.access import SCHEME, access_code_matches, hash_access_code, new_access_code, normalise
 
 
 def test_keyed_hash_needs_the_service_secret():

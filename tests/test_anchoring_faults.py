@@ -22,7 +22,7 @@ from anchoring.errors import ChainUnavailable
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
 from anchoring.outbox import enqueue
 from anchoring.status import anchor_status
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.runtime import open_runtime
 from tests.conftest import make_settings

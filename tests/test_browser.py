@@ -9,8 +9,8 @@ import shutil
 import pytest
 from sqlmodel import Session
 
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateStatus
+from records.matters import EXAMPLES
+from records.models import Certificate, CertificateStatus
 from issuer.service import issue_certificate
 from notary.app import create_app
 from tests.conftest import LiveServer, free_port

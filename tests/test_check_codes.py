@@ -32,11 +32,11 @@ from sqlalchemy import create_engine
 
 from anchoring.chain import RegistryClient, connect
 from anchoring.node import EmbeddedNode
-from issuer.matters import EXAMPLES, parse_matter
-from issuer.pades import sign_pdf
+from records.matters import EXAMPLES, parse_matter
+from signing.pades import sign_pdf
 from issuer.render import CertificatePage, render_certificate
 from issuer.service import issue_certificate
-from issuer.timestamping import development_tsa
+from keys.tsa import development_tsa
 from keys.devpki import OfficeIdentity, ensure_dev_pki, ensure_tsa
 from keys.store import load_pkcs12_signer
 from notary.runtime import Runtime, open_runtime

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from tests.pdf_tools import flip_byte_in_signed_range
 
 NOTARY = Path(sys.executable).with_name("notary")

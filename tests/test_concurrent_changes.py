@@ -28,12 +28,13 @@ from sqlmodel import Session, select
 
 from anchoring.models import LeafAction, OutboxEntry
 from issuer import lifecycle
-from issuer.audit import AuditEvent, verify_chain
+from records.audit import AuditEvent, verify_chain
 from issuer.auth import Role, create_token
 from issuer.errors import CertificateAlreadyClosed, InvalidTransition
 from issuer.lifecycle import RevocationReason, correct_certificate, revoke_certificate
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateCounter, CertificateStatus
+from records.matters import EXAMPLES
+from records.models import Certificate, CertificateStatus
+from issuer.models import CertificateCounter
 from issuer.service import issue_certificate
 from notary.app import create_app
 from notary.runtime import open_runtime

@@ -27,15 +27,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, inspect
 from sqlmodel import Session, SQLModel, select
 
-from issuer.audit import AuditEvent, verify_chain
-from issuer.auth import IssuerToken, Role, Unauthenticated, authenticate, create_token, revoke_token
+from records.audit import AuditEvent, verify_chain
+from issuer.auth import IssuerToken, Role, Unauthenticated, authenticate_token, create_token, revoke_token
 from keys import credentials
 from keys.credentials import CredentialLookupError, parse_expiry
-from keys.secrets import secret_hash
+from keys.bearer import secret_hash
 from notary.app import create_app
 from notary.database import current_revision, head_revision, make_engine, migrate, migration_config, \
     schema_type_differs
-from verifier.apikeys import authenticate as authenticate_key, create_api_key, revoke_api_key
+from verifier.apikeys import authenticate_api_key as authenticate_key, create_api_key, revoke_api_key
 from verifier.models import ApiKey
 
 NOTARY = Path(sys.executable).with_name("notary")
@@ -226,7 +226,7 @@ def test_expired_token_and_key_are_refused(runtime):
     assert client.get("/api/v1/certificates", headers=_bearer(token)).status_code == 401
     assert client.post("/api/v1/verify/batch", json=BATCH, headers=_bearer(key)).status_code == 401
     with pytest.raises(Unauthenticated):
-        authenticate(runtime.engine, f"Bearer {token}")
+        authenticate_token(runtime.engine, f"Bearer {token}")
 
 
 def test_two_api_processes_refuse_a_revoked_token_at_once(runtime, runtime_factory, database_url):
@@ -400,7 +400,7 @@ def test_migration_0004_keeps_existing_credentials(database_url, tmp_path):
     with engine.connect() as conn:
         opts = {"compare_type": schema_type_differs if conn.dialect.name == "sqlite" else True}
         assert compare_metadata(MigrationContext.configure(conn, opts=opts), SQLModel.metadata) == []
-    principal = authenticate(engine, f"Bearer {token}")
+    principal = authenticate_token(engine, f"Bearer {token}")
     assert principal.name == "王丽" and principal.office_code == OFFICE
     assert authenticate_key(engine, f"Bearer {key}").id == key_id
     with Session(engine) as s:
@@ -413,5 +413,5 @@ def test_migration_0004_keeps_existing_credentials(database_url, tmp_path):
         assert conn.execute(sa.select(sa.func.count()).select_from(log)).scalar_one() == 1
     migrate(engine)
     assert current_revision(engine) == head_revision()
-    assert authenticate(engine, f"Bearer {token}").name == "王丽"
+    assert authenticate_token(engine, f"Bearer {token}").name == "王丽"
     engine.dispose()

@@ -9,8 +9,9 @@ from sqlmodel import Session, func, select
 
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
 from issuer import signing_pool
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateCounter
+from records.matters import EXAMPLES
+from records.models import Certificate
+from issuer.models import CertificateCounter
 from issuer.service import issue_certificate
 from verifier.report import Indication
 from verifier.service import verify_pdf

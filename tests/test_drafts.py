@@ -7,9 +7,10 @@ import threading
 import pytest
 from sqlmodel import Session, func, select
 
-from issuer.audit import AuditEvent, verify_chain
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateCounter
+from records.audit import AuditEvent, verify_chain
+from records.matters import EXAMPLES
+from records.models import Certificate
+from issuer.models import CertificateCounter
 from tests.test_issuer_api import _h, api  # noqa: F401 - the issuer API fixture, on both databases
 
 ELDERLY_FULL_POA = {**EXAMPLES["power-of-attorney"], "applicant_name": "钱老先生", "birth_date": "1950-05-01",

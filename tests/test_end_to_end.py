@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.app import create_app
 from tests.conftest import LiveServer, free_port

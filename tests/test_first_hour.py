@@ -15,13 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from issuer.audit import AuditEvent, verify_chain
+from records.audit import AuditEvent, verify_chain
 from issuer.auth import Role, create_token
 from issuer.lifecycle import correct_certificate, revoke_certificate
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate
-from issuer.pades import level_of
-from issuer.revocation import RevocationReason
+from records.matters import EXAMPLES
+from records.models import Certificate
+from signing.pades import level_of
+from records.revocation import RevocationReason
 from issuer.service import issue_certificate
 from notary.app import create_app
 

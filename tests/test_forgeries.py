@@ -26,7 +26,7 @@ from pyhanko.sign import signers
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.runtime import Runtime, open_runtime
 from tests import forgeries

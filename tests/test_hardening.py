@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from issuer.auth import Role, create_token
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from tests.conftest import free_port
 
 NOTARY = Path(sys.executable).with_name("notary")

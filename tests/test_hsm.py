@@ -14,7 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from keys.devpki import OfficeIdentity, certify_signing_key, load_office_ca, pem
 from keys.errors import KeyStoreError, KeyStoreLocked

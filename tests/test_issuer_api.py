@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from issuer.audit import AuditEvent, check_anchored_heads, verify_chain
+from records.audit import AuditEvent, check_anchored_heads, verify_chain
 from issuer.auth import Role, create_token
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from notary.app import create_app
 
 OFFICE_A, OFFICE_B = "SH-DONGFANG", "SH-XUHUI"
@@ -206,7 +206,7 @@ def test_roles_matrix(api, who):
         assert revoked.status_code == change_code, revoked.text
         # Nothing changed: still issued, no successor, no change in the log.
         with Session(runtime.engine) as s:
-            from issuer.models import Certificate
+            from records.models import Certificate
             cert = s.get(Certificate, uuid.UUID(cid))
             assert cert.status == "issued" and cert.superseded_by is None
         assert not [e for e in _events(runtime, "revoke") + _events(runtime, "correct") if e.target == cid]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from keys.errors import KeyStoreLocked
 from keys.store import load_pkcs12_signer
@@ -41,8 +41,8 @@ def test_a_retired_key_cannot_sign_new_certificates(sqlite_runtime):
     import time
     import uuid
 
-    from issuer.matters import parse_matter
-    from issuer.pades import sign_pdf
+    from records.matters import parse_matter
+    from signing.pades import sign_pdf
     from issuer.render import CertificatePage, render_certificate
 
     rt = sqlite_runtime
@@ -91,7 +91,7 @@ def test_office_key_in_encrypted_pem_files(runtime_factory, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from issuer.matters import parse_matter
+    from records.matters import parse_matter
     from issuer.service import IssueRequest, issue_batch
     from keys.errors import KeyStoreLocked as Locked
     from keys.store import load_pem_signer

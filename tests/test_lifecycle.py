@@ -12,10 +12,11 @@ from sqlmodel import Session, select
 from anchoring.leaf import certificate_leaf
 from anchoring.models import LeafAction, LeafActionState
 from anchoring.status import anchor_status
-from issuer.errors import CertificateNotFound, InvalidTransition
+from records.errors import CertificateNotFound
+from issuer.errors import InvalidTransition
 from issuer.lifecycle import RevocationReason, correct_certificate, revoke_certificate
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateStatus
+from records.matters import EXAMPLES
+from records.models import Certificate, CertificateStatus
 from issuer.service import issue_certificate
 from notary.app import create_app
 from verifier import standalone

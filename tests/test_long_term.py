@@ -13,9 +13,9 @@ from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timesta
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 
-from issuer.errors import InvalidMatterData
-from issuer.matters import EXAMPLES, parse_matter
-from issuer.pades import ARCHIVE_TIMESTAMP_FIELD, SIGNATURE_FIELD
+from records.errors import InvalidMatterData
+from records.matters import EXAMPLES, parse_matter
+from signing.pades import ARCHIVE_TIMESTAMP_FIELD, SIGNATURE_FIELD
 from issuer.service import IssueRequest, issue_batch, issue_certificate
 from verifier.report import CheckStatus, Indication
 from verifier.service import verify_pdf
@@ -168,7 +168,7 @@ def test_pyhankos_strict_lta_validation_passes_from_the_document_alone(runtime_f
 
 def _without_root_crl(pdf: bytes, rt) -> bytes:
     """The certificate as this service signed it before the root's CRL was embedded."""
-    from issuer.pades import LongTermMaterial, sign_pdf
+    from signing.pades import LongTermMaterial, sign_pdf
 
     unsigned = _unsigned_revision(pdf)
     material = LongTermMaterial(trust_roots=[c.dump() for c in rt.trust_roots], crls=rt.crls()[:1],

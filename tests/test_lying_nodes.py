@@ -42,7 +42,7 @@ from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
 from contracts import load_artifact
 from issuer.lifecycle import RevocationReason, revoke_certificate
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import IssuedCertificate, issue_certificate
 from notary.runtime import Runtime, open_runtime
 from tests.conftest import make_settings

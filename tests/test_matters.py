@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from issuer.auth import Role, create_token
-from issuer.errors import InvalidMatterData
-from issuer.matters import EXAMPLES, MATTERS, parse_matter
-from issuer.models import Certificate
+from records.errors import InvalidMatterData
+from records.matters import EXAMPLES, MATTERS, parse_matter
+from records.models import Certificate
 from issuer.policy import PolicyViolation, apply_policies
 from issuer.service import issue_certificate
 from notary.app import create_app
@@ -96,7 +96,7 @@ def test_will_fees_and_cross_office_records(sqlite_runtime):
     ("power-of-attorney", {"agent_id_number": "123"}, "agent_id_number"),
 ])
 def test_field_errors_per_matter(key, change, field):
-    from issuer.errors import InvalidMatterData
+    from records.errors import InvalidMatterData
 
     with pytest.raises(InvalidMatterData) as exc:
         parse_matter(key, {**EXAMPLES[key], **change})

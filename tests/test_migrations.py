@@ -73,8 +73,8 @@ def test_certificates_issued_before_0005_belong_to_whoever_the_audit_log_says(ru
     from sqlmodel import Session
 
     from issuer.auth import Role, create_token
-    from issuer.matters import EXAMPLES
-    from issuer.models import Certificate
+    from records.matters import EXAMPLES
+    from records.models import Certificate
     from issuer.service import issue_certificate
     from notary.database import migration_config
     from fastapi.testclient import TestClient

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from anchoring.leaf import certificate_leaf
 from anchoring.merkle import MerkleTree, verify_inclusion
 from anchoring.status import anchor_status
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from tests.pdf_tools import flip_byte_in_signed_range
 from verifier import standalone

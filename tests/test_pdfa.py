@@ -11,7 +11,7 @@ from PIL import ImageCms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 
 NS = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "pdfaid": "http://www.aiim.org/pdfa/ns/id/",

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from PIL import ImageFilter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from issuer import idnumber
-from issuer.errors import InvalidMatterData, UnknownMatter
-from issuer.matters import EXAMPLES, MATTERS, parse_matter, zh_formal_date
-from issuer.numbering import format_number, mask_number
-from issuer.qr import check_code, check_code_matches, verify_url
+from records import idnumber
+from records.errors import InvalidMatterData, UnknownMatter
+from records.matters import EXAMPLES, MATTERS, parse_matter, zh_formal_date
+from records.numbers import format_number, mask_number
+from records.check_codes import check_code, check_code_matches, verify_url
 from issuer.render import CertificatePage, render_certificate
 from notary.settings import DEFAULT_FONT
 from tests.pdf_tools import decode_qr, render_page

@@ -37,10 +37,10 @@ from anchoring.merkle import MerkleTree
 from anchoring.models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry
 from anchoring.node import EmbeddedNode
 from anchoring.receipt import AnchorReceipt
-from anchoring.sessions import write_session
+from storage.sessions import write_session
 from anchoring.status import anchor_status
 from issuer.lifecycle import RevocationReason, correct_certificate, revoke_certificate
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import IssuedCertificate, issue_certificate
 from notary.runtime import Runtime, open_runtime
 from tests.conftest import make_settings

@@ -12,11 +12,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from anchoring.models import OutboxEntry
-from issuer.access import access_code_matches
-from issuer.audit import AuditEvent, verify_chain
+from records.access import access_code_matches
+from records.audit import AuditEvent, verify_chain
 from issuer.errors import SigningUnavailable
-from issuer.matters import EXAMPLES, parse_matter
-from issuer.models import Certificate, CertificateCounter
+from records.matters import EXAMPLES, parse_matter
+from records.models import Certificate
+from issuer.models import CertificateCounter
 from issuer.service import IssueRequest, issue_batch
 from verifier.report import Indication
 from verifier.service import verify_pdf

@@ -8,11 +8,11 @@ import datetime as dt
 from sqlmodel import Session
 
 from anchoring.chain import RegistryClient, connect
-from issuer.matters import EXAMPLES
-from issuer.models import Certificate, CertificateStatus
-from issuer.pades import sign_pdf
+from records.matters import EXAMPLES
+from records.models import Certificate, CertificateStatus
+from signing.pades import sign_pdf
 from issuer.render import CertificatePage, render_certificate
-from issuer.matters import parse_matter
+from records.matters import parse_matter
 from keys.devpki import OfficeIdentity, ensure_dev_pki
 from keys.store import load_pkcs12_signer
 from verifier.report import CheckStatus, Indication

@@ -28,17 +28,17 @@ from sqlmodel import Session, func, select
 
 from issuer import render
 from issuer.auth import Role, create_token
-from issuer.errors import InvalidMatterData
-from issuer.matters import EXAMPLES, MATTERS, parse_matter
-from issuer.models import Certificate
-from issuer.qr import check_code, verify_url
+from records.errors import InvalidMatterData
+from records.matters import EXAMPLES, MATTERS, parse_matter
+from records.models import Certificate
+from records.check_codes import check_code, verify_url
 from issuer.render import CertificatePage, check_printable, render_certificate, wrap_text
 from issuer.service import issue_certificate
-from issuer.text_safety import font_charset, markup, problems, visible
+from signing.text_safety import font_charset, markup, problems, visible
 from notary.app import create_app
 from notary.settings import DEFAULT_FONT
 from verifier.report import CertificateSummary, Check, CheckStatus, Indication, Report
-from verifier.report_pdf import MAX_SHOWN, render_report
+from verifier.report_pdf import MAX_SHOWN, SIGNER_SHOWN, render_report
 
 FONT = DEFAULT_FONT
 PAGE_HEIGHT = render.PAGE_HEIGHT
@@ -347,7 +347,8 @@ def _shown(value: str) -> str:
 def test_hostile_signer_and_office_are_printed_as_text_in_the_report(signer, office):
     text = _norm(_all_text(render_report(_report(signer, office), FONT)))
     assert "结论Verdict:核验未通过FAILED" in text
-    shown = [_norm(_shown(v)) for v in (signer, office)]
+    # An untrusted signer's name is its own claim: marked as such and cut (verifier/report_pdf.py).
+    shown = [_norm(_shown(signer[:SIGNER_SHOWN])), _norm(_shown(office))]
     for s in shown:
         assert s in text
     for s in sorted(shown, key=len, reverse=True):
@@ -370,5 +371,8 @@ def test_injected_verdict_stays_literal_text():
 def test_report_shows_invisible_characters_and_survives_absurd_lengths():
     pdf = render_report(_report("上海市东方公证处\u202e（伪）", "AT&T <Ltd"), FONT)
     assert "上海市东方公证处[U+202E]（伪）" in _all_text(pdf) and "AT&T <Ltd" in _all_text(pdf)
-    pdf = render_report(_report("名" * 20000, None), FONT)
+    pdf = render_report(_report(None, "名" * 20000), FONT)
     assert "more characters not shown" in _norm(_all_text(pdf)) or "morecharactersnotshown" in _norm(_all_text(pdf))
+    # An untrusted signer's name is cut much shorter (it is only the signer's own claim).
+    pdf = render_report(_report("名" * 20000, None), FONT)
+    assert "名" * SIGNER_SHOWN in _norm(_all_text(pdf)) and "名" * (SIGNER_SHOWN + 1) not in _norm(_all_text(pdf))

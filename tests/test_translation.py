@@ -15,20 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from issuer.errors import InvalidMatterData
-from issuer.matters import EXAMPLES, MATTERS, parse_matter
-from issuer.matters.civil import Relative
-from issuer.qr import check_code, verify_url
+from records.errors import InvalidMatterData
+from records.matters import EXAMPLES, MATTERS, parse_matter
+from records.matters.civil import Relative
+from records.check_codes import check_code, verify_url
 from issuer.render import CertificatePage, check_printable, render_certificate
-from issuer.translation import (
-    SURNAME_READINGS,
-    has_cjk,
-    name_pinyin,
-    organisation_en,
-    pinyin_matches,
-    place_en,
-    readings,
-)
+from records.translation import SURNAME_READINGS, has_cjk, name_pinyin, organisation_en, pinyin_matches, place_en, readings
 from notary.settings import DEFAULT_FONT
 
 FONT = DEFAULT_FONT

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from reportlab.pdfgen import canvas
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.app import create_app
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from notary.app import create_app
 from verifier.apikeys import create_api_key

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from anchoring.chain import RegistryClient, connect
 from anchoring.errors import ChainUnavailable
 from anchoring.models import AnchorBatch, BatchState
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from issuer.service import issue_certificate
 from verifier.report import Indication
 from verifier.service import verify_pdf

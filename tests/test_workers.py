@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import Session, select
 
 from issuer.auth import Role, create_token
-from issuer.matters import EXAMPLES
+from records.matters import EXAMPLES
 from tests.conftest import free_port
 
 NOTARY = Path(sys.executable).with_name("notary")
@@ -108,7 +108,7 @@ def test_a_crashed_api_process_is_replaced_and_nothing_is_half_stored(tmp_path, 
         # The dead process's signing and parser processes did not outlive it.
         _wait(lambda: not [c for c in victims_children if _alive(c)], 30, "the crashed process's children to end")
 
-        from issuer.models import Certificate, CertificateDocument
+        from records.models import Certificate, CertificateDocument
         from anchoring.models import OutboxEntry
 
         with Session(rt.engine) as s:

@@ -10,10 +10,10 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
-from anchoring.sessions import write_session
-from issuer import audit
+from storage.sessions import write_session
+from records import audit
 from keys import credentials
-from keys.secrets import new_secret
+from keys.bearer import new_secret
 
 from .errors import VerifierError
 from .models import ApiKey
@@ -57,7 +57,7 @@ def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[Api
         s, actor, "apikey.revoke", str(row.id), {"name": row.name}))
 
 
-def authenticate(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:
+def authenticate_api_key(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:
     """The key's row, read from the database now; 401 when the key is unknown, revoked or
     expired. ``record_use`` notes the use (at most once a minute)."""
     row, refused = credentials.find_usable(engine, ApiKey, ApiKey.key_hash, authorization, record_use_=record_use)

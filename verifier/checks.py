@@ -22,9 +22,9 @@ from pyhanko_certvalidator import ValidationContext
 from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
-from issuer.models import CertificateStatus
-from issuer.pades import SignatureLevel
-from issuer.revocation import reason_words
+from records.models import CertificateStatus
+from signing.pades import SignatureLevel
+from records.revocation import reason_words
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
 

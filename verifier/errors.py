@@ -60,3 +60,26 @@ class VerifierBusy(VerifierError):
 class UnknownCertificate(VerifierError):
     code = "CERTIFICATE_NOT_FOUND"
     http_status = 404
+
+
+class BatchTooLarge(VerifierError):
+    code = "BATCH_OVER_KEY_LIMIT"
+    http_status = 422
+
+    def __init__(self, per_minute: int):
+        super().__init__(f"this API key may verify {per_minute} items a minute; send at most that many a call",
+                         f"该 API 密钥每分钟最多核验 {per_minute} 项，请每次最多发送 {per_minute} 项")
+
+
+class ResultExpired(VerifierError):
+    code = "RESULT_EXPIRED"
+    http_status = 404
+
+    def __init__(self):
+        super().__init__("this verification result is no longer kept (results are kept for a day); upload the file "
+                         "again", "该核验结果已过保存期（保存一天），请重新上传文件")
+
+
+class WrongAccessCode(VerifierError):
+    code = "ACCESS_CODE_WRONG"
+    http_status = 403

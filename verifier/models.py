@@ -7,7 +7,7 @@ import uuid
 
 from sqlmodel import Field, SQLModel
 
-from anchoring.models import utcnow
+from storage.clock import utcnow
 
 
 class ApiKey(SQLModel, table=True):

@@ -10,7 +10,7 @@ from enum import Enum, StrEnum
 
 from pydantic import BaseModel, Field
 
-from issuer.revocation import REASON_CODES
+from records.revocation import REASON_CODES
 
 from .messages import MESSAGES, message
 

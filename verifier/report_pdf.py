@@ -20,10 +20,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from issuer.pades import sign_pdf
-from issuer.pdfa import PDF_PRODUCER, make_pdfa
-from issuer.render import FONT_NAME, register_font
-from issuer.text_safety import font_charset, markup_lines, visible
+from signing.pades import sign_pdf
+from signing.pdfa import PDF_PRODUCER, make_pdfa
+from signing.fonts import FONT_NAME, register_font
+from signing.text_safety import font_charset, markup_lines, visible
 from keys.store import OfficeSigner
 
 from .report import CheckName, CheckStatus, Report

@@ -14,8 +14,8 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from anchoring.models import utcnow
-from anchoring.sessions import write_session
+from storage.clock import utcnow
+from storage.sessions import write_session
 
 from .models import VerificationResult
 from .report import Report

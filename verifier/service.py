@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from anchoring.chain import RegistryClient
 from anchoring.status import anchor_status
-from issuer.matters import MATTERS
-from issuer.models import Certificate, CertificateDocument
-from issuer.numbering import mask_number
-from issuer.service import find_by_digest
+from records.matters import MATTERS
+from records.models import Certificate, CertificateDocument
+from records.numbers import mask_number
+from records.lookups import find_by_digest
 
 from keys.crl import crl_version
 from keys.store import OfficeSigner, certificate_fingerprint

@@ -25,7 +25,7 @@ def audit_default(context: typer.Context) -> None:
 @audit_app.command("check")
 def audit_check() -> None:
     """Check the audit log's hash chain, and its heads against the ledger."""
-    from issuer.audit import check_anchored_heads, verify_chain
+    from records.audit import check_anchored_heads, verify_chain
 
     rt = open_runtime_or_exit()
     try:
@@ -64,7 +64,7 @@ def audit_list(
     as_json: JsonOption = False,
 ) -> None:
     """List audit entries, newest first, filtered by office, actor, action and period."""
-    from issuer.audit import list_events
+    from records.audit import list_events
 
     start, end = _moment(since, "--since"), _moment(until, "--until")
     rt = open_runtime_or_exit(chain=False)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from anchoring.errors import AnchoringError
-from issuer.errors import InvalidMatterData
+from records.errors import InvalidMatterData
 from keys.errors import KeyStoreError
 
 app = typer.Typer(help="Electronic notarial certificates: issue, anchor and verify.", no_args_is_help=True,

@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 
-from issuer.models import Owner
+from errors import NotaryError
+from records.models import Owner
 
 from anchoring.errors import AnchoringError
-from issuer.errors import InvalidMatterData, IssuerError
+from records.errors import InvalidMatterData
 
 from .console import (
     EXIT_BAD_INPUT,
@@ -33,12 +34,12 @@ BULK_CHUNK = 64  # rows numbered, signed and committed together by issue-bulk
 @app.command()
 def matters(example: Annotated[str | None, typer.Option("--example", help="print example input JSON for MATTER")] = None) -> None:
     """List matter types, or print example input for one."""
-    from issuer.matters import EXAMPLES, MATTERS, matter_type
+    from records.matters import EXAMPLES, MATTERS, matter_type
 
     if example:
         try:
             matter_type(example)
-        except IssuerError as exc:
+        except NotaryError as exc:
             fail(EXIT_BAD_INPUT, exc.message)
         typer.echo(json.dumps(EXAMPLES[example], ensure_ascii=False, indent=2))
         return
@@ -76,7 +77,7 @@ def issue(
                                        level=level, actor=f"operator:{who}", issued_by=Owner(who))
         except InvalidMatterData as exc:
             fail_fields(exc, f"invalid input for {matter}")
-        except IssuerError as exc:
+        except NotaryError as exc:
             fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(issued.pdf)
@@ -139,8 +140,8 @@ def issue_bulk(
 
     from rich.progress import Progress
 
-    from issuer.matters import parse_matter
-    from issuer.numbering import file_name
+    from records.matters import parse_matter
+    from records.numbers import file_name
     from issuer.policy import apply_policies
     from issuer.service import IssueRequest, issue_batch
 
@@ -157,7 +158,7 @@ def issue_bulk(
         ctx = rt.issuer_context(pool=True)
         try:
             level = ctx.check_level(level)
-        except IssuerError as exc:
+        except NotaryError as exc:
             fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
         with errors.open("w", encoding="utf-8") as err, open(out_dir / "issued.jsonl", "w", encoding="utf-8") as ok, \
                 open(out_dir / "issued.csv", "w", encoding="utf-8-sig", newline="") as table, Progress() as progress:
@@ -178,7 +179,7 @@ def issue_bulk(
                         apply_policies(parsed, dt.date.today())
                         ctx.check_printable(parsed, language)  # a row the font cannot print goes to errors
                         valid.append((n, IssueRequest(matter, parsed, language, level)))
-                    except IssuerError as exc:
+                    except NotaryError as exc:
                         failed += 1
                         err.write(json.dumps({"row": n, "code": exc.code, "message": exc.message,
                                               "fields": getattr(exc, "errors", [])}, ensure_ascii=False) + "\n")
@@ -187,7 +188,7 @@ def issue_bulk(
                     continue
                 try:
                     certs = issue_batch(ctx, [r for _, r in valid], actor=f"operator:{who}", issued_by=Owner(who))
-                except IssuerError as exc:
+                except NotaryError as exc:
                     fail(EXIT_UNAVAILABLE, f"issuing stopped at row {valid[0][0]}: {exc.message} [{exc.code}]; "
                                             f"{issued} certificates were issued before it")
                 for (n, request), cert in zip(valid, certs):
@@ -219,7 +220,7 @@ def _find(rt, reference: str):
     """The certificate a clerk named by number or id, of this office; exits when none."""
     from sqlmodel import Session
 
-    from issuer.service import find_by_reference
+    from records.lookups import find_by_reference
 
     with Session(rt.engine) as s:
         cert = find_by_reference(s, reference)
@@ -256,7 +257,7 @@ def receipt(
 
 
 def _reason(value: str):
-    from issuer.revocation import RevocationReason
+    from records.revocation import RevocationReason
 
     try:
         return RevocationReason(int(value)) if value.isdigit() else RevocationReason[value.upper().replace("-", "_")]
@@ -275,7 +276,7 @@ def revoke(
 ) -> None:
     """Revoke (撤销) a certificate; the ledger records it once the certificate is anchored."""
     from issuer.lifecycle import revoke_certificate
-    from issuer.revocation import reason_words
+    from records.revocation import reason_words
 
     why, who = _reason(reason), operator_name(operator)
     if note is not None and len(note) > 200:
@@ -285,7 +286,7 @@ def revoke(
         cert = revoke_certificate(rt.engine, _find(rt, certificate).id, why, note, office_code=rt.office.code,
                                   actor=f"operator:{who}")
         rt.worker().run_once(force=True)
-    except IssuerError as exc:
+    except NotaryError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     except AnchoringError as exc:
         typer.echo(f"(the ledger will record it later: {exc.code})")
@@ -324,7 +325,7 @@ def correct(
         rt.worker().run_once(force=True)
     except InvalidMatterData as exc:
         fail_fields(exc, "invalid corrected input")
-    except IssuerError as exc:
+    except NotaryError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     except AnchoringError as exc:
         typer.echo(f"(the ledger will record it later: {exc.code})")

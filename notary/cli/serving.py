@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from issuer.models import Owner
+from records.models import Owner
 
 from anchoring.errors import AnchoringError
 
@@ -54,7 +54,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
 ) -> None:
     """Set up on the embedded defaults, issue one demo certificate, and serve the API."""
-    from issuer.matters import EXAMPLES
+    from records.matters import EXAMPLES
     from issuer.service import issue_certificate
 
     rt = open_runtime_or_exit()

@@ -69,7 +69,7 @@ def verify(
 def _print_report(report) -> None:
     """The report for a terminal. Every string that came from the document or from a
     service is made visible first: a control character cannot repaint the screen."""
-    from issuer.text_safety import visible
+    from signing.text_safety import visible
 
     kind = " (a verification report signed by the service)" if report.document_kind != "certificate" else ""
     typer.echo(f"{report.indication.value}{kind}")

@@ -10,11 +10,11 @@ import json
 
 import pypdfium2 as pdfium
 
-from issuer.errors import IssuerError
+from errors import NotaryError
 from pydantic import BaseModel
 
-from issuer.matters import MATTERS
-from issuer.models import Certificate
+from records.matters import MATTERS
+from records.models import Certificate
 
 from .report import CertificateSummary
 
@@ -62,5 +62,5 @@ def _translated(matter) -> list[str] | None:
     recorded in Chinese only cannot: then the page shows the Chinese alone)."""
     try:
         return matter.statement_en()
-    except (IssuerError, KeyError, ValueError):
+    except (NotaryError, KeyError, ValueError):
         return None

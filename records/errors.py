@@ -1,0 +1,35 @@
+"""Errors about certificate records: an unknown matter, invalid matter data, a certificate
+that is not there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from errors import NotaryError
+
+
+class RecordsError(NotaryError):
+    code = "RECORDS_ERROR"
+    http_status = 400
+
+
+class UnknownMatter(RecordsError):
+    code = "UNKNOWN_MATTER"
+    http_status = 422
+
+
+class InvalidMatterData(RecordsError):
+    code = "INVALID_MATTER_DATA"
+    http_status = 422
+
+    def __init__(self, message: str, errors: list[dict], message_zh: str | None = None):
+        super().__init__(message, message_zh)
+        self.errors = errors
+
+    def extra(self) -> dict[str, Any]:
+        return {"fields": self.errors}
+
+
+class CertificateNotFound(RecordsError):
+    code = "CERTIFICATE_NOT_FOUND"
+    http_status = 404

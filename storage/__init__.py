@@ -1,0 +1,1 @@
+"""The lowest floor: database sessions and the UTC clock every table uses."""
