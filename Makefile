@@ -16,6 +16,8 @@ run: setup
 	@$(VENV)/bin/notary demo || [ $$? -eq 130 ]  # Ctrl-C is a normal way to stop
 
 test: setup-test
+	@$(PY) -m ruff check .  # lint: configuration in pyproject.toml
+	@$(PY) -m mypy          # types: which packages, how strictly, in pyproject.toml
 	@$(PY) -m pytest
 
 # The benchmarks of bench/RESULTS.md, one after the other (about ten minutes).

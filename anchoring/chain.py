@@ -34,7 +34,7 @@ from contracts import load_artifact
 # interpreter's default.
 sys.setrecursionlimit(1000)
 
-from .errors import ChainUnavailable, TransactionFailed
+from .errors import ChainUnavailable, TransactionFailed  # noqa: E402 - after the limit is restored, on purpose
 
 T = TypeVar("T")
 ZERO32 = b"\x00" * 32

@@ -59,6 +59,12 @@ class SigningKeyGuard:
                                       f"本处签章密钥当前不可用：{why[0]}；未出具任何公证书")
         return signer
 
+    def check_now(self) -> None:
+        """Re-check on the next use instead of within ``interval``: this process has just
+        changed the key itself (a rotation, a revocation)."""
+        with self._lock:
+            self._checked = float("-inf")
+
     def _refresh(self) -> None:
         version = self._version()
         if self._signer is None or version != self._seen:

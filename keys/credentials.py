@@ -69,7 +69,7 @@ def parse_expiry(value: str, now: dt.datetime | None = None) -> dt.datetime:
     return at
 
 
-def find_usable(engine: Engine, model: type, hash_column, authorization: str | None, *, record_use_: bool = True):
+def find_usable(engine: Engine, model: Any, hash_column, authorization: str | None, *, record_use_: bool = True):
     """The row for the bearer secret in ``authorization``, and why it may not be used:
     (row, None) when usable, else (row or None, "missing" | "unknown" | "revoked" | "expired").
     A usable one's use is recorded (at most once a minute) unless ``record_use_`` is False."""
@@ -97,7 +97,7 @@ def refusal(row: Any, now: dt.datetime | None = None) -> str | None:
     return None
 
 
-def resolve(session: Session, model: type, ref: str) -> Any:
+def resolve(session: Session, model: Any, ref: str) -> Any:
     """The credential whose id is ``ref``, or else the one unrevoked credential named ``ref``.
     Raises CredentialLookupError when there is none, or when the name is ambiguous."""
     ref = ref.strip()
@@ -122,13 +122,13 @@ def resolve(session: Session, model: type, ref: str) -> Any:
     raise CredentialLookupError(f"no credential with id or name {ref!r}")
 
 
-def listed(engine: Engine, model: type) -> list[Any]:
+def listed(engine: Engine, model: Any) -> list[Any]:
     """Every credential of ``model``, oldest first."""
     with Session(engine) as s:
         return list(s.exec(select(model).order_by(model.created_at)).all())
 
 
-def revoke(engine: Engine, model: type, ref: str, record: Callable[[Session, Any], None]) -> tuple[Any, bool]:
+def revoke(engine: Engine, model: Any, ref: str, record: Callable[[Session, Any], None]) -> tuple[Any, bool]:
     """Revoke the credential with id ``ref``, or the one unrevoked credential named ``ref``;
     ``record`` writes the audit event in the same transaction. Returns the row and whether
     this call revoked it (False: it already was). Raises CredentialLookupError for no
@@ -144,7 +144,7 @@ def revoke(engine: Engine, model: type, ref: str, record: Callable[[Session, Any
         return row, True
 
 
-def mark_revoked(session: Session, model: type, row: Any, at: dt.datetime) -> bool:
+def mark_revoked(session: Session, model: Any, row: Any, at: dt.datetime) -> bool:
     """Set revoked_at unless another process got there first; True if this call did it."""
     table = model.__table__
     result = session.exec(update(table).where(table.c.id == row.id, table.c.revoked_at.is_(None))
@@ -156,7 +156,7 @@ _failed: dict[tuple[str, uuid.UUID], float] = {}
 _failed_lock = threading.Lock()
 
 
-def record_use(engine: Engine, model: type, row: Any, now: dt.datetime | None = None) -> bool:
+def record_use(engine: Engine, model: Any, row: Any, now: dt.datetime | None = None) -> bool:
     """Write ``last_used_at`` if the stored one is a minute old or more (checked again in the
     UPDATE, so concurrent requests and processes write once). Never raises: a write that
     cannot be made without waiting is logged and skipped. True if the row was written."""

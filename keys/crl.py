@@ -53,7 +53,8 @@ def _sign_crl(path: Path, ca_cert: x509.Certificate, ca_key, revoked: list[dict]
 def _fresh(path: Path) -> bytes | None:
     if path.exists():
         crl = x509.load_der_x509_crl(path.read_bytes())
-        if crl.next_update_utc - dt.datetime.now(dt.timezone.utc) > NEXT_UPDATE / 2:
+        next_update = crl.next_update_utc
+        if next_update is not None and next_update - dt.datetime.now(dt.timezone.utc) > NEXT_UPDATE / 2:
             return path.read_bytes()
     return None
 

@@ -166,7 +166,8 @@ def make_ca(
     )
     if issuer_cert is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]  # EC or RSA only
+            critical=False
         )
     return builder.sign(signing_key, hashes.SHA256()), key
 
@@ -190,7 +191,8 @@ def _end_entity(subject: x509.Name, issuer_cert: x509.Certificate, issuer_key, k
         )
         .add_extension(x509.ExtendedKeyUsage(ekus), critical=eku_critical)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]  # EC or RSA only
+            critical=False
         )
     )
     if crl_url:
@@ -356,6 +358,7 @@ def rotate_signing_key(directory: Path, office: OfficeIdentity, passphrase: byte
         office_ca, office_ca_key = load_office_ca(directory, passphrase)
         current = directory / SIGNER_P12
         _key, old_cert, _ = pkcs12.load_key_and_certificates(current.read_bytes(), passphrase)
+        assert old_cert is not None  # every signer store holds its certificate
         archived = directory / f"office-signing-{old_cert.serial_number:x}.p12"
         cert, key = make_signing_cert(office, office_ca, office_ca_key, crl_url=crl_url)
         new_store = signer_pkcs12(office.code, key, cert, [office_ca], passphrase)

@@ -399,6 +399,8 @@ def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[byt
     old = rt.signer.fingerprint
     rotate_signing_key(rt.pki_dir, OfficeIdentity(rt.office.name, rt.office.code), rt.passphrase, rt.crl_url)
     rt.__dict__.pop("signer", None)  # reload the new store
+    if "key_guard" in rt.__dict__:
+        rt.key_guard.check_now()  # this process signs with the new key from its next certificate
     if rt.__dict__.get("signing_pool") is not None:
         rt.__dict__.pop("signing_pool").close()  # its workers hold the old key
     new = rt.signer.fingerprint
@@ -417,6 +419,8 @@ def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> b
     its fingerprint on the ledger now. Audited as ``actor``. Returns the fingerprint."""
     fingerprint = rt.signer.fingerprint
     revoke_serial(rt.pki_dir, rt.passphrase, rt.signer.certificate.serial_number)
+    if "key_guard" in rt.__dict__:
+        rt.key_guard.check_now()
     if rt.registry is not None and _is_admin(rt.registry, rt.accounts.admin.address):
         key = rt.registry.get_signing_key(fingerprint)
         if key is not None and key.revoked_at == 0:

@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 import json
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.clock import utcnow
 
@@ -46,7 +46,7 @@ def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, target: st
 
 
 def head(session: Session) -> str:
-    last = session.exec(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
     return last or GENESIS
 
 
@@ -99,22 +99,23 @@ def list_events(engine: Engine, *, office: str | None = None, actor: str | None 
     if office is not None:
         query = query.where(AuditEvent.office_code == office)
     if actor is not None:
-        query = query.where((AuditEvent.actor == actor) | AuditEvent.actor.endswith(":" + actor, autoescape=True))
+        query = query.where(or_(col(AuditEvent.actor) == actor, col(AuditEvent.actor).endswith(":" + actor, autoescape=True)))
     if action is not None:
-        query = query.where((AuditEvent.action == action) | AuditEvent.action.startswith(action + ".", autoescape=True))
+        query = query.where(or_(col(AuditEvent.action) == action,
+                                col(AuditEvent.action).startswith(action + ".", autoescape=True)))
     if since is not None:
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at < until)
     with Session(engine) as s:
-        return list(s.exec(query.order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)))
+        return list(s.exec(query.order_by(col(AuditEvent.seq).desc()).offset(offset).limit(limit)))
 
 
 def verify_chain(engine: Engine) -> int | None:
     """The sequence number of the first event that does not chain, or None if all do."""
     prev = GENESIS
     with Session(engine) as s:
-        for e in s.exec(select(AuditEvent).order_by(AuditEvent.seq)):
+        for e in s.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
             at = e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.timezone.utc)
             if e.prev_hash != prev or e.hash != _digest(prev, at, e.actor, e.action, e.target, e.details,
                                                         e.office_code):
@@ -132,8 +133,9 @@ def check_anchored_heads(engine: Engine, registry) -> list[str]:
     with Session(engine) as s:
         hashes = set(s.exec(select(AuditEvent.hash)).all())
         batches = s.exec(select(AnchorBatch).where(AnchorBatch.state == BatchState.CONFIRMED,
-                                                   AnchorBatch.commitment.is_not(None))).all()
+                                                   col(AnchorBatch.commitment).is_not(None))).all()
     for b in batches:
+        assert b.commitment is not None  # selected so
         if b.commitment != GENESIS and b.commitment not in hashes:
             problems.append(f"batch {b.id}: audit head {b.commitment[:16]}… is missing from the log")
         logs = registry.contract.events.RootAnchored().get_logs(

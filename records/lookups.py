@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from .models import Certificate
 
@@ -31,4 +31,4 @@ def find_by_digest(session: Session, digests: list[str]) -> Certificate | None:
     """The certificate whose issued PDF has one of these SHA-256 digests."""
     if not digests:
         return None
-    return session.exec(select(Certificate).where(Certificate.document_sha256.in_(digests))).first()
+    return session.exec(select(Certificate).where(col(Certificate.document_sha256).in_(digests))).first()

@@ -291,7 +291,8 @@ def _units(text: str) -> list[tuple[str, str]]:
     for i in range(n - 1, -1, -1):
         options = [(10.0 + (n - i), [(text[i:], "")])]  # the rest, transliterated as one name
         for j in range(i + 2, n + 1):
-            if best[j] is None:
+            after = best[j]
+            if after is None:
                 continue
             for suffix in _SUFFIXES_BY_LAST.get(text[j - 1], ()):
                 name = text[i:j - len(suffix)]
@@ -299,9 +300,10 @@ def _units(text: str) -> list[tuple[str, str]]:
                     continue
                 cost = 1.0 + (1.0 if len(name) == 1 else 0.0) + (3.0 if _SUFFIX_CHARS & set(name) else 0.0)
                 cost += max(0, len(name) - 4)  # long names are rarer than a missed cut
-                options.append((cost + best[j][0], [(name, suffix)] + best[j][1]))
+                options.append((cost + after[0], [(name, suffix)] + after[1]))
         best[i] = min(options, key=lambda o: o[0])
-    return best[0][1] if best[0] else []
+    first = best[0]
+    return first[1] if first else []
 
 
 def place_en(place: str) -> str:

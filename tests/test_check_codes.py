@@ -58,7 +58,7 @@ THIS = Path(__file__).resolve()
 NOT_CHECK_RESULTS: dict[str, str] = {}
 CENSUS_TESTS = {"test_every_check_code_is_asserted_by_a_test", "test_every_code_on_a_check_has_a_message"}
 DEAD, DEAD_TOO = "http://127.0.0.1:9", "http://127.0.0.1:10"
-V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR
+V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR  # noqa: E741 - the four statuses, as in the reports
 
 
 # ------------------------------------------------------------------------------ the census

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlmodel import Session, func, select
 
 from records.audit import AuditEvent, verify_chain

@@ -32,7 +32,7 @@ from .report import Check, CheckName, CheckStatus
 from .revisions import Change
 
 log = logging.getLogger("notary.verifier")
-V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR
+V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR  # noqa: E741 - the four statuses, as in the reports
 SUPERSEDED_REASON = 255
 # Block times and signing times come from different clocks (the node's, the TSA's).
 REGISTRATION_SLACK_SECONDS = 300

@@ -97,14 +97,28 @@ class TextModel(BaseModel):
         if given is not None or value is None:
             return given
         if isinstance(value, list):
-            out = [rendering.generate(v) for v in value]
-            if any(v is None for v in out):
+            items = [rendering.generate(v) for v in value]
+            if any(v is None for v in items):
                 raise Untranslated(field)
-            return out
-        out = rendering.generate(value)
-        if out is None:
+            return [v for v in items if v is not None]
+        one = rendering.generate(value)
+        if one is None:
             raise Untranslated(field)
-        return out
+        return one
+
+    def english_text(self, field: str) -> str:
+        """:meth:`english` of a field holding one value."""
+        value = self.english(field)
+        if not isinstance(value, str):
+            raise Untranslated(field)
+        return value
+
+    def english_list(self, field: str) -> list[str]:
+        """:meth:`english` of a field holding a list."""
+        value = self.english(field)
+        if not isinstance(value, list):
+            raise Untranslated(field)
+        return value
 
     def untranslated(self, prefix: str = "") -> list[str]:
         """Fields (dotted paths) that have no English for the translation page: free text in
@@ -235,7 +249,7 @@ class MatterInput(TextModel):
     @property
     def name_en(self) -> str:
         """The applicant's name on the translation page: as in the passport when given, else in pinyin."""
-        return self.applicant_name_en or self.english("applicant_name")
+        return self.applicant_name_en or self.english_text("applicant_name")
 
     @property
     def his_her(self) -> str:

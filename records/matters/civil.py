@@ -128,6 +128,7 @@ class MaritalStatusInput(MatterInput):
         who = f"{self.applicant_name}（{self.sex}，公民身份号码：{self.id_number}）"
         if self.status == "未婚":
             return [f"兹证明{who}至今未曾登记结婚。"]
+        assert self.since is not None  # required for a marriage or divorce (the model's validator)
         if self.status == "已婚":
             return [f"兹证明{who}与{self.spouse_name}于{zh_date(self.since)}登记结婚。"]
         return [f"兹证明{who}与{self.spouse_name}于{zh_date(self.since)}离婚，此后未再登记结婚。"]
@@ -137,6 +138,7 @@ class MaritalStatusInput(MatterInput):
         spouse = self.english("spouse_name")
         if self.status == "未婚":
             return [f"This is to certify that {who} has never registered a marriage."]
+        assert self.since is not None  # required for a marriage or divorce (the model's validator)
         if self.status == "已婚":
             return [f"This is to certify that {who} registered a marriage with {spouse} on {en_date(self.since)}."]
         return [f"This is to certify that {who} was divorced from {spouse} on {en_date(self.since)} "

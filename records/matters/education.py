@@ -108,7 +108,7 @@ class ExperienceInput(MatterInput):
         lines = [f"This is to certify the following work experience of {self.name_en} "
                  f"(resident identity card No. {self.id_number}):"]
         lines += [f"From {en_date(p.start)} to {en_date(p.end) if p.end else 'the present'}: "
-                  f"{_capitalised(p.english('position'))}, {_sentence(p.english('organisation'))}"
+                  f"{_capitalised(p.english_text('position'))}, {_sentence(p.english_text('organisation'))}"
                   for p in self.positions]
         return lines
 

@@ -68,7 +68,7 @@ class PowerOfAttorneyInput(MatterInput):
                 "委托人的签名属实，委托行为符合《中华人民共和国民法典》第一百四十三条的规定。"]
 
     def statement_en(self) -> list[str]:
-        powers = "; ".join(self.english("powers"))
+        powers = "; ".join(self.english_list("powers"))
         until = f", valid until {en_date(self.valid_until)}" if self.valid_until else ""
         scope = f"a {SCOPE_EN[self.scope]}"
         return [f"This is to certify that the principal {self.name_en} (resident identity card No. {self.id_number}) "

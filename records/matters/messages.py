@@ -9,6 +9,9 @@ their English text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import re
 
 from pydantic_core import PydanticCustomError
@@ -95,7 +98,7 @@ _BUILT_IN_ZH: dict[str, str] = {
 }
 
 
-def message_zh(error: dict, field: str) -> str:
+def message_zh(error: Mapping[str, Any], field: str) -> str:
     """The Chinese message of one of pydantic's errors (``error``: an item of
     ``ValidationError.errors()``) about ``field`` (its dotted path), label first."""
     ctx = error.get("ctx") or {}
