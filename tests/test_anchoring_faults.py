@@ -89,8 +89,13 @@ def test_worker_process_killed_between_sending_and_confirming(embedded):
             if batch is not None and batch.state == BatchState.SENT:
                 break
             time.sleep(0.05)
-        assert batch is not None and batch.state == BatchState.SENT
-        time.sleep(0.3)  # let it broadcast and start waiting for the receipt
+        assert batch is not None and batch.state == BatchState.SENT and batch.tx_hash
+        # Killed once the node holds the transaction (broadcast, not yet mined): the event
+        # itself, not a pause that assumes it happened.
+        tx = "0x" + batch.tx_hash.removeprefix("0x")
+        while time.monotonic() < deadline and rpc(url, "eth_getTransactionByHash", tx) is None:
+            time.sleep(0.05)
+        assert rpc(url, "eth_getTransactionByHash", tx) is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:

@@ -72,11 +72,13 @@ def test_elderly_full_power_of_attorney_over_real_estate_is_refused(sqlite_runti
 
 def test_will_fees_and_cross_office_records(sqlite_runtime):
     rt = sqlite_runtime
-    old = issue_certificate(rt.issuer_context(), "will", EXAMPLES["will"])  # born 1940: 86
+    # A fixed issue day: ages (and so fee exemptions) must not change with the year the test runs in.
+    day = dt.date(2026, 11, 25)
+    old = issue_certificate(rt.issuer_context(), "will", EXAMPLES["will"], issue_date=day)  # born 1940: 86
     younger = {**EXAMPLES["will"], "birth_date": "1950-05-01", "id_number": "310112195005010010",
                "safekeeping": False}
-    young = issue_certificate(rt.issuer_context(), "will", younger)
-    kept = issue_certificate(rt.issuer_context(), "will", {**younger, "safekeeping": True})
+    young = issue_certificate(rt.issuer_context(), "will", younger, issue_date=day)  # 76
+    kept = issue_certificate(rt.issuer_context(), "will", {**younger, "safekeeping": True}, issue_date=day)
     cross = issue_certificate(rt.issuer_context(), "birth", {**EXAMPLES["birth"], "accepting_office": "上海市徐汇公证处"})
     with Session(rt.engine) as s:
         get = lambda c: s.get(Certificate, c.id)  # noqa: E731
