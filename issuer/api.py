@@ -13,16 +13,17 @@ from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlmodel import Session, func, select
 
-from records import audit
-from .auth import Principal, authenticate_token
-from records.errors import CertificateNotFound
 from issuer.errors import InvalidTransition
-from .lifecycle import correct_certificate, revoke_certificate
-from records.models import Certificate, CertificateDocument
 from issuer.models import IdempotencyRecord
+from records import audit
+from records.errors import CertificateNotFound
+from records.models import Certificate, CertificateDocument
 from records.revocation import REASON_CODES, RevocationReason
-from .service import IssuedCertificate, IssuerContext, issue_certificate
 from signing.text_safety import no_lone_surrogates
+
+from .auth import Principal, authenticate_token
+from .lifecycle import correct_certificate, revoke_certificate
+from .service import IssuedCertificate, IssuerContext, issue_certificate
 
 # Request text holding an unpaired surrogate (a JSON escape such as \ud800) is refused here,
 # naming where, before it is hashed (idempotency), stored or echoed in an error.

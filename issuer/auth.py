@@ -15,15 +15,14 @@ from enum import Enum
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from storage.clock import utcnow
-from storage.sessions import write_session
+from issuer.errors import Forbidden, IssuerError
 from keys import credentials
 from keys.bearer import new_secret
-
 from records import audit
 from records.errors import CertificateNotFound, InvalidMatterData
-from issuer.errors import Forbidden, IssuerError
 from records.models import Certificate, Owner
+from storage.clock import utcnow
+from storage.sessions import write_session
 
 TOKEN_PREFIX = "ent_"
 

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from errors import NotaryError
+from issuer.errors import DraftNotFound, DraftNotYours, InvalidTransition
+from issuer.models import CertificateDraft, DraftState
+from records import audit
+from records.errors import InvalidMatterData
+from records.matters import matter_type, parse_matter
+from records.models import Owner
 from storage.clock import utcnow
 from storage.sessions import read_session, write_session
 
-from errors import NotaryError
-from records import audit
-from issuer.errors import DraftNotFound, DraftNotYours, InvalidTransition
-from records.errors import InvalidMatterData
-from records.matters import matter_type, parse_matter
-from issuer.models import CertificateDraft, DraftState
-from records.models import Owner
 from .policy import apply_policies
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 

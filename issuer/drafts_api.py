@@ -13,6 +13,8 @@ from fastapi import APIRouter, Header, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from records import audit
+from signing.text_safety import no_lone_surrogates
+
 from .api import IssuedResponse, issued_response
 from .auth import Principal, Role, authenticate_token
 from .drafts import (
@@ -26,7 +28,6 @@ from .drafts import (
 )
 from .models import CertificateDraft, DraftState
 from .service import IssuerContext
-from signing.text_safety import no_lone_surrogates
 
 _Text = AfterValidator(no_lone_surrogates)  # see issuer/api.py
 

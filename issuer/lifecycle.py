@@ -20,18 +20,18 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.clock import utcnow
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
-from storage.sessions import write_session
-
-from records import audit
-from .auth import Principal
 from issuer.errors import CertificateAlreadyClosed
+from records import audit
 from records.errors import CertificateNotFound
 from records.matters import parse_matter
 from records.models import Certificate, CertificateDocument, CertificateStatus, Owner
-from signing.pades import SignatureLevel, level_of
 from records.revocation import RevocationReason
+from signing.pades import SignatureLevel, level_of
+from storage.clock import utcnow
+from storage.sessions import write_session
+
+from .auth import Principal
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .errors import IssuerError
 from records.matters import MatterInput
 from records.matters.estate import PowerOfAttorneyInput, WillInput
+
+from .errors import IssuerError
 
 ELDERLY_AGE = 60
 WILL_FEE_EXEMPT_AGE = 80

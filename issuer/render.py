@@ -36,13 +36,14 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from errors import NotaryError
-from signing.fonts import FONT_NAME, register_font
 from records.errors import InvalidMatterData
 from records.matters import MatterInput, en_date, field_label_zh, invalid_fields, zh_formal_date
-from signing.pdfa import PDF_PRODUCER, make_pdfa
-from .qr import qr_matrix
-from signing.text_safety import GLYPH_MISSING, describe, font_charset, problems
 from records.translation import has_cjk, organisation_en
+from signing.fonts import FONT_NAME, register_font
+from signing.pdfa import PDF_PRODUCER, make_pdfa
+from signing.text_safety import GLYPH_MISSING, describe, font_charset, problems
+
+from .qr import qr_matrix
 
 SEAL_RED = Color(0.78, 0.1, 0.1)
 QR_SIZE = 30 * mm  # DESIGN.md: at least 25 mm with the quiet zone

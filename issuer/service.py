@@ -14,19 +14,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from anchoring.outbox import enqueue
+from issuer.numbering import next_serial, take_serials
 from keys.store import OfficeSigner
-
 from records import audit
 from records.access import hash_access_code, new_access_code
+from records.check_codes import check_code, verify_url
 from records.errors import InvalidMatterData
-from .key_guard import SigningKeyGuard
 from records.matters import MatterInput, parse_matter
 from records.models import Certificate, CertificateDocument, Owner
 from records.numbers import format_number
-from issuer.numbering import next_serial, take_serials
 from signing.pades import LEVELS, LongTermMaterial, SignatureLevel
+
+from .key_guard import SigningKeyGuard
 from .policy import PolicyOutcome, apply_policies
-from records.check_codes import check_code, verify_url
 from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
 

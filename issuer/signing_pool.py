@@ -29,9 +29,9 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from keys.store import FileKeyStore, OfficeSigner
 from processes.parent_watch import end_with_parent
+from signing.pades import LongTermMaterial, SignatureLevel, sign_pdf
 
 from .errors import SigningUnavailable
-from signing.pades import LongTermMaterial, SignatureLevel, sign_pdf
 from .render import CertificatePage, render_certificate
 
 log = logging.getLogger("notary.issuer")

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
-from signing.errors import FontMissing
+from .errors import FontMissing
 
 # Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) that are not already Cf/Cn:
 # fillers and variation selectors that render as nothing.

@@ -3,6 +3,7 @@ and the hash-chained audit log whose head is anchored with each batch."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
@@ -132,6 +133,31 @@ def test_audit_log_is_chained_and_anchored(api):
         s.add(first)
         s.commit()
     assert verify_chain(rt.engine) == events[0].seq
+
+
+def test_an_audit_log_rewritten_consistently_is_caught_by_the_ledger(api):
+    """A forger with the database rewrites an event and recomputes every later hash: the
+    chain is intact again, but the head anchored with the batch is no longer in the log."""
+    from records.audit import GENESIS, _digest
+
+    rt, client, tokens = api
+    _issue(client, tokens)
+    assert rt.worker().run_once(force=True) == 1
+    assert check_anchored_heads(rt.engine, rt.registry) == []
+    with Session(rt.engine) as s:
+        events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        prev = GENESIS
+        for e in events:
+            if e.action == "issue":
+                e.actor = "notary:someone else"
+            at = e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.timezone.utc)
+            e.prev_hash, e.hash = prev, _digest(prev, at, e.actor, e.action, e.target, e.details, e.office_code)
+            prev = e.hash
+            s.add(e)
+        s.commit()
+    assert verify_chain(rt.engine) is None  # the rewrite is self-consistent...
+    problems = check_anchored_heads(rt.engine, rt.registry)
+    assert problems and "missing from the log" in problems[0]  # ...but the ledger dates the real head
 
 
 # Who may read and change a certificate issued by 王丽 (notary_a) of office A. Reads: record

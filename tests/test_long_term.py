@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import io
 import re
 
@@ -63,6 +65,11 @@ def test_b_lta_adds_a_valid_archive_timestamp_through_the_signing_pool(runtime_f
     integrity = next(c for c in report.checks if c.name == "document_integrity")
     assert integrity.status is CheckStatus.VALID
     assert timestamp.details["level"] == "B-LTA" and timestamp.details["archive_time"]
+    # The times say when it happened: the signature's timestamp, then the archive timestamp
+    # over it, both on the day it was issued (not a fixed or a zero time).
+    archived = dt.datetime.fromisoformat(timestamp.details["archive_time"])
+    assert report.best_signing_time is not None and report.best_signing_time <= archived
+    assert abs(archived - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(hours=1)
 
 
 def test_a_broken_archive_timestamp_is_reported(runtime_factory):

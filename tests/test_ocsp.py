@@ -61,4 +61,7 @@ def test_ocsp_refuses_malformed_and_foreign_requests(sqlite_runtime):
     # A certificate of another issuer (here the root as its own issuer) is not this responder's.
     root = x509.load_pem_x509_certificate((rt.pki_dir / "notarial-root-ca.pem").read_bytes())
     assert _ask(client, _request(root, root)).response_status is ocsp.OCSPResponseStatus.UNAUTHORIZED
-    assert client.get("/pki/ocsp/%%%not-base64").status_code == 200  # an OCSP error status, not a 500
+    # Not base64: an OCSP error status (not a 500), and it says which.
+    garbled = client.get("/pki/ocsp/%%%not-base64")
+    assert garbled.status_code == 200
+    assert ocsp.load_der_ocsp_response(garbled.content).response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST

@@ -26,8 +26,16 @@ from .gate import Gate, report_pdf_response
 from .models import VerificationLog
 from .report import Report, Revocation, revocation_from
 from .report_pdf import signed_report
-from .service import (VerifierContext, aware, not_issued_report, stored_certificate, summary, verify_certificate,
-                      verify_digest, verify_pdf)
+from .service import (
+    VerifierContext,
+    aware,
+    not_issued_report,
+    stored_certificate,
+    summary,
+    verify_certificate,
+    verify_digest,
+    verify_pdf,
+)
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
 BATCH_MAX = 1000

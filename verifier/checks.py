@@ -10,23 +10,23 @@ import time
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
-from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError, ValidationInfoReadingError
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko_certvalidator import ValidationContext
 
 from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
-from records.models import CertificateStatus
-from signing.pades import SignatureLevel
-from records.revocation import reason_words
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
+from records.models import CertificateStatus
+from records.revocation import reason_words
+from signing.pades import SignatureLevel
 
 from .report import Check, CheckName, CheckStatus
 from .revisions import Change

@@ -18,21 +18,20 @@ from sqlmodel import Session
 
 from anchoring.chain import RegistryClient
 from anchoring.status import anchor_status
+from keys.crl import crl_version
+from keys.store import OfficeSigner, certificate_fingerprint
+from records.lookups import find_by_digest
 from records.matters import MATTERS
 from records.models import Certificate, CertificateDocument
 from records.numbers import mask_number
-from records.lookups import find_by_digest
-
-from keys.crl import crl_version
-from keys.store import OfficeSigner, certificate_fingerprint
 
 from .analysis import PdfAnalysis, analyse_pdf
-from .microcache import MicroCache
 from .checks import anchor_check, fetch_evidence, ledger_status_check, local_status_check, office_binding_check
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
-from .sandbox import ParserPool
+from .microcache import MicroCache
 from .report import CertificateSummary, Check, CheckName, CheckStatus, Report, finish
+from .sandbox import ParserPool
 
 log = logging.getLogger("notary.verifier")
 

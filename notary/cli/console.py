@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 
 from anchoring.errors import AnchoringError
-from records.errors import InvalidMatterData
 from keys.errors import KeyStoreError
+from records.errors import InvalidMatterData
 
 app = typer.Typer(help="Electronic notarial certificates: issue, anchor and verify.", no_args_is_help=True,
                   pretty_exceptions_enable=False)

@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
-from errors import NotaryError
-from records.models import Owner
-
 from anchoring.errors import AnchoringError
+from errors import NotaryError
 from records.errors import InvalidMatterData
+from records.models import Owner
 
 from .console import (
     EXIT_BAD_INPUT,
@@ -140,10 +139,10 @@ def issue_bulk(
 
     from rich.progress import Progress
 
-    from records.matters import parse_matter
-    from records.numbers import file_name
     from issuer.policy import apply_policies
     from issuer.service import IssueRequest, issue_batch
+    from records.matters import parse_matter
+    from records.numbers import file_name
 
     who = operator_name(operator)
     if not input.exists():

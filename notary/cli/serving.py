@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from records.models import Owner
-
 from anchoring.errors import AnchoringError
+from records.models import Owner
 
 from .console import app, exit_on_sigterm, open_runtime_or_exit, operator_name
 
@@ -54,8 +53,8 @@ def demo(
     port: Annotated[int | None, typer.Option(help="default NOTARY_PORT")] = None,
 ) -> None:
     """Set up on the embedded defaults, issue one demo certificate, and serve the API."""
-    from records.matters import EXAMPLES
     from issuer.service import issue_certificate
+    from records.matters import EXAMPLES
 
     rt = open_runtime_or_exit()
     who = operator_name(None)  # NOTARY_OPERATOR, else the OS user: the audit log names a person

@@ -21,7 +21,6 @@ from .console import (
     open_runtime_or_exit,
 )
 
-
 MAX_FILE_BYTES = 100 * 1024 * 1024  # a certificate is well under 1 MB; this only bounds the work
 
 

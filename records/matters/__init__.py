@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from records.errors import UnknownMatter
-from records.matters.base import MatterInput, en_date, invalid_fields, zh_date, zh_formal_date
-from records.matters.civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
-from records.matters.education import DegreeInput, EducationInput, ExperienceInput
-from records.matters.estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
-from records.matters.messages import field_label_zh, message_zh
+from ..errors import UnknownMatter
+from .base import MatterInput, en_date, invalid_fields, zh_date, zh_formal_date
+from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
+from .education import DegreeInput, EducationInput, ExperienceInput
+from .estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
+from .messages import field_label_zh, message_zh
 
 MATTERS: dict[str, type[MatterInput]] = {m.key: m for m in (
     BirthInput, KinshipInput, MaritalStatusInput, NoCriminalRecordInput, EducationInput, DegreeInput,

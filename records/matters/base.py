@@ -16,11 +16,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from records import idnumber, translation
 from signing import text_safety
-from records.errors import InvalidMatterData
-from records.translation import NAME, Rendering, Untranslated
-from records.matters.messages import field_label_zh, refusal
+
+from .. import idnumber, translation
+from ..errors import InvalidMatterData
+from ..translation import NAME, Rendering, Untranslated
+from .messages import field_label_zh, refusal
 
 Name = Field(min_length=1, max_length=40)
 Place = Field(min_length=1, max_length=80)

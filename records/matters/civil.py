@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from records.translation import NAME, PLACE, RELATION_EN
-from records.matters.base import English, MatterInput, Name, Pinyin, Place, TextModel, en_date, zh_date
-from records.matters.messages import refusal
+from ..translation import NAME, PLACE, RELATION_EN
+from .base import English, MatterInput, Name, Pinyin, Place, TextModel, en_date, zh_date
+from .messages import refusal
 
 
 class BirthInput(MatterInput):

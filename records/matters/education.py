@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from records.translation import DEGREE_EN, DISCIPLINE_EN, LEVEL_EN, MAJOR_EN, ORGANISATION, POSITION_EN, term
-from records.matters.base import English, MatterInput, Place, TextModel, en_date, zh_date
-from records.matters.messages import refusal
+from ..translation import DEGREE_EN, DISCIPLINE_EN, LEVEL_EN, MAJOR_EN, ORGANISATION, POSITION_EN, term
+from .base import English, MatterInput, Place, TextModel, en_date, zh_date
+from .messages import refusal
 
 
 class EducationInput(MatterInput):

@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from records.translation import NAME, RELATION_EN, SCOPE_EN, TEXT, term
-from records.matters.base import English, MatterInput, Name, Pinyin, TextModel, checked_id_number, en_date, zh_date
-from records.matters.messages import refusal
+from ..translation import NAME, RELATION_EN, SCOPE_EN, TEXT, term
+from .base import English, MatterInput, Name, Pinyin, TextModel, checked_id_number, en_date, zh_date
+from .messages import refusal
 
 
 class PowerOfAttorneyInput(MatterInput):

@@ -9,10 +9,9 @@ their English text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-
-import re
 
 from pydantic_core import PydanticCustomError
 
