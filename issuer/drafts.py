@@ -30,6 +30,7 @@ from storage.clock import utcnow
 from storage.sessions import read_session, write_session
 
 from .policy import apply_policies
+from .render import check_translation
 from .service import IssuedCertificate, IssuerContext, issue_in_session
 
 
@@ -49,7 +50,10 @@ class DraftProblems:
 def check_draft(draft: CertificateDraft) -> DraftProblems:
     """Validate the draft as issuing would, without issuing."""
     try:
-        apply_policies(parse_matter(draft.matter, json.loads(draft.data_json)), dt.date.today())
+        matter = parse_matter(draft.matter, json.loads(draft.data_json))
+        apply_policies(matter, dt.date.today())
+        if draft.language == "zh-en":  # issuing it would need the English page
+            check_translation(matter)
     except InvalidMatterData as exc:
         return DraftProblems(exc.code, exc.message, exc.errors)
     except NotaryError as exc:

@@ -248,6 +248,12 @@ def _refuse_missing_glyphs(matter: MatterInput, font_path: Path, corrects_number
         raise invalid_fields(matter.key, matter.title_zh, errors)
 
 
+def check_translation(matter: MatterInput) -> None:
+    """Refuse (InvalidMatterData naming the field) a matter whose English page could not be
+    made: what issuing a zh-en certificate would refuse, for a draft's readiness."""
+    _english_statement(matter)
+
+
 def _english_statement(matter: MatterInput) -> list[str]:
     """The paragraphs of the translation. Refused, naming the field, when they would carry
     Chinese: a value with no English (free text in Chinese without its ``*_en``, a value

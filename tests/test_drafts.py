@@ -112,3 +112,22 @@ def test_two_clerks_issuing_one_draft_get_one_certificate(api):  # noqa: F811
         t.join()
     assert sorted(codes) == [201, 409]
     assert _count(rt.engine, Certificate) == 1
+
+
+def test_a_bilingual_draft_is_not_ready_until_it_can_be_translated(sqlite_runtime):
+    """A declaration in Chinese only cannot make its English page: the draft says so before
+    anyone presses issue, naming the field to fill in."""
+    from fastapi.testclient import TestClient
+
+    from issuer.auth import Role, create_token
+    from notary.app import create_app
+
+    rt = sqlite_runtime
+    client = TestClient(create_app(rt))
+    headers = {"Authorization": f"Bearer {create_token(rt.engine, '王丽', Role.NOTARY, rt.office.code)[1]}"}
+    chinese_only = {k: v for k, v in EXAMPLES["declaration"].items() if k != "text_en"}
+    draft = client.post("/api/v1/drafts", json={"matter": "declaration", "data": chinese_only, "language": "zh-en"},
+                        headers=headers).json()
+    assert draft["ready"] is False and draft["problem_fields"][0]["rule"] == "translation_missing"
+    zh_only = client.post("/api/v1/drafts", json={"matter": "declaration", "data": chinese_only}, headers=headers).json()
+    assert zh_only["ready"] is True
