@@ -18,7 +18,7 @@ from issuer.models import IdempotencyRecord
 from records import audit
 from records.errors import CertificateNotFound
 from records.models import Certificate, CertificateDocument
-from records.revocation import REASON_CODES, RevocationReason
+from records.revocation import REVOCATION_REASONS, RevocationReason
 from signing.text_safety import no_lone_surrogates
 
 from .auth import Principal, authenticate_token
@@ -53,7 +53,7 @@ class CorrectRequest(BaseModel):
 
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: RevocationReason = Field(description="why: " + REASON_CODES.split("; 255")[0])
+    reason: RevocationReason = Field(description="why: " + REVOCATION_REASONS)
     note: str | None = Field(None, max_length=200)
 
 

@@ -322,13 +322,10 @@ def _open_read_only(settings: Settings, chain: bool) -> Runtime:
         else:
             rpc_url = settings.rpc_url
         w3 = connect(rpc_url, timeout=settings.chain_timeout_seconds)
-        address = settings.contract_address
-        record = chain_dir / f"deployment-{w3.eth.chain_id}.json"
-        if address is None and record.exists():
-            address = json.loads(record.read_text())["contract"]
-        if address is None:
+        registry = _known_registry(settings, w3, chain_dir)
+        if registry is None:
             raise NoInstallation(f"the service in {settings.data_path} knows no registry on this chain")
-        rt.registry = RegistryClient(w3, address)
+        rt.registry = registry
     except BaseException:
         rt.close()
         raise
@@ -365,9 +362,23 @@ def _open_chain(rt: Runtime) -> None:
 
 def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
     """The registry on this chain: from settings, from the data directory, or deployed now."""
+    registry = _known_registry(rt.settings, w3, chain_dir)
+    if registry is not None:
+        return registry
+    chain_id = w3.eth.chain_id
+    address, block = RegistryClient.deploy(w3, rt.accounts.admin)
+    (chain_dir / f"deployment-{chain_id}.json").write_text(
+        json.dumps({"chain_id": chain_id, "contract": address, "block": block}))
+    log.info("deployed the registry contract at %s (chain %d, block %d)", address, chain_id, block)
+    return RegistryClient(w3, address)
+
+
+def _known_registry(settings: Settings, w3, chain_dir: Path) -> RegistryClient | None:
+    """The registry this service knows on this chain (from settings, else the data
+    directory's record), checked to be there and of this version; None when it knows none."""
     chain_id = w3.eth.chain_id
     record = chain_dir / f"deployment-{chain_id}.json"
-    address = rt.settings.contract_address
+    address = settings.contract_address
     if address is None and record.exists():
         address = json.loads(record.read_text())["contract"]
     if address is not None:
@@ -386,10 +397,7 @@ def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
                 f"anchored on the old one stay on it), on a shared network ask the registry administrator"
             )
         return registry
-    address, block = RegistryClient.deploy(w3, rt.accounts.admin)
-    record.write_text(json.dumps({"chain_id": chain_id, "contract": address, "block": block}))
-    log.info("deployed the registry contract at %s (chain %d, block %d)", address, chain_id, block)
-    return RegistryClient(w3, address)
+    return None
 
 
 def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[bytes, bytes]:
@@ -431,8 +439,6 @@ def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> b
 
 
 def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, details: dict) -> None:
-    from records import audit
-
     audit.record(rt.engine, actor, action, fingerprint.hex()[:64], details, office=rt.office.code)
 
 

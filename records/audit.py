@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.clock import utcnow
+from storage.sessions import write_session
 
 GENESIS = "00" * 32
 _PG_LOCK = 0x454E4F54  # "ENOT": serialises appends on PostgreSQL
@@ -61,8 +62,6 @@ def record(engine: Engine, actor: str, action: str, target: str, details: dict |
     """Append one event in a transaction of its own and commit it: for reads of personal
     data, logged before the data is handed out (if the log cannot be written, the read
     fails rather than go unrecorded)."""
-    from storage.sessions import write_session
-
     with write_session(engine) as s:
         append(s, actor, action, target, details, office=office)
         s.commit()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from anchoring.outbox import SUPERSEDED  # the ledger's code for a certificate replaced by a correction
+
 
 class RevocationReason(IntEnum):
     """Reason codes, as recorded on the ledger (1..254; 255 is 'superseded')."""
@@ -18,8 +20,6 @@ class RevocationReason(IntEnum):
     COURT_ORDER = 4  # 人民法院裁判
     OTHER = 9
 
-
-SUPERSEDED = 255  # the ledger's code for a certificate replaced by a correction
 
 _WORDS = {
     RevocationReason.ISSUED_IN_ERROR: ("错误出证", "issued in error"),
@@ -38,5 +38,10 @@ def reason_words(code: int | None) -> tuple[str, str]:
     return _WORDS.get(code, (f"原因代码 {code}", f"reason code {code}"))
 
 
-# For the API's documentation: every code with its words.
-REASON_CODES = "; ".join(f"{int(code)} {en} ({zh})" for code, (zh, en) in _WORDS.items())
+def _listed(codes) -> str:
+    return "; ".join(f"{int(code)} {_WORDS[code][1]} ({_WORDS[code][0]})" for code in codes)
+
+
+# For the API's documentation: the reasons a clerk may give, and every code a report may say.
+REVOCATION_REASONS = _listed(RevocationReason)
+REASON_CODES = _listed(_WORDS)

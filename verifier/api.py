@@ -28,7 +28,6 @@ from .report import Report, Revocation, revocation_from
 from .report_pdf import signed_report
 from .service import (
     VerifierContext,
-    aware,
     not_issued_report,
     stored_certificate,
     summary,
@@ -189,7 +188,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         with Session(ctx.engine) as s:
             anchor = anchor_status(s, certificate_id)
         body = summary(cert).model_dump(mode="json")
-        revocation = revocation_from(local_status_check(cert.status, cert.superseded_by, aware(cert.revoked_at),
+        revocation = revocation_from(local_status_check(cert.status, cert.superseded_by, cert.revoked_at,
                                                         cert.revocation_reason))
         body["revocation"] = revocation.model_dump(mode="json") if revocation else None
         body["anchor"] = {"state": anchor.state if anchor else "pending"}

@@ -25,7 +25,7 @@ from anchoring.receipt import AnchorReceipt
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
 from records.models import CertificateStatus
-from records.revocation import reason_words
+from records.revocation import SUPERSEDED, reason_words
 from signing.pades import SignatureLevel
 
 from .report import Check, CheckName, CheckStatus
@@ -33,7 +33,6 @@ from .revisions import Change
 
 log = logging.getLogger("notary.verifier")
 V, I, S, E = CheckStatus.VALID, CheckStatus.INVALID, CheckStatus.SKIPPED, CheckStatus.ERROR  # noqa: E741 - the four statuses, as in the reports
-SUPERSEDED_REASON = 255
 # Block times and signing times come from different clocks (the node's, the TSA's).
 REGISTRATION_SLACK_SECONDS = 300
 
@@ -264,7 +263,7 @@ def local_status_check(local_status: str, successor: str | None = None, revoked_
     if local_status == CertificateStatus.REVOKED:
         return Check.of(CheckName.STATUS, I, "REVOKED", **_why(reason, revoked_at=at))
     if local_status == CertificateStatus.SUPERSEDED:
-        return Check.of(CheckName.STATUS, I, "SUPERSEDED", **_why(SUPERSEDED_REASON, revoked_at=at, successor_id=successor))
+        return Check.of(CheckName.STATUS, I, "SUPERSEDED", **_why(SUPERSEDED, revoked_at=at, successor_id=successor))
     return None
 
 
@@ -278,7 +277,7 @@ def ledger_status_check(evidence: LedgerEvidence | None, local: Check | None = N
     st = evidence.leaf
     if st.reason == 0:
         return Check.of(CheckName.STATUS, V, "NOT_REVOKED"), None
-    if st.reason == SUPERSEDED_REASON:
+    if st.reason == SUPERSEDED:
         return Check.of(CheckName.STATUS, I, "SUPERSEDED", **_why(st.reason, successor_leaf=st.successor.hex(),
                                                           block_number=st.block_number)), st.successor
     return Check.of(CheckName.STATUS, I, "REVOKED", **_why(st.reason, block_number=st.block_number)), None

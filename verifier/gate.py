@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -25,13 +26,13 @@ from records.lookups import normalise_number
 from records.models import Certificate
 
 from .client_address import client_address, client_bucket, parse_networks
-from .errors import EmptyUpload, NotAPdf, UnknownCertificate, VerifierBusy, WrongAccessCode
+from .errors import EmptyUpload, NotAPdf, VerifierBusy, WrongAccessCode
 from .intake import check_size, upload_too_large
 from .microcache import MicroCache
 from .ratelimit import make_limiters
 from .report import Report
 from .report_pdf import signed_report
-from .service import VerifierContext, stored_certificate, verify_pdf
+from .service import VerifierContext, verify_pdf
 
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
 # What an unknown certificate's access code is compared with, so that it costs the same.
@@ -123,11 +124,9 @@ class Gate:
             return None
         if not check_code_matches(self.qr_key, cid, code):
             return None
-        try:
-            cert, _ = stored_certificate(self.ctx, cid)
-        except UnknownCertificate:
-            return None
-        return cert
+        # The row only: the pages that follow read the PDF once, when they verify it.
+        with Session(self.ctx.engine) as s:
+            return s.get(Certificate, cid)
 
     def successor_url(self, report: Report) -> str | None:
         """The corrected certificate's own verify page (its QR link)."""

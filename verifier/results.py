@@ -40,7 +40,6 @@ def kept(engine: Engine, result_id: uuid.UUID) -> Report | None:
         row = s.get(VerificationResult, result_id)
     if row is None:
         return None
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
-    if created < utcnow() - KEPT_FOR:
+    if row.created_at < utcnow() - KEPT_FOR:  # stored times come back aware, in UTC
         return None
     return Report.model_validate_json(row.report_json)

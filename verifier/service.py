@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -123,7 +122,7 @@ def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) ->
     report.certificate = summary(cert)
     report.successor_id = cert.superseded_by
     local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None,
-                               aware(cert.revoked_at), cert.revocation_reason)
+                               cert.revoked_at, cert.revocation_reason)
     if receipt is None:
         checks.append(Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.SKIPPED, "ANCHOR_PENDING"))
         # Not on the ledger yet: only the local record can say whether it was revoked.
@@ -136,11 +135,6 @@ def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) ->
     status_check, _successor = ledger_status_check(evidence, local)
     checks.append(status_check)
     return finish(report, checks)
-
-
-def aware(at: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return at.replace(tzinfo=dt.timezone.utc) if at is not None and at.tzinfo is None else at
 
 
 def stored_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> tuple[Certificate, bytes]:

@@ -73,7 +73,7 @@ def audit_list(
     finally:
         rt.close()
     for e in events:
-        at = (e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        at = e.at  # aware, in UTC, as every stored time comes back
         if as_json:
             typer.echo(json.dumps({"seq": e.seq, "at": at.isoformat(), "office": e.office_code, "actor": e.actor,
                                    "action": e.action, "target": e.target, "details": json.loads(e.details)},

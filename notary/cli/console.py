@@ -101,3 +101,15 @@ def when(at: dt.datetime | None) -> str:
 def until(at: dt.datetime | None) -> str:
     return when(at) if at else "no expiry"
 
+
+
+def anchor_now(rt) -> str | None:
+    """Anchor at once what was just issued or changed. When the ledger cannot be reached the
+    change is kept and the worker anchors it later: returns that error's code, else None.
+    (An AnchoringError is a NotaryError too: catching it here keeps a ledger that is away
+    from being reported as bad input.)"""
+    try:
+        rt.worker().run_once(force=True)
+    except AnchoringError as exc:
+        return exc.code
+    return None

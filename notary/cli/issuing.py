@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from anchoring.errors import AnchoringError
 from errors import NotaryError
 from records.errors import InvalidMatterData
 from records.models import Owner
@@ -20,6 +19,7 @@ from .console import (
     EXIT_PASSED,
     EXIT_UNAVAILABLE,
     OperatorOption,
+    anchor_now,
     app,
     fail,
     fail_fields,
@@ -86,11 +86,8 @@ def issue(
         typer.echo(f"access:     {issued.access_code}  (give to the holder; shows the full record)")
         typer.echo(f"pdf:        {out}")
         if wait:
-            try:
-                rt.worker().run_once(force=True)
-                typer.echo("anchored:   yes")
-            except AnchoringError as exc:
-                typer.echo(f"anchored:   not yet ({exc.code}); the worker will retry")
+            deferred = anchor_now(rt)
+            typer.echo(f"anchored:   not yet ({deferred}); the worker will retry" if deferred else "anchored:   yes")
     finally:
         rt.close()
 
@@ -200,10 +197,8 @@ def issue_bulk(
                                       cert.access_code])
                     issued += 1
                     progress.advance(task)
-        try:
-            rt.worker().run_once(force=True)
-        except AnchoringError as exc:
-            typer.echo(f"anchoring deferred ({exc.code}); the worker will retry")
+        if deferred := anchor_now(rt):
+            typer.echo(f"anchoring deferred ({deferred}); the worker will retry")
     finally:
         rt.close()
     typer.echo(f"issued {issued} of {len(rows)}; {failed} failed (see {errors}); "
@@ -265,6 +260,11 @@ def _reason(value: str):
             f"{r.value} {r.name.lower().replace('_', '-')}" for r in RevocationReason))
 
 
+def _ledger_later(deferred: str | None) -> None:
+    if deferred:
+        typer.echo(f"(the ledger will record it later: {deferred})")
+
+
 @app.command()
 def revoke(
     certificate: ReferenceArgument,
@@ -284,11 +284,9 @@ def revoke(
     try:
         cert = revoke_certificate(rt.engine, _find(rt, certificate).id, why, note, office_code=rt.office.code,
                                   actor=f"operator:{who}")
-        rt.worker().run_once(force=True)
+        _ledger_later(anchor_now(rt))
     except NotaryError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
-    except AnchoringError as exc:
-        typer.echo(f"(the ledger will record it later: {exc.code})")
     finally:
         rt.close()
     zh, en = reason_words(why)
@@ -321,13 +319,11 @@ def correct(
                                   actor=f"operator:{who}", issued_by=Owner(who), level=level,
                                   language=None if bilingual is None else ("zh-en" if bilingual else "zh"))
         out.write_bytes(new.pdf)
-        rt.worker().run_once(force=True)
+        _ledger_later(anchor_now(rt))
     except InvalidMatterData as exc:
         fail_fields(exc, "invalid corrected input")
     except NotaryError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
-    except AnchoringError as exc:
-        typer.echo(f"(the ledger will record it later: {exc.code})")
     finally:
         rt.close()
     typer.echo(f"id:         {new.id}\nnumber:     {new.number}\nverify URL: {new.verify_url}")

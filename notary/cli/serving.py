@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from anchoring.errors import AnchoringError
 from records.models import Owner
 
-from .console import app, exit_on_sigterm, open_runtime_or_exit, operator_name
+from .console import anchor_now, app, exit_on_sigterm, open_runtime_or_exit, operator_name
 
 
 @app.command()
@@ -62,10 +61,8 @@ def demo(
     path = rt.settings.data_path / "demo" / f"{issued.id}.pdf"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(issued.pdf)
-    try:
-        rt.worker().run_once(force=True)
-    except AnchoringError as exc:
-        typer.echo(f"(anchoring deferred: {exc.code})")
+    if deferred := anchor_now(rt):
+        typer.echo(f"(anchoring deferred: {deferred})")
     typer.secho("\nDemo certificate issued and anchored.", fg=typer.colors.GREEN, bold=True)
     typer.echo(f"  number:     {issued.number}")
     typer.echo(f"  PDF:        {path}")
