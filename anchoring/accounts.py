@@ -13,6 +13,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from .errors import AnchoringError
 
@@ -33,12 +34,15 @@ class ChainAccounts:
 def _load_or_create(path: Path, passphrase: bytes) -> LocalAccount:
     if path.exists():
         try:
-            key = Account.decrypt(json.loads(path.read_text()), passphrase)
+            # eth_account annotates the password as str but takes bytes as they are (text_if_str).
+            key = Account.decrypt(json.loads(path.read_text()), passphrase)  # type: ignore[arg-type]
         except ValueError as exc:
             raise AccountStoreLocked(f"cannot open {path.name}: wrong key passphrase") from exc
         return Account.from_key(key)
     account = Account.create()
-    keystore = Account.encrypt(account.key, passphrase, kdf="pbkdf2", iterations=KDF_ITERATIONS)
+    # Bytes for the str-annotated password again, as in decrypt above.
+    keystore = Account.encrypt(account.key, passphrase,  # type: ignore[arg-type]
+                               kdf="pbkdf2", iterations=KDF_ITERATIONS)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(keystore, fh)
@@ -56,4 +60,4 @@ def load_or_create_accounts(directory: Path, passphrase: bytes) -> ChainAccounts
 def fund_on_dev_node(w3: Web3, *addresses: str, ether: int = 1000) -> None:
     """Give accounts gas money on an anvil node (``anvil_setBalance``); dev chains only."""
     for address in addresses:
-        w3.provider.make_request("anvil_setBalance", [address, hex(Web3.to_wei(ether, "ether"))])
+        w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(Web3.to_wei(ether, "ether"))])

@@ -22,8 +22,9 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.abi import collapse_if_tuple
+from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, TxReceipt
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
 
 from contracts import load_artifact
@@ -133,7 +134,9 @@ class RegistryClient:
         factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
         tx = _guard(lambda: factory.constructor().build_transaction(_tx_base(w3, admin)))
         receipt = _send_and_wait(w3, admin, tx, timeout)
-        return receipt["contractAddress"], receipt["blockNumber"]
+        address = receipt["contractAddress"]
+        assert address is not None  # the receipt of a contract creation names the contract
+        return address, receipt["blockNumber"]
 
     def has_code(self) -> bool:
         return len(_guard(lambda: self.w3.eth.get_code(self.address))) > 0
@@ -191,7 +194,7 @@ class RegistryClient:
         return _guard(lambda: self.contract.functions.officeByCode(code).call())
 
     # ------------------------------------------------------------ transactions
-    def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> dict:
+    def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> TxReceipt:
         """Send one contract call and wait for its receipt; reverts raise TransactionFailed."""
         sent, raw = self.sign(account, fn_name, *args)
         try:
@@ -230,26 +233,27 @@ class RegistryClient:
                                int(tx["maxPriorityFeePerGas"]))
         return sent, signed.raw_transaction
 
-    def pending_nonce(self, address: str) -> int:
+    def pending_nonce(self, address: ChecksumAddress) -> int:
         """The next nonce counting transactions still in the node's pool."""
         return _guard(lambda: self.w3.eth.get_transaction_count(address, "pending"))
 
-    def confirmed_nonce(self, address: str) -> int:
+    def confirmed_nonce(self, address: ChecksumAddress) -> int:
         """Transactions of ``address`` already mined (the next nonce the chain will accept)."""
         return _guard(lambda: self.w3.eth.get_transaction_count(address, "latest"))
 
     def broadcast(self, raw: bytes) -> None:
         _guard(lambda: self.w3.eth.send_raw_transaction(raw))
 
-    def wait(self, tx_hash: str, timeout: float = 60.0) -> dict:
-        receipt = _guard(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05))
+    def wait(self, tx_hash: str, timeout: float = 60.0) -> TxReceipt:
+        receipt = _guard(lambda: self.w3.eth.wait_for_transaction_receipt(HexStr(tx_hash), timeout=timeout,
+                                                                          poll_latency=0.05))
         if receipt["status"] != 1:
             raise TransactionFailed(f"transaction {tx_hash} reverted")
         return receipt
 
-    def receipt_if_mined(self, tx_hash: str) -> dict | None:
+    def receipt_if_mined(self, tx_hash: str) -> TxReceipt | None:
         try:
-            return _guard(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+            return _guard(lambda: self.w3.eth.get_transaction_receipt(HexStr(tx_hash)))
         except TransactionNotFound:
             return None
 
@@ -260,7 +264,9 @@ class RawCaller:
 
     def __init__(self, w3: Web3, address: str):
         provider = w3.provider
-        self.url = provider.endpoint_uri
+        # web3 types w3.provider as BaseProvider, which has no endpoint_uri: it is the HTTPProvider
+        # of connect() (whose class declares endpoint_uri only as None).
+        self.url = provider.endpoint_uri  # type: ignore[attr-defined]
         self.timeout = (getattr(provider, "_request_kwargs", None) or {}).get("timeout", 10)
         self.address = address
         self._local = threading.local()
@@ -338,7 +344,7 @@ def _tx_base(w3: Web3, account: LocalAccount, nonce: int | None = None) -> dict:
     return {"from": account.address, "nonce": nonce, "chainId": _guard(lambda: w3.eth.chain_id)}
 
 
-def _send_and_wait(w3: Web3, account: LocalAccount, tx: dict, timeout: float) -> dict:
+def _send_and_wait(w3: Web3, account: LocalAccount, tx: dict, timeout: float) -> TxReceipt:
     signed = account.sign_transaction(tx)
     tx_hash = _guard(lambda: w3.eth.send_raw_transaction(signed.raw_transaction))
     receipt = _guard(lambda: w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05))

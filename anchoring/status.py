@@ -30,6 +30,10 @@ def anchor_status(session: Session, certificate_id: uuid.UUID) -> AnchorStatus |
         return AnchorStatus("pending")
     if batch.state != BatchState.CONFIRMED:
         return AnchorStatus("sent" if batch.state == BatchState.SENT else "pending")
+    # The worker sets the leaf's index when it builds the batch, and the batch's chain, contract
+    # and block when it confirms it.
+    assert entry.leaf_index is not None and batch.chain_id is not None and batch.contract is not None \
+        and batch.block_number is not None
     receipt = AnchorReceipt(
         certificate_id=entry.certificate_id,
         document_sha256=entry.document_sha256,

@@ -22,10 +22,10 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy import func, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from web3.exceptions import Web3RPCError
 
-from .chain import RegistryClient
+from .chain import OnChainLeafStatus, RegistryClient
 from .errors import AnchoringError, ChainUnavailable, OfficeNotRegistered, TransactionFailed
 from .merkle import MerkleTree
 from anchoring.models import AnchorBatch, BatchState, LeafAction, LeafActionState, OutboxEntry
@@ -84,8 +84,8 @@ class AnchorWorker:
             with write_session(self.engine) as s:
                 query = (
                     select(OutboxEntry)
-                    .where(OutboxEntry.batch_id.is_(None), OutboxEntry.office_code == cfg.office_code)
-                    .order_by(OutboxEntry.id)
+                    .where(col(OutboxEntry.batch_id).is_(None), OutboxEntry.office_code == cfg.office_code)
+                    .order_by(col(OutboxEntry.id))
                     .limit(cfg.batch_size)
                 )
                 if self.engine.dialect.name == "postgresql":
@@ -140,6 +140,7 @@ class AnchorWorker:
         chain_id = self.registry.chain_id()
         with write_session(self.engine) as s:
             batch = s.get(AnchorBatch, batch_id)
+            assert batch is not None  # loaded above; batches are never deleted
             if batch.state == BatchState.CONFIRMED:
                 return True
             batch.state = BatchState.CONFIRMED
@@ -179,6 +180,7 @@ class AnchorWorker:
             if self.engine.dialect.name == "postgresql":
                 s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock_key})
             row = s.get(AnchorBatch, batch.id)
+            assert row is not None  # ``batch`` was read from the table; batches are never deleted
             if row.state == BatchState.CONFIRMED or row.tx_hash != batch.tx_hash:
                 return  # another worker moved this batch on meanwhile
             nonce, min_fees = self._choose_nonce(s, row)
@@ -214,13 +216,15 @@ class AnchorWorker:
         # A stable signed 64-bit key per anchoring account.
         return int.from_bytes(bytes.fromhex(self.account.address[2:18]), "big", signed=True)
 
-    def _choose_nonce(self, s, row: AnchorBatch) -> tuple[int, tuple[int, int] | None]:
+    def _choose_nonce(self, s: Session, row: AnchorBatch) -> tuple[int, tuple[int, int] | None]:
         """Replace a pending transaction in place (same nonce, higher fee); otherwise take
         the next nonce after both the chain's count and what other batches hold."""
         confirmed = self.registry.confirmed_nonce(self.account.address)
         if row.tx_nonce is not None and row.tx_hash and self.registry.receipt_if_mined(row.tx_hash) is None \
                 and confirmed <= row.tx_nonce:
-            fees = (row.max_fee_per_gas, row.max_priority_fee_per_gas) if row.max_fee_per_gas else None
+            # Both fees are recorded together (_send), from a SentTransaction that has both.
+            fees = ((row.max_fee_per_gas, row.max_priority_fee_per_gas)
+                    if row.max_fee_per_gas and row.max_priority_fee_per_gas is not None else None)
             return row.tx_nonce, fees
         pending = self.registry.pending_nonce(self.account.address)
         held = s.exec(select(func.max(AnchorBatch.tx_nonce)).where(
@@ -237,7 +241,7 @@ class AnchorWorker:
         with read_session(self.engine) as s:
             recent = s.exec(select(AnchorBatch).where(
                 AnchorBatch.state == BatchState.CONFIRMED, AnchorBatch.office_code == self.config.office_code,
-                AnchorBatch.block_number >= since,
+                col(AnchorBatch.block_number) >= since,
             )).all()
         gone: dict[uuid.UUID, bool] = {}  # batch id -> root still anchored somewhere else
         for batch in recent:
@@ -252,6 +256,7 @@ class AnchorWorker:
             with write_session(self.engine) as s:
                 for batch_id, moved in gone.items():
                     row = s.get(AnchorBatch, batch_id)
+                    assert row is not None  # read above; batches are never deleted
                     row.state = BatchState.SENT if moved else BatchState.BUILT
                     row.block_number = row.block_hash = row.block_time = row.confirmed_at = None
                     if not moved:
@@ -262,6 +267,8 @@ class AnchorWorker:
 
     def _await_receipt(self, batch: AnchorBatch, tx_hash: str | None = None) -> None:
         tx_hash = tx_hash or batch.tx_hash
+        # Only a sent batch is awaited: _should_resend sends again one without a hash.
+        assert tx_hash is not None
         try:
             self.registry.wait(tx_hash, timeout=self.config.receipt_timeout_seconds)
         except ChainUnavailable:
@@ -274,7 +281,7 @@ class AnchorWorker:
             q = (
                 select(AnchorBatch.id)
                 .where(AnchorBatch.state != BatchState.CONFIRMED, AnchorBatch.office_code == self.config.office_code)
-                .order_by(AnchorBatch.created_at)
+                .order_by(col(AnchorBatch.created_at))
             )
             return list(s.exec(q))
 
@@ -286,9 +293,9 @@ class AnchorWorker:
         for batch_id in self.unfinished_batches():
             if self.process_batch(batch_id):
                 confirmed += self._size(batch_id)
-        while (batch_id := self.claim_batch(force=force)) is not None:
-            if self.process_batch(batch_id):
-                confirmed += self._size(batch_id)
+        while (new_batch_id := self.claim_batch(force=force)) is not None:
+            if self.process_batch(new_batch_id):
+                confirmed += self._size(new_batch_id)
         self.push_leaf_actions()
         return confirmed
 
@@ -298,14 +305,15 @@ class AnchorWorker:
         with read_session(self.engine) as s:
             rows = s.exec(
                 select(LeafAction, OutboxEntry, AnchorBatch)
-                .join(OutboxEntry, OutboxEntry.certificate_id == LeafAction.certificate_id)
-                .join(AnchorBatch, AnchorBatch.id == OutboxEntry.batch_id)
+                .join(OutboxEntry, col(OutboxEntry.certificate_id) == LeafAction.certificate_id)
+                .join(AnchorBatch, col(AnchorBatch.id) == OutboxEntry.batch_id)
                 .where(LeafAction.state != LeafActionState.DONE, AnchorBatch.state == BatchState.CONFIRMED,
                        OutboxEntry.office_code == self.config.office_code)
-                .order_by(LeafAction.id)
+                .order_by(col(LeafAction.id))
             ).all()
         done = 0
         for action, entry, batch in rows:
+            assert action.id is not None  # read from the table: the key is set
             leaf = bytes.fromhex(entry.leaf_hash)
             onchain = self.registry.get_leaf_status(self.office_number, leaf)
             if onchain.reason != 0 and not _records(onchain, action):
@@ -316,11 +324,14 @@ class AnchorWorker:
                 log.error("ledger action for %s: %s", action.certificate_id, message)
                 self._note_error(action.id, message)
                 continue
+            tx_hash: str | None
             if onchain.reason == 0:
+                path = entry.audit_path or b""
                 args = (bytes.fromhex(batch.root), leaf, entry.leaf_index,
-                        [entry.audit_path[i:i + 32] for i in range(0, len(entry.audit_path or b""), 32)])
+                        [path[i:i + 32] for i in range(0, len(path), 32)])
                 try:
                     if action.reason == SUPERSEDED_REASON:
+                        assert action.successor_leaf is not None  # enqueue_supersession always names it
                         receipt = self.registry.transact(self.account, "supersedeLeaf", *args,
                                                          bytes.fromhex(action.successor_leaf))
                     else:
@@ -334,6 +345,7 @@ class AnchorWorker:
                 tx_hash = action.tx_hash  # already on the ledger (a retry after a crash)
             with write_session(self.engine) as s:
                 row = s.get(LeafAction, action.id)
+                assert row is not None  # read above; actions are never deleted
                 row.state, row.tx_hash, row.done_at, row.last_error = LeafActionState.DONE, tx_hash, utcnow(), None
                 s.add(row)
                 s.commit()
@@ -343,6 +355,7 @@ class AnchorWorker:
     def _note_error(self, action_id: int, message: str) -> None:
         with write_session(self.engine) as s:
             row = s.get(LeafAction, action_id)
+            assert row is not None  # read by the caller; actions are never deleted
             row.last_error = message[:500]
             s.add(row)
             s.commit()
@@ -369,7 +382,7 @@ class AnchorWorker:
 
 
 
-def _records(onchain, action: LeafAction) -> bool:
+def _records(onchain: OnChainLeafStatus, action: LeafAction) -> bool:
     """Does the ledger's status of a leaf say what ``action`` was to record?"""
     if onchain.reason != action.reason:
         return False

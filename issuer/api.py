@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlmodel import Session, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
 
-from issuer.errors import InvalidTransition
+from issuer.errors import IdempotentRequestRaced, InvalidTransition
 from issuer.models import IdempotencyRecord
 from records import audit
 from records.errors import CertificateNotFound
@@ -62,7 +63,7 @@ class IssuedResponse(BaseModel):
     number: str
     verify_url: str
     document_sha256: str
-    access_code: str | None = Field(None, description="shown once; null when an idempotent request is replayed")
+    access_code: str | None = Field(default=None, description="shown once; null when an idempotent request is replayed")
     replayed: bool = False
 
 
@@ -129,6 +130,19 @@ def router(ctx: IssuerContext) -> APIRouter:
         audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number}, office=cert.office_code)
         return cert
 
+    def replayed(token_id: uuid.UUID, key: str, request_hash: str) -> IssuedResponse | None:
+        """The first answer to this Idempotency-Key, or None if the key is new; a key used
+        for a different request is refused."""
+        with Session(ctx.engine) as s:
+            first = s.get(IdempotencyRecord, (token_id, key))
+            cert = s.get(Certificate, first.certificate_id) if first else None
+        if first is None or cert is None:
+            return None
+        if first.request_sha256 != request_hash:
+            raise InvalidTransition("this Idempotency-Key was used for a different request", "该幂等键已用于另一请求")
+        return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
+                              verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}", replayed=True)
+
     @r.post("", status_code=201, response_model=IssuedResponse, summary="Issue a certificate")
     def issue(body: IssueBody, response: Response, authorization: Annotated[str | None, Header()] = None,
               idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> IssuedResponse:
@@ -136,24 +150,31 @@ def router(ctx: IssuerContext) -> APIRouter:
         p.require_issuer(ctx.office.code)
         request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         if idempotency_key:
-            with Session(ctx.engine) as s:
-                first = s.get(IdempotencyRecord, (p.token_id, idempotency_key))
-                cert = s.get(Certificate, first.certificate_id) if first else None
-            if first is not None:
-                if first.request_sha256 != request_hash:
-                    raise InvalidTransition("this Idempotency-Key was used for a different request",
-                                            "该幂等键已用于另一请求")
+            replay = replayed(p.token_id, idempotency_key, request_hash)
+            if replay is not None:
                 response.status_code = 200
-                return IssuedResponse(id=cert.id, number=cert.number, document_sha256=cert.document_sha256,
-                                      verify_url=f"{ctx.public_base_url}/v/{cert.id}?c={cert.check_code}",
-                                      replayed=True)
-        issued = issue_certificate(ctx, body.matter, p.name_as_notary(body.data), actor=p.actor, language=body.language,
-                                   level=body.level, issued_by=p.owner)
-        if idempotency_key:
-            with Session(ctx.engine) as s:
+                return replay
+
+        def remember(s: Session, issued: IssuedCertificate) -> None:
+            # The idempotency record commits with the certificate: a crash can never leave
+            # a certificate that a retry with the same key would not find.
+            if idempotency_key:
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
                                         certificate_id=issued.id))
-                s.commit()
+                try:
+                    s.flush()
+                except IntegrityError:  # the same request, made twice at once: the other one won
+                    raise IdempotentRequestRaced() from None
+
+        try:
+            issued = issue_certificate(ctx, body.matter, p.name_as_notary(body.data), actor=p.actor,
+                                       language=body.language, level=body.level, issued_by=p.owner, on_store=remember)
+        except IdempotentRequestRaced:
+            replay = replayed(p.token_id, idempotency_key or "", request_hash)
+            if replay is None:  # the winner's record is there: it was committed before ours failed
+                raise
+            response.status_code = 200
+            return replay
         return issued_response(issued)
 
     @r.get("", response_model=CertificateList,
@@ -174,7 +195,7 @@ def router(ctx: IssuerContext) -> APIRouter:
             query = query.where(Certificate.status == status)
         with Session(ctx.engine) as s:
             total = s.exec(select(func.count()).select_from(query.subquery())).one()
-            rows = s.exec(query.order_by(Certificate.issued_at.desc()).offset(offset).limit(limit)).all()
+            rows = s.exec(query.order_by(col(Certificate.issued_at).desc()).offset(offset).limit(limit)).all()
         if rows:  # applicants' names: whose were shown to whom is recorded
             audit.record(ctx.engine, p.actor, "certificate.list", "certificates", {
                 "matter": matter, "status": status, "offset": offset, "ids": [str(c.id) for c in rows]},
@@ -191,6 +212,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         cert = read(principal(authorization), certificate_id, "certificate.pdf")
         with Session(ctx.engine) as s:
             doc = s.get(CertificateDocument, cert.id)
+        assert doc is not None  # stored with the certificate, in the same transaction, never deleted
         return Response(doc.pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'})
 

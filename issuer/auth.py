@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from issuer.errors import Forbidden, IssuerError
 from keys import credentials
@@ -113,7 +114,7 @@ class Principal:
                 "message_zh": f"公证员姓名：以{self.name}的令牌出具的公证书只能由{self.name}署名"}],
             f"公证员姓名须为令牌持有人{self.name}")
 
-    def visible(self, query):
+    def visible(self, query: SelectOfScalar[Certificate]) -> SelectOfScalar[Certificate]:
         """``query`` (a select of Certificate) narrowed to what this principal may read."""
         if self.role != Role.REGISTRY_ADMIN:
             query = query.where(Certificate.office_code == self.office_code)
@@ -157,7 +158,7 @@ def namesakes(engine: Engine, name: str, office_code: str | None) -> list[Issuer
     """Unrevoked tokens of people called ``name`` in ``office_code``."""
     with Session(engine) as s:
         return list(s.exec(select(IssuerToken).where(IssuerToken.name == name, IssuerToken.office_code == office_code,
-                                                     IssuerToken.revoked_at.is_(None))))
+                                                     col(IssuerToken.revoked_at).is_(None))))
 
 
 def list_tokens(engine: Engine) -> list[IssuerToken]:
@@ -167,9 +168,11 @@ def list_tokens(engine: Engine) -> list[IssuerToken]:
 def revoke_token(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[IssuerToken, bool]:
     """Revoke the token with id ``ref``, or the one unrevoked token named ``ref`` (see
     credentials.revoke); the revocation is audited."""
-    return credentials.revoke(engine, IssuerToken, ref, lambda s, row: audit.append(
-        s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role, "office": row.office_code},
-        office=row.office_code))
+    def record(s: Session, row: IssuerToken) -> None:
+        audit.append(s, actor, "token.revoke", str(row.id), {"name": row.name, "role": row.role,
+                                                               "office": row.office_code}, office=row.office_code)
+
+    return credentials.revoke(engine, IssuerToken, ref, record)
 
 
 def authenticate_token(engine: Engine, authorization: str | None, *, record_use: bool = True) -> Principal:

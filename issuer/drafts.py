@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from errors import NotaryError
-from issuer.errors import DraftNotFound, DraftNotYours, InvalidTransition
+from issuer.errors import DraftBeingIssued, DraftNotFound, DraftNotYours, InvalidTransition
 from issuer.models import CertificateDraft, DraftState
 from records import audit
 from records.errors import InvalidMatterData
@@ -31,7 +31,8 @@ from storage.sessions import read_session, write_session
 
 from .policy import apply_policies
 from .render import check_translation
-from .service import IssuedCertificate, IssuerContext, issue_in_session
+from . import claims
+from .service import IssuedCertificate, IssuerContext, issue_parsed
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def list_drafts(engine: Engine, office_code: str, state: str | None, limit: int,
         query = query.where(CertificateDraft.state == state)
     with read_session(engine) as s:
         total = s.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = s.exec(query.order_by(CertificateDraft.updated_at.desc()).offset(offset).limit(limit)).all()
+        rows = s.exec(query.order_by(col(CertificateDraft.updated_at).desc()).offset(offset).limit(limit)).all()
     return list(rows), total
 
 
@@ -99,8 +100,8 @@ def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: di
                  name_notary: Callable[[object], object] | None = None) -> CertificateDraft:
     with write_session(engine) as s:
         draft = _load_open(s, draft_id, office_code, owner=owner)
-        data = name_notary(data) if name_notary else data
-        draft.data_json = json.dumps(data, ensure_ascii=False)
+        named = name_notary(data) if name_notary else data
+        draft.data_json = json.dumps(named, ensure_ascii=False)
         if language is not None:
             draft.language = language
         draft.updated_at = utcnow()
@@ -130,18 +131,33 @@ def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor
     ``name_notary``: the issuer's rule for the notary named (Principal.name_as_notary)."""
     with write_session(ctx.engine) as s:
         # A write transaction from its first statement (BEGIN IMMEDIATE on SQLite, a row lock
-        # on PostgreSQL): a second click waits, then finds the draft issued.
+        # on PostgreSQL): a second click waits here, then finds the draft claimed or issued.
         draft = _load_open(s, draft_id, office_code, for_update=True, owner=owner)
         data = json.loads(draft.data_json)
         matter = parse_matter(draft.matter, name_notary(data) if name_notary else data)
-        issued = issue_in_session(s, ctx, draft.matter, matter, actor=actor, language=draft.language,
-                                  issued_by=issued_by)
-        draft.state, draft.certificate_id, draft.updated_at = DraftState.ISSUED, issued.id, utcnow()
-        s.add(draft)
-        audit.append(s, actor, "draft.issue", str(draft.id), {"certificate": str(issued.id)}, office=office_code)
+        matter_key, language = draft.matter, draft.language
+        subject = claims.draft_subject(draft_id)
+        holder = claims.claim(s, subject)
+        if holder is None:
+            raise DraftBeingIssued()
         s.commit()
-        s.refresh(draft)
-        return draft, issued
+
+    def mark_issued(s: Session, issued: IssuedCertificate) -> None:
+        row = _load_open(s, draft_id, office_code, for_update=True)
+        if not claims.consume(s, subject, holder):  # taken over: this process was judged gone
+            raise DraftBeingIssued()
+        row.state, row.certificate_id, row.updated_at = DraftState.ISSUED, issued.id, utcnow()
+        s.add(row)
+        audit.append(s, actor, "draft.issue", str(row.id), {"certificate": str(issued.id)}, office=office_code)
+
+    try:
+        issued = issue_parsed(ctx, matter_key, matter, actor=actor, language=language, issued_by=issued_by,
+                              on_store=mark_issued)
+    except BaseException:
+        claims.release(ctx.engine, subject, holder)
+        raise
+    with read_session(ctx.engine) as s:
+        return _load(s, draft_id, office_code), issued
 
 
 def _load(s: Session, draft_id: uuid.UUID, office_code: str, for_update: bool = False, *,

@@ -55,3 +55,47 @@ class DraftNotYours(Forbidden):
     def __init__(self):
         super().__init__("this draft was started by another notary; ask your office administrator",
                          "该草稿由本处其他公证员创建，请联系公证处管理员")
+
+
+class CertificateBeingChanged(CertificateAlreadyClosed):
+    """Another change of this certificate (a correction being signed) is under way; it
+    will close the certificate, so this one is refused as if it already had."""
+
+    def __init__(self) -> None:
+        InvalidTransition.__init__(
+            self, "the certificate is being corrected at this moment; it can no longer be revoked or corrected",
+            "该公证书正在更正，不能再撤销或更正")
+        self.status = "being corrected"
+
+
+class DraftBeingIssued(InvalidTransition):
+    """Another clerk pressed issue on this draft a moment ago; their certificate is being signed."""
+
+    code = "DRAFT_BEING_ISSUED"
+
+    def __init__(self) -> None:
+        super().__init__("the draft is being issued at this moment (by another request)", "该草稿正在出证")
+
+
+class NumberReservationLost(IssuerError):
+    """This process was taken for dead while it signed, and its number was handed out
+    again: nothing was issued, and the request may simply be made again."""
+
+    code = "NUMBER_RESERVATION_LOST"
+    http_status = 503
+
+    def __init__(self) -> None:
+        super().__init__("issuing took too long and its number was given to another certificate; nothing was "
+                         "issued, please try again", "出证超时，其编号已另行使用；未出证，请重试")
+
+
+class IdempotentRequestRaced(IssuerError):
+    """Two requests with one Idempotency-Key were issued at the same moment; the one that
+    stored first wins and the other answers with its certificate."""
+
+    code = "IDEMPOTENT_REQUEST_RACED"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__("the same request (Idempotency-Key) is being issued at this moment; try again",
+                         "相同请求（幂等键）正在办理，请稍后重试")

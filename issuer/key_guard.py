@@ -54,6 +54,7 @@ class SigningKeyGuard:
             if time.monotonic() - self._checked >= self.interval or self._signer is None:
                 self._refresh()
             signer, why = self._signer, self._why
+        assert signer is not None  # _refresh loads one (or raises) before the first answer
         if why is not None:
             raise SigningKeyNotUsable(f"the office signing key may not sign: {why[1]}; nothing was issued",
                                       f"本处签章密钥当前不可用：{why[0]}；未出具任何公证书")

@@ -7,9 +7,12 @@ once, the ledger's as soon as the transaction confirms.
 A certificate changes status at most once. Changes made at the same time (a revocation and
 a correction, two corrections...) queue on the certificate: each takes a row lock on it
 (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE``
-already serialises writers) and reads its status inside that transaction, before taking a
-number for a successor. The first wins; the others see the new status and are refused
-(``CertificateAlreadyClosed``, 409) with nothing stored."""
+already serialises writers) and reads its status inside that transaction. A revocation
+changes the status there and then. A correction, whose successor is signed outside any
+transaction, claims the certificate instead (issuer.claims) before taking a number, and
+stores the successor and the old certificate's new status in a second transaction that
+checks the status again. The first change wins; the others see the new status or the claim
+and are refused (``CertificateAlreadyClosed``, 409) with nothing stored and no number taken."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
-from issuer.errors import CertificateAlreadyClosed
+from issuer.errors import CertificateAlreadyClosed, CertificateBeingChanged
 from records import audit
 from records.errors import CertificateNotFound
 from records.matters import parse_matter
@@ -32,7 +35,8 @@ from storage.clock import utcnow
 from storage.sessions import write_session
 
 from .auth import Principal
-from .service import IssuedCertificate, IssuerContext, issue_in_session
+from . import claims
+from .service import IssuedCertificate, IssuerContext, issue_parsed
 
 
 def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
@@ -52,6 +56,8 @@ def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
         by.check_change(cert)
     if cert.status != CertificateStatus.ISSUED:
         raise CertificateAlreadyClosed(cert.status)
+    if claims.claimed(s, claims.certificate_subject(cert.id)):
+        raise CertificateBeingChanged()
     return cert
 
 
@@ -76,9 +82,10 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
                         issue_date: dt.date | None = None, actor: str = "cli", issued_by: Owner | None = None,
                         language: str | None = None, level: str | None = None,
                         name_notary: Callable[[object], object] | None = None) -> IssuedCertificate:
-    """Issue the corrected certificate and supersede the old one, in one transaction. The
-    old certificate is locked before the successor takes a number: a refused correction
-    takes none (numbers stay gap-free) and stores nothing.
+    """Issue the corrected certificate and supersede the old one. The old certificate is
+    checked and claimed before the successor takes a number, and the successor is stored
+    in the same transaction as the old one's new status: a refused correction takes no
+    number and stores nothing.
 
     The successor keeps the old certificate's matter, language pages and PAdES level unless
     ``language``/``level`` ask otherwise, and its text names the number it corrects.
@@ -87,18 +94,40 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
     with write_session(ctx.engine) as s:
         old = _lock_issued(s, certificate_id, office_code, by)
         matter = parse_matter(old.matter, name_notary(data) if name_notary else data)
-        new = issue_in_session(s, ctx, old.matter, matter, issue_date=issue_date, supersedes=old.id, actor=actor,
-                               issued_by=issued_by, language=language or old.language,
-                               level=level or _kept_level(ctx, s, old), corrects_number=old.number)
-        old.status, old.superseded_by, old.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
-        s.add(old)
-        enqueue_supersession(s, old.id, new.id, bytes.fromhex(new.document_sha256))
+        level = level or _kept_level(ctx, s, old)
+        subject = claims.certificate_subject(old.id)
+        holder = claims.claim(s, subject)
+        if holder is None:  # cannot happen: _lock_issued checked under the same lock
+            raise CertificateBeingChanged()
+        old_number, old_matter, old_language = old.number, old.matter, old.language
         s.commit()
-        return new
+
+    def supersede(s: Session, new: IssuedCertificate) -> None:
+        # The status is read again under the row lock: the claim keeps other changes out,
+        # but a claim taken over (this process judged gone) must not supersede twice.
+        cert = s.get(Certificate, certificate_id, with_for_update=True)
+        if cert is None or cert.status != CertificateStatus.ISSUED or not claims.consume(s, subject, holder):
+            raise CertificateAlreadyClosed(cert.status if cert is not None else CertificateStatus.SUPERSEDED)
+        cert.status, cert.superseded_by, cert.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
+        s.add(cert)
+        enqueue_supersession(s, cert.id, new.id, bytes.fromhex(new.document_sha256))
+
+    try:
+        return issue_parsed(ctx, old_matter, matter, issue_date=issue_date, supersedes=certificate_id, actor=actor,
+                            issued_by=issued_by, language=language or old_language, level=level,
+                            corrects_number=old_number, on_store=supersede)
+    except BaseException:
+        claims.release(ctx.engine, subject, holder)
+        raise
 
 
 def _kept_level(ctx: IssuerContext, s: Session, cert: Certificate) -> str:
     """The level ``cert`` was signed at (recorded, or read from the PDF of a certificate
     stored before it was), raised to the office's present default if that is higher."""
-    level = SignatureLevel(cert.pades_level) if cert.pades_level else level_of(s.get(CertificateDocument, cert.id).pdf)
+    if cert.pades_level:
+        level = SignatureLevel(cert.pades_level)
+    else:
+        doc = s.get(CertificateDocument, cert.id)
+        assert doc is not None  # stored with the certificate, in the same transaction, never deleted
+        level = level_of(doc.pdf)
     return level if level.at_least(ctx.level) else ctx.level

@@ -1,5 +1,5 @@
-"""Tables owned by the issuer: number counters, idempotency records and drafts (the
-certificate tables themselves are in records.models)."""
+"""Tables owned by the issuer: number counters and reservations, change claims, idempotency
+records and drafts (the certificate tables themselves are in records.models)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,36 @@ class CertificateCounter(SQLModel, table=True):
     office_code: str = Field(primary_key=True, max_length=64)
     year: int = Field(primary_key=True)
     last_serial: int = 0
+
+
+class NumberReservation(SQLModel, table=True):
+    """A serial taken from the counter but not yet on a stored certificate.
+
+    Numbers are reserved in one short transaction, the certificate is rendered and signed
+    outside any transaction, and the reservation is consumed in the transaction that stores
+    the certificate. ``holder`` is the process signing under this number (processes.holder);
+    NULL marks a number given back (signing failed, its holder died) that the next issuance
+    takes before the counter moves on, so numbers stay gap-free."""
+
+    __tablename__ = "number_reservation"
+
+    office_code: str = Field(primary_key=True, max_length=64)
+    year: int = Field(primary_key=True)
+    serial: int = Field(primary_key=True)
+    holder: str | None = Field(default=None, max_length=120)
+    reserved_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ChangeClaim(SQLModel, table=True):
+    """A certificate being corrected, or a draft being issued, by one process: taken in a
+    short transaction before signing and removed in the one that stores the result, so a
+    second change made at the same time is refused before it takes a number."""
+
+    __tablename__ = "change_claim"
+
+    subject: str = Field(primary_key=True, max_length=80)  # "certificate:<id>" or "draft:<id>"
+    holder: str = Field(max_length=120)
+    claimed_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class IdempotencyRecord(SQLModel, table=True):

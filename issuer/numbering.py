@@ -1,37 +1,167 @@
 """Certificate numbers in the notarial style, e.g. ``(2026)沪东证字第000123号``.
 
-Serials are per office and per year, gap-free: the counter moves in the issuing
-transaction, so a failed issuance rolls its number back with everything else.
+Serials are per office and per year and gap-free, but no transaction stays open while a
+certificate is rendered, signed and timestamped (seconds, and a network call). So a number
+goes through three short transactions:
+
+1. **reserve**: the counter row is locked for a moment; numbers given back earlier are
+   taken first (lowest first), then the counter moves on. Each reserved number is a
+   ``number_reservation`` row naming its holder, this process.
+2. **consume**: the transaction that stores the certificate deletes the reservation (only
+   if this process still holds it), so a number is on a certificate or reserved, never both
+   and never lost.
+3. **release** (the signing failed): the number is given back; numbers given back at the top
+   of the counter are taken off it, so a failure leaves the counter as it was.
+
+A holder that died (a SIGKILL between reserve and consume) leaves its numbers reserved;
+the next reservation finds them, sees the holder gone (processes.holder) and hands them out
+again, so the hole closes with the next certificate.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
-from .models import CertificateCounter
+from processes.holder import holder_gone, new_holder
+from storage.clock import utcnow
+from storage.sessions import write_session
+
+from .errors import NumberReservationLost
+from .models import CertificateCounter, NumberReservation
+
+log = logging.getLogger(__name__)
 
 
-def next_serial(session: Session, office_code: str, year: int) -> int:
-    """Take the next serial in one atomic statement (it is also the transaction's first
-    write, so concurrent issuers queue on the row rather than collide)."""
-    return take_serials(session, office_code, year, 1)[0]
+@dataclass
+class Reservation:
+    """Serials reserved by this process for one issuance (in the order they are used)."""
+
+    office_code: str
+    year: int
+    serials: list[int]
+    holder: str = field(default_factory=new_holder)
+    consumed: bool = False
+
+    def consume(self, s: Session) -> None:
+        """Delete the reservation in the storing transaction ``s``; raises
+        NumberReservationLost if another process took the numbers back meanwhile (this
+        one was judged gone), and then nothing may be stored."""
+        result = s.execute(delete(NumberReservation).where(
+            col(NumberReservation.office_code) == self.office_code, col(NumberReservation.year) == self.year,
+            col(NumberReservation.serial).in_(self.serials), col(NumberReservation.holder) == self.holder))
+        if result.rowcount != len(self.serials):  # type: ignore[attr-defined]  # CursorResult
+            raise NumberReservationLost()
+        self.consumed = True
 
 
-def take_serials(session: Session, office_code: str, year: int, count: int) -> range:
-    """Take ``count`` consecutive serials in one atomic statement (for a batch)."""
+def reserve(engine: Engine, office_code: str, year: int, count: int = 1) -> Reservation:
+    """Reserve ``count`` serials in one short transaction: numbers given back or left by a
+    dead holder first, lowest first, then new ones from the counter."""
     if count < 1:
         raise ValueError("count must be at least 1")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(CertificateCounter)
-        .values(office_code=office_code, year=year, last_serial=count)
-        .on_conflict_do_update(
-            index_elements=["office_code", "year"],
-            set_={"last_serial": CertificateCounter.last_serial + count},
-        )
-        .returning(CertificateCounter.last_serial)
-    )
-    last = int(session.execute(stmt).scalar_one())
-    return range(last - count + 1, last + 1)
+    holder = new_holder()
+    now = utcnow()
+    with write_session(engine) as s:
+        last = _lock_counter(s, office_code, year)
+        free = _reclaim(s, office_code, year, holder)[:count]
+        if free:
+            s.execute(update(NumberReservation).where(
+                col(NumberReservation.office_code) == office_code, col(NumberReservation.year) == year,
+                col(NumberReservation.serial).in_(free)).values(holder=holder, reserved_at=now))
+        fresh = list(range(last + 1, last + 1 + count - len(free)))
+        if fresh:
+            s.add_all([NumberReservation(office_code=office_code, year=year, serial=n, holder=holder, reserved_at=now)
+                       for n in fresh])
+            s.execute(update(CertificateCounter).where(
+                col(CertificateCounter.office_code) == office_code, col(CertificateCounter.year) == year)
+                .values(last_serial=fresh[-1]))
+        s.commit()
+    return Reservation(office_code, year, free + fresh, holder)
+
+
+def release(engine: Engine, reservation: Reservation) -> None:
+    """Give the reservation's numbers back (best effort: if the database is away, the next
+    reservation after this process ends takes them back instead). Numbers already stored
+    are not touched: only rows this reservation still holds are given back."""
+    try:
+        with write_session(engine) as s:
+            last = _lock_counter(s, reservation.office_code, reservation.year)
+            s.execute(update(NumberReservation).where(
+                col(NumberReservation.office_code) == reservation.office_code,
+                col(NumberReservation.year) == reservation.year,
+                col(NumberReservation.serial).in_(reservation.serials),
+                col(NumberReservation.holder) == reservation.holder).values(holder=None))
+            _trim(s, reservation.office_code, reservation.year, last)
+            s.commit()
+    except Exception:  # noqa: BLE001 - the issuance's own error is the one to report
+        log.warning("numbers %s of %s/%s could not be given back now; the next reservation will take them",
+                    reservation.serials, reservation.office_code, reservation.year, exc_info=True)
+
+
+@contextmanager
+def reserved(engine: Engine, office_code: str, year: int, count: int = 1) -> Iterator[Reservation]:
+    """A reservation given back if the block fails (even after consuming it: the storing
+    transaction then rolled back, and the numbers are still reserved) or ends without
+    consuming it."""
+    reservation = reserve(engine, office_code, year, count)
+    try:
+        yield reservation
+    except BaseException:
+        release(engine, reservation)
+        raise
+    if not reservation.consumed:  # a caller that returned without storing
+        release(engine, reservation)
+
+
+def _lock_counter(s: Session, office_code: str, year: int) -> int:
+    """The counter's last serial, its row locked for this transaction (created at 0)."""
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    s.execute(insert(CertificateCounter).values(office_code=office_code, year=year, last_serial=0)
+              .on_conflict_do_nothing(index_elements=["office_code", "year"]))
+    return int(s.exec(select(CertificateCounter.last_serial).where(
+        col(CertificateCounter.office_code) == office_code, col(CertificateCounter.year) == year)
+        .with_for_update()).one())
+
+
+def _reclaim(s: Session, office_code: str, year: int, holder: str) -> list[int]:
+    """The serials free for the taking, lowest first: given back, or held by a holder that
+    is gone (those are freed here)."""
+    now = utcnow()
+    rows = s.exec(select(NumberReservation).where(
+        col(NumberReservation.office_code) == office_code, col(NumberReservation.year) == year,
+        col(NumberReservation.holder) != holder)).all()
+    gone = [r.serial for r in rows if r.holder is not None
+            and holder_gone(r.holder, r.reserved_at, now)]
+    if gone:
+        log.warning("numbers %s of %s/%s were reserved by a process that is gone; they are taken again",
+                    gone, office_code, year)
+    free = [r.serial for r in s.exec(select(NumberReservation).where(
+        col(NumberReservation.office_code) == office_code, col(NumberReservation.year) == year,
+        col(NumberReservation.holder).is_(None))).all()]
+    return sorted(free + gone)
+
+
+def _trim(s: Session, office_code: str, year: int, last: int) -> None:
+    """Take numbers given back at the top of the counter off it, so a failed issuance
+    leaves the counter where it was."""
+    free = set(s.exec(select(NumberReservation.serial).where(
+        col(NumberReservation.office_code) == office_code, col(NumberReservation.year) == year,
+        col(NumberReservation.holder).is_(None))).all())
+    top = last
+    while top in free:
+        top -= 1
+    if top != last:
+        s.execute(delete(NumberReservation).where(
+            col(NumberReservation.office_code) == office_code, col(NumberReservation.year) == year,
+            col(NumberReservation.serial) > top))
+        s.execute(update(CertificateCounter).where(
+            col(CertificateCounter.office_code) == office_code, col(CertificateCounter.year) == year)
+            .values(last_serial=top))

@@ -25,7 +25,7 @@ class PolicyViolation(IssuerError):
 
     def __init__(self, code: str, message: str, message_zh: str):
         super().__init__(message, message_zh)
-        self.code = code
+        self.code = code  # type: ignore[misc]  # one class for every rule: the rule's code is the instance's
 
 
 @dataclass(frozen=True)

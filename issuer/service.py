@@ -1,11 +1,12 @@
-"""Issue a certificate: validate, number, render, sign, store and enqueue in one transaction."""
+"""Issue a certificate: validate, reserve a number, render and sign (outside any transaction),
+then store and enqueue it in one short transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from anchoring.outbox import enqueue
-from issuer.numbering import next_serial, take_serials
 from keys.store import OfficeSigner
 from records import audit
 from records.access import hash_access_code, new_access_code
@@ -24,7 +24,9 @@ from records.matters import MatterInput, parse_matter
 from records.models import Certificate, CertificateDocument, Owner
 from records.numbers import format_number
 from signing.pades import LEVELS, LongTermMaterial, SignatureLevel
+from storage.sessions import write_session
 
+from . import numbering
 from .key_guard import SigningKeyGuard
 from .policy import PolicyOutcome, apply_policies
 from .render import CertificatePage, check_printable
@@ -85,14 +87,14 @@ class IssuerContext:
         out. Runs before a number is taken."""
         check_printable(matter, self.font_path, bilingual=language == "zh-en")
 
-    def render_and_sign(self, pages: list[CertificatePage], levels: list[str] | None = None) -> list[bytes]:
+    def render_and_sign(self, pages: list[CertificatePage], levels: Sequence[str] | None = None) -> list[bytes]:
         """Signed PDFs (at ``levels``, else the default): in the signing pool when there is
         one, else here."""
         levels = levels or [self.level] * len(pages)
         wanted = [SignatureLevel(lv) for lv in levels]
         base = self.long_term() if self.long_term is not None and any(lv.long_term for lv in wanted) else None
-        long_terms = [replace(base, archive_timestamp=lv == SignatureLevel.B_LTA) if lv.long_term else None
-                      for lv in wanted]
+        long_terms = [replace(base, archive_timestamp=lv == SignatureLevel.B_LTA)
+                      if lv.long_term and base is not None else None for lv in wanted]
         if self.pool is not None:
             return self.pool.render_and_sign_many(pages, long_terms)
         signer = self.current_signer()
@@ -110,38 +112,51 @@ class IssuedCertificate:
     access_code: str = field(repr=False, default="")
 
 
+# Called in the transaction that stores a certificate, after its rows are added: what must
+# commit with it (the idempotency record, the draft's change of state, the superseded
+# certificate). It may raise to store nothing.
+OnStore = Callable[[Session, "IssuedCertificate"], None]
+
+
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
                       actor: str = "cli", language: str = "zh", level: str | None = None,
-                      issued_by: Owner | None = None) -> IssuedCertificate:
+                      issued_by: Owner | None = None, on_store: OnStore | None = None) -> IssuedCertificate:
     """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
-    commit together. ``level``: a PAdES level above the office's default (B-LT, B-LTA).
-    ``issued_by``: the person it belongs to (default: named ``actor``), see Principal.check_read."""
+    (and what ``on_store`` adds) commit together. ``level``: a PAdES level above the office's
+    default (B-LT, B-LTA). ``issued_by``: the person it belongs to (default: named
+    ``actor``), see Principal.check_read."""
     matter = parse_matter(matter_key, data)
-    level = ctx.check_level(level)
-    with Session(ctx.engine) as s:
-        issued = issue_in_session(s, ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language,
-                                  level=level, issued_by=issued_by)
-        s.commit()
-    return issued
+    return issue_parsed(ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language,
+                        level=level, issued_by=issued_by, on_store=on_store)
 
 
-def issue_in_session(s: Session, ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
-                     issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
-                     actor: str = "cli", language: str = "zh", level: str | None = None,
-                     issued_by: Owner | None = None, corrects_number: str | None = None) -> IssuedCertificate:
-    """Number, render, sign and store a certificate in the caller's transaction (not committed).
+def issue_parsed(ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
+                 issue_date: dt.date | None = None, supersedes: uuid.UUID | None = None,
+                 actor: str = "cli", language: str = "zh", level: str | None = None,
+                 issued_by: Owner | None = None, corrects_number: str | None = None,
+                 on_store: OnStore | None = None) -> IssuedCertificate:
+    """Check, number, render, sign and store a validated matter.
+
+    No transaction is open while the page is rendered and signed: the number is reserved in
+    one short transaction and the certificate stored in another (issuer.numbering), which
+    gives the number back if anything fails in between.
     ``supersedes``/``corrects_number``: the certificate this one corrects, named in its text."""
     issue_date = issue_date or dt.date.today()
     policy = apply_policies(matter, issue_date)  # before a number is taken
     level = ctx.check_level(level)
-    ctx.check_printable(matter, language)  # likewise; rendering repeats it, in this transaction
+    ctx.check_printable(matter, language)  # likewise; rendering repeats it
     ctx.current_signer()  # fail closed on a key that may not sign, before a number is taken
-    serial = next_serial(s, ctx.office.code, issue_date.year)
-    numbered = _number(ctx, matter_key, matter, issue_date, serial, policy, supersedes, language, level,
-                       corrects_number)
-    (pdf,) = ctx.render_and_sign([numbered.page], [level])
-    issued, event = _store(s, ctx, numbered, pdf, issued_by or Owner(actor))
-    audit.append(s, actor, *event, office=ctx.office.code)
+    with numbering.reserved(ctx.engine, ctx.office.code, issue_date.year) as reservation:
+        numbered = _number(ctx, matter_key, matter, issue_date, reservation.serials[0], policy, supersedes, language,
+                           level, corrects_number)
+        (pdf,) = ctx.render_and_sign([numbered.page], [level])
+        with write_session(ctx.engine) as s:
+            reservation.consume(s)
+            issued, event = _store(s, ctx, numbered, pdf, issued_by or Owner(actor))
+            audit.append(s, actor, *event, office=ctx.office.code)
+            if on_store is not None:
+                on_store(s, issued)
+            s.commit()
     return issued
 
 
@@ -155,9 +170,9 @@ class IssueRequest:
 
 def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date: dt.date | None = None,
                 actor: str = "cli", issued_by: Owner | None = None) -> list[IssuedCertificate]:
-    """Issue several validated requests in one transaction: a block of consecutive numbers,
-    pages signed in parallel by the signing pool, all stored or none (so numbers stay
-    gap-free if signing fails half-way)."""
+    """Issue several validated requests: their numbers reserved together (consecutive unless
+    numbers given back are reused first), pages signed in parallel by the signing pool, all
+    stored in one transaction or none (numbers given back if signing fails half-way)."""
     if not requests:
         return []
     issue_date = issue_date or dt.date.today()
@@ -170,14 +185,15 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
             raise InvalidMatterData(f"request {i + 1}: {exc.message}", [{**e, "request": i} for e in exc.errors],
                                     f"第 {i + 1} 份申请：{exc.message_zh}") from None
     ctx.current_signer()  # fail closed on a key that may not sign, before numbers are taken
-    with Session(ctx.engine) as s:
-        serials = take_serials(s, ctx.office.code, issue_date.year, len(requests))
+    with numbering.reserved(ctx.engine, ctx.office.code, issue_date.year, len(requests)) as reservation:
         numbered = [_number(ctx, r.matter_key, r.matter, issue_date, serial, policy, None, r.language, level)
-                    for r, serial, policy, level in zip(requests, serials, policies, levels)]
+                    for r, serial, policy, level in zip(requests, reservation.serials, policies, levels)]
         pdfs = ctx.render_and_sign([d.page for d in numbered], levels)
-        stored = [_store(s, ctx, d, pdf, issued_by or Owner(actor)) for d, pdf in zip(numbered, pdfs)]
-        audit.append_many(s, [(actor, *event) for _, event in stored], office=ctx.office.code)
-        s.commit()
+        with write_session(ctx.engine) as s:
+            reservation.consume(s)
+            stored = [_store(s, ctx, d, pdf, issued_by or Owner(actor)) for d, pdf in zip(numbered, pdfs)]
+            audit.append_many(s, [(actor, *event) for _, event in stored], office=ctx.office.code)
+            s.commit()
     return [issued for issued, _ in stored]
 
 

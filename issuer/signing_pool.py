@@ -72,7 +72,10 @@ def _start_worker(setup: SigningSetup, parent_pid: int) -> None:
 
     stamper = None
     if setup.level != SignatureLevel.B_B:
-        dev = None if setup.tsa_url else development_tsa(setup.dev_tsa_store, setup.passphrase)
+        dev = None
+        if not setup.tsa_url:
+            assert setup.dev_tsa_store is not None  # the runtime sets one of the two for B-T and above
+            dev = development_tsa(setup.dev_tsa_store, setup.passphrase)
         stamper = timestamper(setup.tsa_url, dev, setup.timeout)
     _worker = _WorkerState(setup.key_store.open(setup.passphrase), stamper, setup)
 
@@ -90,6 +93,7 @@ def _render_and_sign(page: CertificatePage, long_term: LongTermMaterial | None, 
     30 KB result leaves half a message there, and CPython's executor then waits for the
     rest for ever. A file name is one small, atomic pipe write."""
     w = _worker
+    assert w is not None  # the pool's initializer (_start_worker) ran in this process
     pdf = sign_page(page, w.setup.font_path, w.signer, w.setup.office_name, w.timestamper, long_term)
     name = f"{page.certificate_id}.pdf"
     partial = os.path.join(spool, f".{name}.part")

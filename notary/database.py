@@ -127,7 +127,9 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(migration_config()).get_current_head()
+    head = ScriptDirectory.from_config(migration_config()).get_current_head()
+    assert head is not None  # None only for a script directory without migrations; this package ships them
+    return head
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
 from anchoring.chain import RegistryClient, account_from_key, connect
-from anchoring.errors import AnchoringError, ContractNotDeployed
+from anchoring.errors import AnchoringError, ChainUnavailable, ContractNotDeployed
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from records import audit
@@ -113,8 +113,8 @@ class Runtime:
             return self.signer
 
         def on_change(_signer: OfficeSigner) -> None:
-            if self.__dict__.get("signing_pool") is not None:
-                self.signing_pool.reload()
+            if (pool := self.__dict__.get("signing_pool")) is not None:  # never start one here
+                pool.reload()
 
         return SigningKeyGuard(load, self._key_store_version, self._key_problem, on_change,
                                interval=self.settings.key_check_seconds)
@@ -218,8 +218,11 @@ class Runtime:
             number = self.registry.block_number()
             (chain_dir / f"checkpoint-{chain_id}.json").write_text(
                 json.dumps({"chain_id": chain_id, "contract": self.registry.address, "block": number}))
+        block_hash = self.registry.block_hash(number)
+        if block_hash is None:  # e.g. the node was reset, or prunes old blocks
+            raise ChainUnavailable(f"the chain node has no block {number}, the trust bundle's checkpoint")
         return TrustBundle(chain_id=chain_id, registry=self.registry.address,
-                           checkpoint=Checkpoint(number=number, hash=self.registry.block_hash(number).lower()),
+                           checkpoint=Checkpoint(number=number, hash=block_hash.lower()),
                            notarial_root_pem=(self.pki_dir / "notarial-root-ca.pem").read_text())
 
     def worker(self) -> AnchorWorker:
@@ -241,8 +244,8 @@ class Runtime:
     def close(self) -> None:
         if "parser_pool" in self.__dict__:
             self.parser_pool.close()
-        if self.__dict__.get("signing_pool") is not None:
-            self.signing_pool.close()
+        if (pool := self.__dict__.get("signing_pool")) is not None:
+            pool.close()
         if self.node is not None:
             self.node.stop()
         self.engine.dispose()
@@ -337,22 +340,23 @@ def _open_chain(rt: Runtime) -> None:
     chain_dir = s.data_path / "chain"
     chain_dir.mkdir(parents=True, exist_ok=True)
     embedded = s.rpc_url is None
-    if embedded:
+    if s.rpc_url is None:
         rt.node = EmbeddedNode(chain_dir)
         rpc_url = rt.node.ensure()
     else:
         rpc_url = s.rpc_url
     w3 = connect(rpc_url, timeout=s.chain_timeout_seconds)
     if s.admin_private_key and s.anchor_private_key:
-        rt.accounts = ChainAccounts(
+        accounts = ChainAccounts(
             account_from_key(s.admin_private_key.get_secret_value()),
             account_from_key(s.anchor_private_key.get_secret_value()),
         )
     else:
-        rt.accounts = load_or_create_accounts(chain_dir, rt.passphrase)
+        accounts = load_or_create_accounts(chain_dir, rt.passphrase)
+    rt.accounts = accounts
     if embedded or w3.eth.chain_id in DEV_CHAIN_IDS:
         # Development chains hand out gas money; a real network needs funded accounts.
-        fund_on_dev_node(w3, rt.accounts.admin.address, rt.accounts.anchor.address)
+        fund_on_dev_node(w3, accounts.admin.address, accounts.anchor.address)
     # Several processes may open one data directory at once (API and worker): one deploys.
     with open(chain_dir / "deploy.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -366,6 +370,7 @@ def _deployment(rt: Runtime, w3, chain_dir: Path) -> RegistryClient:
     if registry is not None:
         return registry
     chain_id = w3.eth.chain_id
+    assert rt.accounts is not None  # _open_chain sets them first
     address, block = RegistryClient.deploy(w3, rt.accounts.admin)
     (chain_dir / f"deployment-{chain_id}.json").write_text(
         json.dumps({"chain_id": chain_id, "contract": address, "block": block}))
@@ -413,6 +418,7 @@ def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[byt
         rt.__dict__.pop("signing_pool").close()  # its workers hold the old key
     new = rt.signer.fingerprint
     if rt.registry is not None:
+        assert rt.accounts is not None  # opened for writing (keys are made): _open_chain set both
         _register_office(rt)
         if _is_admin(rt.registry, rt.accounts.admin.address):
             key = rt.registry.get_signing_key(old)
@@ -429,10 +435,12 @@ def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> b
     revoke_serial(rt.pki_dir, rt.passphrase, rt.signer.certificate.serial_number)
     if "key_guard" in rt.__dict__:
         rt.key_guard.check_now()
-    if rt.registry is not None and _is_admin(rt.registry, rt.accounts.admin.address):
-        key = rt.registry.get_signing_key(fingerprint)
-        if key is not None and key.revoked_at == 0:
-            rt.registry.transact(rt.accounts.admin, "revokeSigningKey", fingerprint, int(time.time()))
+    if rt.registry is not None:
+        assert rt.accounts is not None  # opened for writing (a CRL is signed): _open_chain set both
+        if _is_admin(rt.registry, rt.accounts.admin.address):
+            key = rt.registry.get_signing_key(fingerprint)
+            if key is not None and key.revoked_at == 0:
+                rt.registry.transact(rt.accounts.admin, "revokeSigningKey", fingerprint, int(time.time()))
     _audit_key_event(rt, actor, "key.revoke_cert", fingerprint,
                      {"serial": format(rt.signer.certificate.serial_number, "x")})
     return fingerprint
@@ -445,6 +453,7 @@ def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, d
 def _register_office(rt: Runtime) -> None:
     """Register this office, its anchoring account and its signing certificate (idempotent).
     Needs the registry administrator's key; skipped when this deployment does not hold it."""
+    assert rt.registry is not None and rt.accounts is not None  # callers have the chain opened for writing
     registry, admin, anchor = rt.registry, rt.accounts.admin, rt.accounts.anchor
     number = registry.office_by_code(rt.office.code)
     if number == 0:

@@ -17,58 +17,66 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NOTARY_", extra="ignore")
 
-    data_dir: Path = Field(Path("./data"), description="where keys, the SQLite database and the chain state live")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data directory")
-    rpc_url: str | None = Field(None, description="EVM JSON-RPC URL; unset = start the embedded anvil node")
-    contract_address: str | None = Field(None, description="registry contract on an external node")
-    public_base_url: str = Field("http://127.0.0.1:8000", description="base of URLs printed in QR codes")
+    # Defaults are named (default=...): type checkers take a positional one for a required field.
+    data_dir: Path = Field(default=Path("./data"),
+                           description="where keys, the SQLite database and the chain state live")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in the data directory")
+    rpc_url: str | None = Field(default=None, description="EVM JSON-RPC URL; unset = start the embedded anvil node")
+    contract_address: str | None = Field(default=None, description="registry contract on an external node")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="base of URLs printed in QR codes")
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(1, ge=1, le=64, description="API processes of `notary serve` (a supervisor restarts a dead one)")
+    workers: int = Field(default=1, ge=1, le=64,
+                         description="API processes of `notary serve` (a supervisor restarts a dead one)")
 
     key_passphrase: SecretStr | None = Field(
-        None, description="encrypts private keys at rest; unset = generated once into the data directory"
+        default=None, description="encrypts private keys at rest; unset = generated once into the data directory"
     )
-    admin_private_key: SecretStr | None = Field(None, description="registry administrator key (external node)")
-    anchor_private_key: SecretStr | None = Field(None, description="office anchoring key (external node)")
+    admin_private_key: SecretStr | None = Field(default=None, description="registry administrator key (external node)")
+    anchor_private_key: SecretStr | None = Field(default=None, description="office anchoring key (external node)")
 
     office_name: str = "上海市东方公证处"
     office_code: str = "SH-DONGFANG"
-    office_abbrev: str = Field("沪东", description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
+    office_abbrev: str = Field(default="沪东",
+                               description="short form used in certificate numbers, e.g. (2026)沪东证字第000123号")
     cjk_font: Path = DEFAULT_FONT
-    signing_key_pem: Path | None = Field(None, description="office key as an encrypted PEM (PKCS#8) file; "
+    signing_key_pem: Path | None = Field(default=None, description="office key as an encrypted PEM (PKCS#8) file; "
                                          "unset: the PKCS#12 file in the data directory")
-    signing_cert_pem: Path | None = Field(None, description="its certificate, then the chain (PEM)")
-    pkcs11_module: Path | None = Field(None, description="PKCS#11 module of the HSM holding the office key")
-    pkcs11_token: str | None = Field(None, description="token label")
+    signing_cert_pem: Path | None = Field(default=None, description="its certificate, then the chain (PEM)")
+    pkcs11_module: Path | None = Field(default=None, description="PKCS#11 module of the HSM holding the office key")
+    pkcs11_token: str | None = Field(default=None, description="token label")
     pkcs11_pin: SecretStr | None = None
     pkcs11_key_label: str = "office-signing"
-    pkcs11_cert: Path | None = Field(None, description="PEM: the HSM key's certificate, then its chain")
+    pkcs11_cert: Path | None = Field(default=None, description="PEM: the HSM key's certificate, then its chain")
     signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = Field(
-        "B-T", description="PAdES baseline level of issued certificates (B-LT/B-LTA embed validation data)")
-    tsa_url: str | None = Field(None, description="the office's RFC 3161 TSA; unset = the development TSA")
+        default="B-T", description="PAdES baseline level of issued certificates (B-LT/B-LTA embed validation data)")
+    tsa_url: str | None = Field(default=None, description="the office's RFC 3161 TSA; unset = the development TSA")
 
-    confirmations: int = Field(1, ge=1, description="blocks (including the anchoring one) before an anchor counts")
-    batch_size: int = Field(1000, ge=1, le=100_000)
-    batch_age_seconds: float = Field(5.0, gt=0)
-    chain_timeout_seconds: float = Field(10.0, gt=0)
+    confirmations: int = Field(default=1, ge=1,
+                               description="blocks (including the anchoring one) before an anchor counts")
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    batch_age_seconds: float = Field(default=5.0, gt=0)
+    chain_timeout_seconds: float = Field(default=10.0, gt=0)
     trusted_proxies: list[str] = Field(default_factory=list, description="addresses or CIDR ranges of reverse "
                                         "proxies whose X-Forwarded-For is believed (JSON list)")
-    upload_rate_per_minute: float = Field(60, gt=0, description="PDF uploads one client may send a minute")
-    upload_slots: int = Field(4, ge=1, description="uploads verified at once (each holds one worker thread)")
-    key_check_seconds: float = Field(2.0, ge=0, description="how often issuing re-checks the office key "
-                                                              "(rotated on disk, expired, revoked, retired on the ledger)")
-    worker_enabled: bool = Field(True, description="run the anchoring worker inside `notary serve`")
+    upload_rate_per_minute: float = Field(default=60, gt=0, description="PDF uploads one client may send a minute")
+    upload_slots: int = Field(default=4, ge=1, description="uploads verified at once (each holds one worker thread)")
+    key_check_seconds: float = Field(default=2.0, ge=0,
+                                     description="how often issuing re-checks the office key "
+                                                 "(rotated on disk, expired, revoked, retired on the ledger)")
+    worker_enabled: bool = Field(default=True, description="run the anchoring worker inside `notary serve`")
 
-    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
-    lookup_cache_seconds: float = Field(1.0, ge=0, description="public status/fingerprint answers are reused this long")
-    signing_processes: int = Field(0, ge=0, le=64, description="processes that render and sign (0: one per core) "
-                                   "for the server and bulk issuing; keys in files only")
-    access_log: bool = Field(False, description="log every HTTP request (uvicorn's access log)")
-    redis_url: str | None = Field(None, description="Redis for rate limits shared by several API processes")
-    redis_prefix: str = Field("notary:", max_length=64, description="key prefix in Redis (one per deployment)")
-    parser_processes: int = Field(2, ge=1, le=64, description="sandboxed PDF parser processes of the API")
-    parse_timeout_seconds: float = Field(10.0, gt=0, description="a PDF taking longer to check is refused")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    lookup_cache_seconds: float = Field(default=1.0, ge=0,
+                                        description="public status/fingerprint answers are reused this long")
+    signing_processes: int = Field(default=0, ge=0, le=64,
+                                   description="processes that render and sign (0: one per core) "
+                                               "for the server and bulk issuing; keys in files only")
+    access_log: bool = Field(default=False, description="log every HTTP request (uvicorn's access log)")
+    redis_url: str | None = Field(default=None, description="Redis for rate limits shared by several API processes")
+    redis_prefix: str = Field(default="notary:", max_length=64, description="key prefix in Redis (one per deployment)")
+    parser_processes: int = Field(default=2, ge=1, le=64, description="sandboxed PDF parser processes of the API")
+    parse_timeout_seconds: float = Field(default=10.0, gt=0, description="a PDF taking longer to check is refused")
 
     @field_validator("public_base_url")
     @classmethod

@@ -1,14 +1,23 @@
-"""The `notary` command as a user runs it: a real process, the same data directory and chain."""
+"""The `notary` command as a user runs it, on the same data directory and chain.
+
+Most commands run in this process (Typer's runner): a `notary` process pays about four
+seconds of imports (web3, pyHanko, FastAPI) before it does anything, which is what a user
+pays too, but not what these tests are about. Where the process itself is the point (the
+exit code and the absence of a traceback on bad input), the command runs as a real process.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from records.matters import EXAMPLES
 from tests.pdf_tools import flip_byte_in_signed_range
@@ -16,10 +25,41 @@ from tests.pdf_tools import flip_byte_in_signed_range
 NOTARY = Path(sys.executable).with_name("notary")
 
 
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _env(tmp_path: Path, anvil_url: str) -> dict[str, str]:
+    return {"NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url, "NOTARY_KEY_PASSPHRASE": "cli-test"}
+
+
 @pytest.fixture
-def run(tmp_path, anvil_url):
-    env = {**os.environ, "NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url,
-           "NOTARY_KEY_PASSPHRASE": "cli-test"}
+def run(tmp_path, anvil_url, monkeypatch):
+    """`notary ARGS` in this process. An exception the command did not turn into an exit
+    code is raised here (a real process would print a traceback: a bug either way)."""
+    from notary.cli import app
+
+    env = _env(tmp_path, anvil_url)
+    runner = CliRunner()
+    # A command may install a SIGTERM handler for its own process: keep pytest's.
+    monkeypatch.setattr(signal, "signal", lambda *_a: None)
+
+    def _run(*args: str) -> Ran:
+        result = runner.invoke(app, list(args), env=env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    return _run
+
+
+@pytest.fixture
+def run_process(tmp_path, anvil_url):
+    """`notary ARGS` as a real process, as a user runs it."""
+    env = {**os.environ, **_env(tmp_path, anvil_url)}
 
     def _run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(NOTARY), *args], env=env, capture_output=True, text=True, timeout=120)
@@ -70,7 +110,8 @@ def test_pending_certificate_verifies_indeterminate(run, tmp_path):
     assert pending.returncode == 2 and "ANCHOR_PENDING" in pending.stdout
 
 
-def test_bad_input_gets_exit_code_3_and_a_message(run, tmp_path):
+def test_bad_input_gets_exit_code_3_and_a_message(run_process, tmp_path):
+    run = run_process
     not_pdf = tmp_path / "x.pdf"
     not_pdf.write_text("hello")
     r = run("verify", str(not_pdf))

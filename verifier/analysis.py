@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
@@ -37,7 +38,8 @@ class PdfAnalysis:
         return self.timestamp_time or self.claimed_time
 
 
-def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int, crls_der: list[bytes] = ()) -> PdfAnalysis:
+def analyse_pdf(data: bytes, trust_roots_der: list[bytes], max_bytes: int,
+                crls_der: Sequence[bytes] = ()) -> PdfAnalysis:
     """Raises a VerifierError (a 4xx) for input that is not a readable, signed PDF. A file
     that was signed (it still carries a signature's /ByteRange) but whose signature or
     structure no longer reads is no such input: it is a FAILED document, reported so."""

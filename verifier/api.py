@@ -23,7 +23,7 @@ from .checks import local_status_check
 from .errors import BatchTooLarge, UnknownCertificate, VerifierError
 from .full_record import CertificateRecord, full_record
 from .gate import Gate, report_pdf_response
-from .models import VerificationLog
+from .models import ApiKey, VerificationLog
 from .report import Report, Revocation, revocation_from
 from .report_pdf import signed_report
 from .service import (
@@ -63,9 +63,9 @@ class BatchItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: uuid.UUID | None = None
-    sha256: str | None = Field(None, pattern=SHA256)
-    number: str | None = Field(None, min_length=5, max_length=64, description="e.g. (2026)沪东证字第000123号")
-    access_code: str | None = Field(None, min_length=8, max_length=16, description="with a number only")
+    sha256: str | None = Field(default=None, pattern=SHA256)
+    number: str | None = Field(default=None, min_length=5, max_length=64, description="e.g. (2026)沪东证字第000123号")
+    access_code: str | None = Field(default=None, min_length=8, max_length=16, description="with a number only")
 
     @model_validator(mode="after")
     def _one(self):
@@ -91,7 +91,8 @@ class BatchResult(BaseModel):
     checks: dict[str, str] = {}  # check name -> code
     certificate: dict | None = None
     revocation: Revocation | None = None
-    record: CertificateRecord | None = Field(None, description="the full record, for a number with its access code")
+    record: CertificateRecord | None = Field(default=None,
+                                             description="the full record, for a number with its access code")
     error: dict | None = None
 
 
@@ -112,7 +113,9 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
             summary="Verify an uploaded PDF and get the report as a PDF signed by the verification service")
     async def verify_upload_report(request: Request) -> Response:
         report = await gate.verify_uploaded(request)
-        return report_pdf_response(await run_in_threadpool(signed_report, report, ctx.font_path, ctx.report_signer))
+        font, signer = ctx.font_path, ctx.report_signer
+        assert font is not None and signer is not None  # a server's context has both (Runtime.verifier_context)
+        return report_pdf_response(await run_in_threadpool(signed_report, report, font, signer))
 
     @r.post("/api/v1/verify/hash", response_model=Report, tags=["verify"],
             summary="Verify by the document's SHA-256; the PDF never leaves its holder")
@@ -168,12 +171,14 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
             s.commit()
         return BatchResponse(results=results)
 
-    def batch_record(key, item: BatchItem) -> tuple[Report, CertificateRecord]:
+    def batch_record(key: ApiKey, item: BatchItem) -> tuple[Report, CertificateRecord]:
         """A number with its access code, for a registry: counted like the public form (per
         certificate, and per API key as its client), audited as the registry's reading."""
+        number = item.number
+        assert number is not None  # verify_batch asks here only for items with a number
         with Session(ctx.engine) as s:
-            cert = find_by_number(s, item.number)
-        cert = gate.open_record_as(f"apikey:{key.id}", f"apikey:{key.name}", cert, item.access_code, item.number)
+            cert = find_by_number(s, number)
+        cert = gate.open_record_as(f"apikey:{key.id}", f"apikey:{key.name}", cert, item.access_code, number)
         _, pdf = stored_certificate(ctx, cert.id)
         return verify_pdf(ctx, pdf), full_record(cert, summary(cert))
 
@@ -188,7 +193,8 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         with Session(ctx.engine) as s:
             anchor = anchor_status(s, certificate_id)
         body = summary(cert).model_dump(mode="json")
-        revocation = revocation_from(local_status_check(cert.status, cert.superseded_by, cert.revoked_at,
+        successor = str(cert.superseded_by) if cert.superseded_by else None
+        revocation = revocation_from(local_status_check(cert.status, successor, cert.revoked_at,
                                                         cert.revocation_reason))
         body["revocation"] = revocation.model_dump(mode="json") if revocation else None
         body["anchor"] = {"state": anchor.state if anchor else "pending"}
@@ -221,6 +227,7 @@ def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Repor
     """By fingerprint or by id; an id never issued is answered as a fingerprint never issued."""
     if item.sha256 is not None:
         return verify_digest(ctx, item.sha256)
+    assert item.id is not None  # an item holds exactly one of id, sha256 and number; numbers go elsewhere
     try:
         return verify_certificate(ctx, item.id)
     except UnknownCertificate:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from storage.sessions import write_session
 from records import audit
@@ -53,8 +54,10 @@ def list_api_keys(engine: Engine) -> list[ApiKey]:
 def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[ApiKey, bool]:
     """Revoke the key with id ``ref``, or the one unrevoked key named ``ref`` (see
     credentials.revoke); the revocation is audited."""
-    return credentials.revoke(engine, ApiKey, ref, lambda s, row: audit.append(
-        s, actor, "apikey.revoke", str(row.id), {"name": row.name}))
+    def record(s: Session, row: ApiKey) -> None:
+        audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name})
+
+    return credentials.revoke(engine, ApiKey, ref, record)
 
 
 def authenticate_api_key(engine: Engine, authorization: str | None, *, record_use: bool = True) -> ApiKey:

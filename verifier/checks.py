@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
@@ -53,8 +54,8 @@ class SignatureFacts:
 
 
 def signature_checks(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
-                     crls: list[bytes] = (), archives: list[EmbeddedPdfSignature] = (),
-                     later_changes: list[Change] = ()) -> SignatureFacts:
+                     crls: Sequence[bytes] = (), archives: Sequence[EmbeddedPdfSignature] = (),
+                     later_changes: Sequence[Change] = ()) -> SignatureFacts:
     """document_integrity, signer_trust and timestamp. ``sig`` is the certification
     signature; ``later_changes`` what an independent audit found in the revisions after it
     (:mod:`verifier.revisions`). The document passes only if both that audit and pyHanko's
@@ -102,7 +103,7 @@ def _certified(sig: EmbeddedPdfSignature) -> bool:
         return False
 
 
-def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certified: bool) -> Check:
+def _integrity(status: PdfSignatureStatus, later_changes: Sequence[Change], *, certified: bool) -> Check:
     """Intact, covering the whole file or a revision followed by LTV updates only."""
     if not (status.intact and status.valid):
         return Check.of(CheckName.DOCUMENT_INTEGRITY, I, "SIGNATURE_BROKEN")
@@ -123,7 +124,7 @@ def _integrity(status: PdfSignatureStatus, later_changes: list[Change], *, certi
 
 
 def _validation_context(sig: EmbeddedPdfSignature, trust_roots: list[asn1_x509.Certificate],
-                        crls: list[bytes]) -> ValidationContext:
+                        crls: Sequence[bytes]) -> ValidationContext:
     """Our trust roots and CRLs, plus the certificates, CRLs and OCSP responses in the
     document security store when the document has one (B-LT and B-LTA). A DSS that cannot
     be read is no reason to refuse the file: the revision audit reports it as a change."""
@@ -139,7 +140,8 @@ _contexts = threading.local()
 CONTEXT_REUSE_SECONDS = 10.0
 
 
-def _shared_context(trust_roots: list[asn1_x509.Certificate], crls: list[bytes], settings: dict) -> ValidationContext:
+def _shared_context(trust_roots: list[asn1_x509.Certificate], crls: Sequence[bytes],
+                    settings: dict) -> ValidationContext:
     """One validation context per thread for the same roots and CRLs, renewed every few
     seconds. pyhanko-certvalidator caches checked CRL signatures and certification paths in
     its context; reusing it saved about a third of a verification (17 of 52 ms) here.

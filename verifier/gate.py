@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -48,7 +48,7 @@ class Gate:
 
     def __init__(self, ctx: VerifierContext, qr_key: bytes, *, lookup_cache_seconds: float = 1.0,
                  redis_url: str | None = None, limits_prefix: str = "notary:", uploads_per_minute: float = 60,
-                 upload_slots: int = 4, upload_wait_seconds: float = 30.0, trusted_proxies: list[str] = ()) -> None:
+                 upload_slots: int = 4, upload_wait_seconds: float = 30.0, trusted_proxies: Sequence[str] = ()) -> None:
         self.ctx, self.qr_key = ctx, qr_key
         self.limiter, failures = make_limiters(redis_url, limits_prefix)
         # Per certificate (or number asked for): many addresses cannot share out the guesses.
@@ -89,7 +89,9 @@ class Gate:
         """Verify and sign a report PDF for anyone who asks: as costly as an upload, so it is
         counted with the client's uploads and signed in an upload slot."""
         self._count_upload(request)
-        pdf = await self._in_slot(lambda: signed_report(make_report(), self.ctx.font_path, self.ctx.report_signer))
+        font, signer = self.ctx.font_path, self.ctx.report_signer
+        assert font is not None and signer is not None  # a server's context has both (Runtime.verifier_context)
+        pdf = await self._in_slot(lambda: signed_report(make_report(), font, signer))
         return report_pdf_response(pdf)
 
     def open_record(self, request: Request, cert: Certificate | None, code: str | None, asked: str) -> Certificate:

@@ -20,7 +20,7 @@ from keys.store import certificate_fingerprint
 from . import standalone
 from .analysis import analyse_pdf
 from .checks import anchor_check, ledger_status_check, office_binding_check
-from .report import Check, CheckName, CheckStatus, Report
+from .report import Check, CheckName, CheckStatus, Indication, Report
 from .report import finish as finish_report
 from .trust_bundle import TrustBundle
 
@@ -37,7 +37,7 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
     ledger. ``quorum`` outside 1..distinct nodes raises ValueError."""
     pdf = analyse_pdf(data, [c.dump() for c in bundle_roots(bundle)], max_bytes)
     checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
-    report = Report(indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests[0],
+    report = Report(indication=Indication.INDETERMINATE, checks=[], document_sha256=pdf.candidate_digests[0],
                     signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time,
                     best_signing_time=pdf.timestamp_time)
 

@@ -49,7 +49,7 @@ class Check(BaseModel):
     name: CheckName
     status: CheckStatus
     code: str = Field(description="a stable code; its meaning in both languages is in message_zh and message_en",
-                      json_schema_extra={"enum": sorted(MESSAGES)})
+                      json_schema_extra={"enum": [*sorted(MESSAGES)]})  # a list display: mypy sees JSON values
     message_zh: str
     message_en: str
     details: dict = Field(default_factory=dict)
@@ -78,30 +78,32 @@ class Revocation(BaseModel):
     clerk's free-text note is shown only with the access code)."""
 
     kind: str = Field(description="revoked, or superseded (corrected)")
-    at: dt.datetime | None = Field(None, description="when, from this service's record")
-    reason_code: int | None = Field(None, description="the ledger's reason code: " + REASON_CODES)
+    at: dt.datetime | None = Field(default=None, description="when, from this service's record")
+    reason_code: int | None = Field(default=None, description="the ledger's reason code: " + REASON_CODES)
     reason_zh: str
     reason_en: str
-    ledger_block: int | None = Field(None, description="the block that recorded it on the ledger, once it has")
+    ledger_block: int | None = Field(default=None, description="the block that recorded it on the ledger, once it has")
     successor_id: uuid.UUID | None = None
 
 
 class Report(BaseModel):
     version: str = REPORT_VERSION
-    document_kind: str = Field("certificate", description="certificate, or verification_report: a report this "
-                                                           "service signed (its checks are about the report itself)")
+    document_kind: str = Field(default="certificate",
+                               description="certificate, or verification_report: a report this "
+                                           "service signed (its checks are about the report itself)")
     indication: Indication
     checks: list[Check]
     document_sha256: str | None = None
     certificate: CertificateSummary | None = None
     signer: str | None = None
     office: str | None = None
-    best_signing_time: dt.datetime | None = Field(None, description="from the RFC 3161 timestamp when there is one")
-    claimed_signing_time: dt.datetime | None = Field(None, description="the signer's own claim; not proof")
+    best_signing_time: dt.datetime | None = Field(default=None,
+                                                  description="from the RFC 3161 timestamp when there is one")
+    claimed_signing_time: dt.datetime | None = Field(default=None, description="the signer's own claim; not proof")
     anchor_block_number: int | None = None
-    anchor_block_time: dt.datetime | None = Field(None, description="the document existed no later than this")
+    anchor_block_time: dt.datetime | None = Field(default=None, description="the document existed no later than this")
     successor_id: uuid.UUID | None = None
-    revocation: Revocation | None = Field(None, description="set when the certificate was revoked or corrected")
+    revocation: Revocation | None = Field(default=None, description="set when the certificate was revoked or corrected")
     verified_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     def check(self, name: str) -> Check:

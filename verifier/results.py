@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.clock import utcnow
 from storage.sessions import write_session
@@ -28,7 +28,7 @@ def keep(engine: Engine, report: Report) -> uuid.UUID:
     row = VerificationResult(report_json=report.model_dump_json())
     result_id = row.id
     with write_session(engine) as s:
-        s.exec(delete(VerificationResult).where(VerificationResult.created_at < utcnow() - KEPT_FOR))
+        s.exec(delete(VerificationResult).where(col(VerificationResult.created_at) < utcnow() - KEPT_FOR))
         s.add(row)
         s.commit()
     return result_id

@@ -21,6 +21,7 @@ import bisect
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from asn1crypto import cms as _cms, crl as _crl, ocsp as _ocsp, x509 as _x509
@@ -168,7 +169,7 @@ def _unlisted_objects(reader: PdfFileReader, data: bytes, signed_revision: int) 
                     spans.append((begin, begin + len(obj.encoded_data)))
     spans.sort()
     starts = [a for a, _ in spans]
-    reach = []  # the furthest end among the spans starting at or before each one
+    reach: list[int] = []  # the furthest end among the spans starting at or before each one
     for _, b in spans:
         reach.append(max(b, reach[-1]) if reach else b)
 
@@ -306,12 +307,12 @@ def _check_catalog(audit: _Audit, root_ref: generic.Reference) -> None:
         audit.change(f"the document catalog changed: {what} ({key})", f"文档目录被修改：{key}")
 
 
-def _version_raised(old, new) -> bool:
+def _version_raised(old: generic.DictionaryObject, new: generic.DictionaryObject) -> bool:
     form = re.compile(r"/\d\.\d")
     after = new.get("/Version") if "/Version" in new else None
     before = old.get("/Version") if "/Version" in old else None
     return (isinstance(after, generic.NameObject) and form.fullmatch(after) is not None
-            and (before is None or (form.fullmatch(str(before)) and after >= before)))
+            and (before is None or (form.fullmatch(str(before)) is not None and after >= before)))
 
 
 def _developer_extensions(value) -> bool:
@@ -448,7 +449,7 @@ def _check_acroform_and_pages(audit: _Audit) -> None:
         audit.change("pages were added or removed", "页面被增加或删除")
 
 
-def _page_refs(resolver: HistoricalResolver):
+def _page_refs(resolver: HistoricalResolver) -> Iterator[tuple[int, int]]:
     """The page objects in order, as (id, generation); bounded against hostile trees."""
     seen: set[tuple[int, int]] = set()
     stack = [resolver.root.raw_get("/Pages")]
@@ -559,7 +560,8 @@ def _check_dss(audit: _Audit) -> None:
         audit.change(en, zh)
 
 
-def _dss_members(resolver: HistoricalResolver, problems: list[tuple[str, str]]):
+def _dss_members(resolver: HistoricalResolver,
+                 problems: list[tuple[str, str]]) -> Iterator[tuple[tuple[int, int], str]]:
     """(object key, label) of the DSS itself and everything it holds."""
     dss_ref = resolver.root.raw_get("/DSS")
     if isinstance(dss_ref, generic.IndirectObject):

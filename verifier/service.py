@@ -29,7 +29,7 @@ from .checks import anchor_check, fetch_evidence, ledger_status_check, local_sta
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
 from .microcache import MicroCache
-from .report import CertificateSummary, Check, CheckName, CheckStatus, Report, finish
+from .report import CertificateSummary, Check, CheckName, CheckStatus, Indication, Report, finish
 from .sandbox import ParserPool
 
 log = logging.getLogger("notary.verifier")
@@ -88,7 +88,7 @@ def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) ->
     pdf = analyse(ctx, data)
     checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
     report = Report(
-        indication="INDETERMINATE", checks=[], document_sha256=pdf.candidate_digests[0],
+        indication=Indication.INDETERMINATE, checks=[], document_sha256=pdf.candidate_digests[0],
         signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time, best_signing_time=pdf.timestamp_time,
     )
     signer_cert = pdf.signer_cert
@@ -189,4 +189,4 @@ def not_issued_report(sha256: str | None = None) -> Report:
                            CheckName.OFFICE_BINDING)]
     checks += [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
                Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED")]
-    return finish(Report(indication="FAILED", checks=[], document_sha256=sha256), checks)
+    return finish(Report(indication=Indication.FAILED, checks=[], document_sha256=sha256), checks)

@@ -15,8 +15,12 @@ import hashlib, json, re, socket, sys, urllib.parse, uuid  # noqa: E401
 from collections import Counter, namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from web3 import Web3
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 sys.setrecursionlimit(1000)  # web3's py_ecc raises it to 100,000: deep input would then crash, not raise
 
@@ -35,7 +39,7 @@ Result = namedtuple("Result", "indication code message block_number block_timest
 @dataclass(frozen=True)
 class PinnedLedger:
     chain_id: int
-    registry: str
+    registry: ChecksumAddress
     checkpoint_number: int
     checkpoint_hash: str
 
@@ -91,6 +95,8 @@ def signer_facts(document: bytes) -> tuple[bytes | None, int | None]:
     """SHA-256 of the signing certificate of the file's first signature and its RFC 3161
     timestamp (unix seconds), read from the CMS blob by a DER walk."""
     match = re.search(rb"/Contents\s*<([0-9A-Fa-f]+)>", document)
+    if match is None:
+        return None, None
     try:
         cms = bytes.fromhex(match.group(1).decode())
         parts = _kids(cms, _kids(cms, _kids(cms, _kids(cms)[0])[1])[0])  # ContentInfo / [0] / SignedData
@@ -111,7 +117,8 @@ def signer_facts(document: bytes) -> tuple[bytes | None, int | None]:
 
 def _address(u: urllib.parse.SplitResult) -> str | None:
     try:
-        return socket.getaddrinfo(u.hostname, u.port or 80, proto=socket.IPPROTO_TCP)[0][4][0]
+        # An IP address (a str) for TCP; typeshed allows an int for other address families.
+        return str(socket.getaddrinfo(u.hostname, u.port or 80, proto=socket.IPPROTO_TCP)[0][4][0])
     except (OSError, UnicodeError):
         return u.hostname
 
@@ -176,6 +183,7 @@ def check(document: bytes, receipt: dict, ledger: PinnedLedger, rpc_urls: list[s
          "the Merkle proof does not lead to the root")]:
         if failed:
             return Result("FAILED", code, message)
+    assert end is not None  # RECEIPT_OTHER_DOCUMENT above
     fingerprint, signed_at = signer_facts(document[:end])
     if fingerprint is None:
         return Result("FAILED", "SIGNATURE_NOT_FOUND", "the anchored revision carries no readable signature")

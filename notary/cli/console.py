@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import signal
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -23,12 +23,12 @@ EXIT_BAD_INPUT = 3  # the file or data given cannot be used
 EXIT_UNAVAILABLE = 4  # keys, database or chain cannot be opened
 
 
-def fail(code: int, message: str) -> None:
+def fail(code: int, message: str) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
-def fail_fields(exc: InvalidMatterData, summary: str) -> None:
+def fail_fields(exc: InvalidMatterData, summary: str) -> NoReturn:
     """Name every field and the rule it broke, then exit with the bad-input code."""
     for e in exc.errors:
         typer.secho(f"  {e['field']}: {e['message']} ({e['rule']})", err=True)

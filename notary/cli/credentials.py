@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +27,7 @@ token_app = typer.Typer(help="Bearer tokens of notaries and administrators for t
 app.add_typer(token_app, name="token")
 
 
-def _print_credentials(rows: list, third: tuple[str, object], as_json: bool) -> None:
+def _print_credentials(rows: list, third: tuple[str, Callable[[Any], str]], as_json: bool) -> None:
     """A listing of tokens or keys: never the secret, never its hash."""
     import unicodedata
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -21,7 +21,11 @@ from .console import (
     open_runtime_or_exit,
 )
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 MAX_FILE_BYTES = 100 * 1024 * 1024  # a certificate is well under 1 MB; this only bounds the work
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 @app.command()
@@ -148,16 +152,18 @@ def _verify_offline(data: bytes, receipt_path: Path, rpc_urls: list[str], bundle
     if bundle_path is None:
         fail(EXIT_BAD_INPUT, "offline verification needs --trust-bundle (from GET /pki/trust-bundle.json or "
                               "`notary trust-bundle --out FILE`): the ledger to trust is never taken from the receipt")
-    loaded = {}
-    for name, path, model in (("receipt", receipt_path, AnchorReceipt), ("trust bundle", bundle_path, TrustBundle)):
+
+    def load(name: str, path: Path, model: type[ModelT]) -> ModelT:
         try:
-            loaded[name] = model.model_validate_json(path.read_text(encoding="utf-8"))
+            return model.model_validate_json(path.read_text(encoding="utf-8"))
         except OSError as exc:
             fail(EXIT_BAD_INPUT, f"cannot read {path}: {exc.strerror}")
         except (ValidationError, UnicodeDecodeError) as exc:
             fail(EXIT_BAD_INPUT, f"{path} is not a valid {name}: {str(exc).splitlines()[0]}")
+
+    receipt, bundle = load("receipt", receipt_path, AnchorReceipt), load("trust bundle", bundle_path, TrustBundle)
     try:
-        return verify_offline(data, loaded["receipt"], rpc_urls, loaded["trust bundle"], quorum=quorum)
+        return verify_offline(data, receipt, rpc_urls, bundle, quorum=quorum)
     except VerifierError as exc:
         fail(EXIT_BAD_INPUT, f"{exc.message} / {exc.message_zh} [{exc.code}]")
     except ValueError as exc:  # a quorum outside 1..distinct nodes
