@@ -24,7 +24,7 @@ from signing.text_safety import no_lone_surrogates
 
 from .auth import Principal, authenticate_token
 from .lifecycle import correct_certificate, revoke_certificate
-from .service import IssuedCertificate, IssuerContext, issue_certificate
+from .service import AuditEntry, IssuedCertificate, IssuerContext, issue_certificate
 
 # Request text holding an unpaired surrogate (a JSON escape such as \ud800) is refused here,
 # naming where, before it is hashed (idempotency), stored or echoed in an error.
@@ -155,16 +155,18 @@ def router(ctx: IssuerContext) -> APIRouter:
                 response.status_code = 200
                 return replay
 
-        def remember(s: Session, issued: IssuedCertificate) -> None:
+        def remember(s: Session, issued: IssuedCertificate) -> list[AuditEntry]:
             # The idempotency record commits with the certificate: a crash can never leave
             # a certificate that a retry with the same key would not find.
             if idempotency_key:
+                s.flush()  # the certificate's own rows first: their errors are not a race
                 s.add(IdempotencyRecord(token_id=p.token_id, key=idempotency_key, request_sha256=request_hash,
                                         certificate_id=issued.id))
                 try:
                     s.flush()
                 except IntegrityError:  # the same request, made twice at once: the other one won
                     raise IdempotentRequestRaced() from None
+            return []
 
         try:
             issued = issue_certificate(ctx, body.matter, p.name_as_notary(body.data), actor=p.actor,

@@ -3,8 +3,13 @@
 A correction signs its successor outside any transaction, so the old certificate cannot
 stay locked meanwhile. Instead the change claims it in a short transaction (after checking
 it may be changed), and the transaction that stores the successor removes the claim. A
-second change that arrives meanwhile finds the claim and is refused before it takes a
-number; a claim whose holder is gone (processes.holder) no longer counts.
+second correction (or a second press on a draft's issue button) that arrives meanwhile
+finds the claim and is refused before it takes a number; a claim whose holder is gone
+(processes.holder) no longer counts.
+
+A revocation is never held up by a claim: it is the urgent change (a certificate found to
+be false), and it is safe, because the correction's storing transaction reads the status
+again under the row lock and is refused if the certificate was revoked meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from processes.holder import holder_gone, new_holder
-from storage.clock import utcnow
+from storage.clock import database_now
 from storage.sessions import write_session
 
 from .models import ChangeClaim
@@ -36,7 +41,7 @@ def draft_subject(draft_id: uuid.UUID) -> str:
 def claimed(s: Session, subject: str) -> bool:
     """Whether a live holder has claimed ``subject`` (a change under way)."""
     claim = s.get(ChangeClaim, subject)
-    return claim is not None and not holder_gone(claim.holder, claim.claimed_at, utcnow())
+    return claim is not None and not holder_gone(claim.holder, claim.claimed_at, database_now(s))
 
 
 def claim(s: Session, subject: str) -> str | None:
@@ -45,13 +50,13 @@ def claim(s: Session, subject: str) -> str | None:
     claim left by a holder that is gone is taken over."""
     if claimed(s, subject):
         return None
-    holder = new_holder()
+    holder, now = new_holder(), database_now(s)
     existing = s.get(ChangeClaim, subject)
     if existing is not None:
-        existing.holder, existing.claimed_at = holder, utcnow()
+        existing.holder, existing.claimed_at = holder, now
         s.add(existing)
     else:
-        s.add(ChangeClaim(subject=subject, holder=holder))
+        s.add(ChangeClaim(subject=subject, holder=holder, claimed_at=now))
     return holder
 
 

@@ -32,7 +32,7 @@ from storage.sessions import read_session, write_session
 from .policy import apply_policies
 from .render import check_translation
 from . import claims
-from .service import IssuedCertificate, IssuerContext, issue_parsed
+from .service import AuditEntry, IssuedCertificate, IssuerContext, issue_parsed
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,9 @@ def update_draft(engine: Engine, draft_id: uuid.UUID, office_code: str, data: di
                  actor: str, *, owner: uuid.UUID | None = None,
                  name_notary: Callable[[object], object] | None = None) -> CertificateDraft:
     with write_session(engine) as s:
-        draft = _load_open(s, draft_id, office_code, owner=owner)
+        draft = _load_open(s, draft_id, office_code, for_update=True, owner=owner)
+        if claims.claimed(s, claims.draft_subject(draft_id)):  # being signed as it stands
+            raise DraftBeingIssued()
         named = name_notary(data) if name_notary else data
         draft.data_json = json.dumps(named, ensure_ascii=False)
         if language is not None:
@@ -142,13 +144,13 @@ def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor
             raise DraftBeingIssued()
         s.commit()
 
-    def mark_issued(s: Session, issued: IssuedCertificate) -> None:
+    def mark_issued(s: Session, issued: IssuedCertificate) -> list[AuditEntry]:
         row = _load_open(s, draft_id, office_code, for_update=True)
         if not claims.consume(s, subject, holder):  # taken over: this process was judged gone
             raise DraftBeingIssued()
         row.state, row.certificate_id, row.updated_at = DraftState.ISSUED, issued.id, utcnow()
         s.add(row)
-        audit.append(s, actor, "draft.issue", str(row.id), {"certificate": str(issued.id)}, office=office_code)
+        return [("draft.issue", str(row.id), {"certificate": str(issued.id)})]
 
     try:
         issued = issue_parsed(ctx, matter_key, matter, actor=actor, language=language, issued_by=issued_by,

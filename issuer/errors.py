@@ -58,13 +58,14 @@ class DraftNotYours(Forbidden):
 
 
 class CertificateBeingChanged(CertificateAlreadyClosed):
-    """Another change of this certificate (a correction being signed) is under way; it
-    will close the certificate, so this one is refused as if it already had."""
+    """A correction of this certificate is being signed; it will close the certificate, so
+    a second correction is refused as if it already had. (A revocation goes ahead: see
+    issuer.claims.)"""
 
     def __init__(self) -> None:
         InvalidTransition.__init__(
-            self, "the certificate is being corrected at this moment; it can no longer be revoked or corrected",
-            "该公证书正在更正，不能再撤销或更正")
+            self, "the certificate is being corrected at this moment (another request); it cannot be corrected twice",
+            "该公证书正在更正（另一请求），不能重复更正")
         self.status = "being corrected"
 
 

@@ -11,8 +11,9 @@ already serialises writers) and reads its status inside that transaction. A revo
 changes the status there and then. A correction, whose successor is signed outside any
 transaction, claims the certificate instead (issuer.claims) before taking a number, and
 stores the successor and the old certificate's new status in a second transaction that
-checks the status again. The first change wins; the others see the new status or the claim
-and are refused (``CertificateAlreadyClosed``, 409) with nothing stored and no number taken."""
+checks the status again. The first change to commit wins; the others see the new status (or,
+for a second correction, the claim) and are refused (``CertificateAlreadyClosed``, 409) with
+nothing stored; a correction refused at the store gives its number back."""
 
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ from storage.sessions import write_session
 
 from .auth import Principal
 from . import claims
-from .service import IssuedCertificate, IssuerContext, issue_parsed
+from .service import AuditEntry, IssuedCertificate, IssuerContext, issue_parsed
 
 
 def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
-                 by: Principal | None) -> Certificate:
+                 by: Principal | None, *, correcting: bool = False) -> Certificate:
     """The certificate, locked for this (write) transaction and still 'issued', that ``by``
     may change (None: the CLI's operator). Must be the transaction's first statement: a
     concurrent change waits here until the first commits, then reads the new status (not a
@@ -56,7 +57,9 @@ def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
         by.check_change(cert)
     if cert.status != CertificateStatus.ISSUED:
         raise CertificateAlreadyClosed(cert.status)
-    if claims.claimed(s, claims.certificate_subject(cert.id)):
+    # A correction under way keeps other corrections out; a revocation goes ahead, and the
+    # correction is refused when it stores (issuer.claims).
+    if correcting and claims.claimed(s, claims.certificate_subject(cert.id)):
         raise CertificateBeingChanged()
     return cert
 
@@ -92,7 +95,7 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
     ``name_notary``: the corrector's rule for the notary named (Principal.name_as_notary),
     applied once the corrector is known to be allowed."""
     with write_session(ctx.engine) as s:
-        old = _lock_issued(s, certificate_id, office_code, by)
+        old = _lock_issued(s, certificate_id, office_code, by, correcting=True)
         matter = parse_matter(old.matter, name_notary(data) if name_notary else data)
         level = level or _kept_level(ctx, s, old)
         subject = claims.certificate_subject(old.id)
@@ -102,7 +105,7 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
         old_number, old_matter, old_language = old.number, old.matter, old.language
         s.commit()
 
-    def supersede(s: Session, new: IssuedCertificate) -> None:
+    def supersede(s: Session, new: IssuedCertificate) -> list[AuditEntry]:
         # The status is read again under the row lock: the claim keeps other changes out,
         # but a claim taken over (this process judged gone) must not supersede twice.
         cert = s.get(Certificate, certificate_id, with_for_update=True)
@@ -111,6 +114,7 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
         cert.status, cert.superseded_by, cert.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
         s.add(cert)
         enqueue_supersession(s, cert.id, new.id, bytes.fromhex(new.document_sha256))
+        return []  # the successor's "correct" event names the certificate it supersedes
 
     try:
         return issue_parsed(ctx, old_matter, matter, issue_date=issue_date, supersedes=certificate_id, actor=actor,

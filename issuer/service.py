@@ -112,10 +112,13 @@ class IssuedCertificate:
     access_code: str = field(repr=False, default="")
 
 
-# Called in the transaction that stores a certificate, after its rows are added: what must
-# commit with it (the idempotency record, the draft's change of state, the superseded
-# certificate). It may raise to store nothing.
-OnStore = Callable[[Session, "IssuedCertificate"], None]
+# Called in the transaction that stores a certificate, after its rows are added and before
+# the audit log is written: what must commit with it (the idempotency record, the draft's
+# change of state, the superseded certificate). It may raise to store nothing, and returns
+# the audit events (action, target, details) to record after the certificate's own. Row
+# locks it takes come before the audit log's lock, in the same order as every other change.
+AuditEntry = tuple[str, str, dict]
+OnStore = Callable[[Session, "IssuedCertificate"], list[AuditEntry]]
 
 
 def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issue_date: dt.date | None = None,
@@ -153,9 +156,8 @@ def issue_parsed(ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
         with write_session(ctx.engine) as s:
             reservation.consume(s)
             issued, event = _store(s, ctx, numbered, pdf, issued_by or Owner(actor))
-            audit.append(s, actor, *event, office=ctx.office.code)
-            if on_store is not None:
-                on_store(s, issued)
+            more = on_store(s, issued) if on_store is not None else []
+            audit.append_many(s, [(actor, *e) for e in [event, *more]], office=ctx.office.code)
             s.commit()
     return issued
 

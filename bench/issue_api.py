@@ -1,0 +1,127 @@
+"""Issuing through the API with concurrent clients, against bulk issuing in the same run.
+
+    .venv/bin/python -m bench.issue_api [seconds]
+
+Three figures, one after the other on the same machine:
+- bulk: ``issue_batch`` in batches of 64 through the signing pool (one process per core),
+  the rate the API is measured against (issue #15's goal: the API with 8 clients at least
+  0.8x this);
+- the API (``notary serve``, one API process with its signing pool and anchoring worker)
+  with 1 client, then with 8 concurrent clients, each a keep-alive connection posting
+  ``POST /api/v1/certificates`` without pause; every certificate is different (the
+  applicant's ID number and name vary), as a clerk's system would send them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import emit, percentile, temp_runtime
+from bench.verify_lookup import free_port, wait_up
+from issuer.auth import Role, create_token
+from issuer.service import IssueRequest, issue_batch
+from notary.runtime import open_runtime
+from notary.settings import Settings
+from records.idnumber import check_digit
+from records.matters import EXAMPLES, parse_matter
+
+BATCH = 64
+CLIENTS = 8
+
+
+def applicant(i: int) -> dict:
+    """A distinct, valid applicant for request ``i``."""
+    base = EXAMPLES["birth"]
+    id17 = f"31010119900307{i % 1000:03d}"
+    return {**base, "applicant_name": f"张{'明亮华国建英'[i % 6]}{'一二三四五六七八九十'[i // 6 % 10]}",
+            "id_number": id17 + check_digit(id17)}
+
+
+def bulk_rate(seconds: float) -> tuple[float, int]:
+    rt = temp_runtime()
+    try:
+        ctx = rt.issuer_context(pool=True)
+        ctx.pool.warm_up()
+        requests = [IssueRequest("birth", parse_matter("birth", applicant(i))) for i in range(BATCH)]
+        issue_batch(ctx, requests)  # warm-up
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            issue_batch(ctx, requests)
+            done += BATCH
+        return done / (time.perf_counter() - start), ctx.pool.processes
+    finally:
+        rt.close()
+
+
+def api_rate(url: str, token: str, clients: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    failures: list[str] = []
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as http:
+            while time.perf_counter() < stop:
+                with lock:
+                    i = next(counter)
+                t = time.perf_counter()
+                r = http.post("/api/v1/certificates", json={"matter": "birth", "data": applicant(i)})
+                if r.status_code == 201:
+                    latencies.append(time.perf_counter() - t)
+                else:
+                    failures.append(f"{r.status_code} {r.text[:120]}")
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - start
+    return {"clients": clients, "per_second": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(percentile(latencies, 50) * 1000, 1), "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+            "failures": len(failures), "first_failure": failures[0] if failures else None}
+
+
+def main(seconds: float) -> None:
+    bulk, processes = bulk_rate(seconds)
+    print(f"bulk issue_batch, batches of {BATCH}, {processes} signers: {bulk:7.1f} /s   (baseline)")
+
+    data = Path(tempfile.mkdtemp(prefix="notary-issue-api-"))
+    rt = open_runtime(Settings(data_dir=data, key_passphrase="bench"))
+    token = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)[1]
+    rt.close()
+    port = free_port()
+    env = {**os.environ, "NOTARY_DATA_DIR": str(data), "NOTARY_KEY_PASSPHRASE": "bench"}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("notary")), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_up(f"{url}/healthz")
+        api_rate(url, token, CLIENTS, 3)  # warm-up: the signing processes start on first use
+        one = api_rate(url, token, 1, seconds)
+        many = api_rate(url, token, CLIENTS, seconds)
+    finally:
+        server.terminate()
+        server.wait(30)
+    for r in (one, many):
+        print(f"API, {r['clients']} client(s):  {r['per_second']:7.1f} /s   p50 {r['p50_ms']:.0f} ms   "
+              f"p95 {r['p95_ms']:.0f} ms   failures {r['failures']}   ratio vs bulk {r['per_second'] / bulk:.2f}")
+        if r["first_failure"]:
+            print(f"   first failure: {r['first_failure']}")
+    emit({"benchmark": "issue_api", "seconds": seconds, "signing_processes": processes, "database": "sqlite",
+          "bulk_per_second": round(bulk, 1), "api_1_client": one, f"api_{CLIENTS}_clients": many,
+          "ratio_8_clients_vs_bulk": round(many["per_second"] / bulk, 2)})
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
