@@ -2,7 +2,14 @@
 
 Used when no ``NOTARY_RPC_URL`` is configured. The node's state is persisted in the data
 directory (``--state``, dumped every second and on exit), and the running node is recorded
-in ``node.json`` so that the CLI and the server share one node for one data directory.
+in ``node.json`` (its pid and the pid of the process that answers for it) so that the CLI
+and the server share one node for one data directory.
+
+A long-running process (``notary serve``, ``notary worker``) keeps the node alive
+(``keep_alive``): a node that stops answering is started again from its saved state on the
+same port, so clients holding its URL reconnect unchanged. The process that answers for a
+node stops it when it ends; one that adopts a node whose starter has ended answers for it
+from then on, so a clean stop never leaves a node behind.
 """
 
 from __future__ import annotations
@@ -10,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import platform
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +32,7 @@ import httpx
 
 from .errors import ChainNodeStartFailed
 
+log = logging.getLogger("notary.anchoring")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAIN_ID = 31337
 
@@ -74,6 +84,7 @@ class EmbeddedNode:
     rpc_url: str = ""
     pid: int = 0
     owned: bool = False
+    restarts: int = 0  # how often keep_alive started the node again
     _process: subprocess.Popen | None = None
 
     @property
@@ -91,8 +102,19 @@ class EmbeddedNode:
             # One process at a time decides whether to start the node.
             fcntl.flock(lock, fcntl.LOCK_EX)
             info = self._read_info()
+            if self._process is not None:
+                self._process.poll()  # reap a node of ours that died, so its pid reads as gone
             if info and _pid_alive(info["pid"]) and rpc_alive(info["rpc_url"]):
-                self.rpc_url, self.pid, self.owned = info["rpc_url"], info["pid"], False
+                self.rpc_url, self.pid = info["rpc_url"], info["pid"]
+                if self.owned and self.pid == info["pid"]:
+                    return self.rpc_url
+                # Adopted. Its starter ended (a CLI command, a server killed): this process
+                # answers for it now, so that it is stopped when the last user goes.
+                owner = info.get("owner")
+                self.owned = owner == os.getpid() or (isinstance(owner, int) and owner > 0 and not _pid_alive(owner))
+                self._process = None
+                if self.owned:
+                    self.info_file.write_text(json.dumps({**info, "owner": os.getpid()}))
                 return self.rpc_url
             # After a restart keep the same URL, so clients holding it reconnect unchanged.
             previous = int(self.rpc_url.rsplit(":", 1)[1]) if self.rpc_url else None
@@ -123,25 +145,62 @@ class EmbeddedNode:
                 raise ChainNodeStartFailed(f"anvil exited with code {self._process.returncode}; see {self.directory.name}/anvil.log")
             if rpc_alive(url, timeout=0.5):
                 self.rpc_url, self.pid, self.owned = url, self._process.pid, True
-                self.info_file.write_text(json.dumps({"rpc_url": url, "pid": self.pid}))
+                self.info_file.write_text(json.dumps({"rpc_url": url, "pid": self.pid, "owner": os.getpid()}))
                 return
             time.sleep(0.05)
         self._process.kill()
         raise ChainNodeStartFailed(f"anvil did not answer on {url} within {timeout:.0f} s")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the node if this process started it; anvil dumps its state on SIGTERM."""
-        if not self.owned or self._process is None:
+        """Stop the node if this process answers for it; anvil dumps its state on SIGTERM."""
+        if not self.owned:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        elif self.pid:  # adopted: not our child, so no wait(); watch its pid go
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                if _pid_alive(self.pid):
+                    os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             info = self._read_info()
             if info and info.get("pid") == self.pid:
                 self.info_file.unlink()
         self.owned = False
+
+    def keep_alive(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Until ``stop`` is set: start the node again (from its saved state, on its port)
+        when it has not answered twice in a row. Run in a thread of a long-running process."""
+        misses = 0
+        while not stop.wait(interval):
+            if rpc_alive(self.rpc_url, timeout=min(interval, 1.0)):
+                misses = 0
+                continue
+            misses += 1
+            if misses < 2:
+                continue
+            try:
+                self.ensure()
+            except (ChainNodeStartFailed, OSError) as exc:
+                log.error("the chain node is down and could not be started again: %s", exc)
+                continue
+            misses = 0
+            self.restarts += 1
+            log.warning("the chain node had stopped; it runs again on %s (pid %d)", self.rpc_url, self.pid)
+
+    def start_keep_alive(self) -> tuple[threading.Thread, threading.Event]:
+        """``keep_alive`` in a daemon thread; set the event to end it."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.keep_alive, args=(stop,), name="chain-node-keep-alive", daemon=True)
+        thread.start()
+        return thread, stop

@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -112,7 +113,9 @@ class SigningPool:
         # Where workers leave signed PDFs for the parent (see _render_and_sign); private to
         # this process's user, removed on close.
         self._spool = tempfile.mkdtemp(prefix="notary-signing-")
+        self._lock = threading.Lock()
         self._executor = self._new_executor()
+        self.restarts = 0  # how often a dead signing process made the pool start afresh
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs threads (anchoring worker, chain node watcher) and
@@ -124,21 +127,35 @@ class SigningPool:
                              long_terms: Sequence[LongTermMaterial | None] | None = None) -> list[bytes]:
         """Signed PDFs in the order of ``pages``, signed in parallel (``long_terms``: the
         B-LT/B-LTA material of each page, None for B-T)."""
+        executor = self._executor
         try:
-            names = list(self._executor.map(_render_and_sign, pages, long_terms or itertools.repeat(None),
-                                            itertools.repeat(self._spool)))
+            names = list(executor.map(_render_and_sign, pages, long_terms or itertools.repeat(None),
+                                      itertools.repeat(self._spool)))
             return [self._take(name) for name in names]
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): start afresh for the next request.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
+            self._replace_broken(executor)
             raise SigningUnavailable("a signing process stopped unexpectedly; nothing was issued",
                                      "签名进程意外退出，本次未出具任何公证书") from exc
+
+    def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
+        """A new executor in place of ``broken`` (once, however many requests saw it break),
+        brought to full size at once: the executor starts processes only as work arrives,
+        so one request at a time would leave the pool at one process for good."""
+        with self._lock:
+            if self._executor is not broken:
+                return  # another request replaced it already
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._new_executor()
+            self.restarts += 1
+        log.warning("a signing process died; the pool starts %d afresh", self.processes)
+        threading.Thread(target=self.warm_up, name="signing-pool-warm-up", daemon=True).start()
 
     def reload(self) -> None:
         """New signing processes, which read the key store afresh (after a key rotation);
         the old ones finish what they hold and stop."""
-        old, self._executor = self._executor, self._new_executor()
+        with self._lock:
+            old, self._executor = self._executor, self._new_executor()
         old.shutdown(wait=False)
 
     def _take(self, name: str) -> bytes:

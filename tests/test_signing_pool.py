@@ -86,6 +86,13 @@ def test_a_signing_process_killed_mid_batch_issues_nothing(sqlite_runtime):
     # The pool starts afresh and the next certificate takes the next number.
     (again,) = issue_batch(ctx, [request])
     assert again.number.endswith("第000002号")
+    # ... at its full size, without waiting for work to arrive (issue #15: it came back with
+    # one process of two).
+    deadline = time.monotonic() + 60
+    while len(ctx.pool._executor._processes) < ctx.pool.processes and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(ctx.pool._executor._processes) == ctx.pool.processes
+    assert ctx.pool.restarts == 1
 
 
 @pytest.mark.parametrize("processes", [1])

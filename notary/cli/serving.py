@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from records.models import Owner
 
 from .console import anchor_now, app, exit_on_sigterm, open_runtime_or_exit, operator_name
+
+if TYPE_CHECKING:  # the runtime imports web3 and more: only when a command needs it
+    from ..runtime import Runtime
 
 
 @app.command()
@@ -39,7 +44,8 @@ def worker() -> None:
     stop = threading.Event()
     exit_on_sigterm()
     try:
-        rt.worker().run_forever(stop)
+        with node_kept_alive(rt):
+            rt.worker().run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
     finally:
@@ -72,6 +78,21 @@ def demo(
     _serve(rt, host, port)
 
 
+@contextmanager
+def node_kept_alive(rt: Runtime) -> Iterator[None]:
+    """While the block runs, the embedded chain node (if this runtime uses one) is started
+    again whenever it dies; the watch ends before the runtime closes, so a clean stop is
+    never taken for a crash."""
+    watch = rt.node.start_keep_alive() if rt.node is not None else None
+    try:
+        yield
+    finally:
+        if watch is not None:
+            thread, stop = watch
+            stop.set()
+            thread.join(timeout=10)
+
+
 def _serve(rt, host: str | None, port: int | None) -> None:
     import uvicorn
 
@@ -89,7 +110,8 @@ def _serve(rt, host: str | None, port: int | None) -> None:
                             log_level="info", access_log=s.access_log, proxy_headers=False)
     exit_on_sigterm()
     try:
-        uvicorn.Server(config).run()
+        with node_kept_alive(rt):
+            uvicorn.Server(config).run()
     finally:
         rt.close()
 
@@ -105,8 +127,10 @@ def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> N
     logging.getLogger("notary").setLevel(logging.INFO)
     anchoring = rt.start_worker_thread() if s.worker_enabled else None
     try:
-        uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
-                    loop="uvloop", http="httptools", log_level="info", access_log=s.access_log, proxy_headers=False)
+        with node_kept_alive(rt):
+            uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
+                        loop="uvloop", http="httptools", log_level="info", access_log=s.access_log,
+                        proxy_headers=False)
     finally:
         if anchoring is not None:
             thread, stop = anchoring
