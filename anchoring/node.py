@@ -30,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from observability.metrics import CHAIN_NODE_RESTARTS
+
 from .errors import ChainNodeStartFailed
 
 log = logging.getLogger("notary.anchoring")
@@ -196,6 +198,7 @@ class EmbeddedNode:
                 continue
             misses = 0
             self.restarts += 1
+            CHAIN_NODE_RESTARTS.inc()
             log.warning("the chain node had stopped; it runs again on %s (pid %d)", self.rpc_url, self.pid)
 
     def start_keep_alive(self) -> tuple[threading.Thread, threading.Event]:

@@ -25,6 +25,8 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 from web3.exceptions import Web3RPCError
 
+from observability.metrics import ANCHOR_GAS, ANCHOR_TRANSACTIONS
+
 from .chain import OnChainLeafStatus, RegistryClient
 from .errors import AnchoringError, ChainUnavailable, OfficeNotRegistered, TransactionFailed
 from .merkle import MerkleTree
@@ -151,9 +153,17 @@ class AnchorWorker:
             batch.contract = self.registry.address
             batch.confirmed_at = utcnow()
             batch.last_error = None
+            tx_hash = batch.tx_hash
             s.add(batch)
             s.commit()
         log.info("batch %s confirmed in block %d", batch_id, onchain.block_number)
+        ANCHOR_TRANSACTIONS.labels("confirmed").inc()
+        try:  # for the gas metric only: a node away now must not undo a confirmation
+            receipt = self.registry.receipt_if_mined(tx_hash) if tx_hash else None
+        except AnchoringError:
+            receipt = None
+        if receipt is not None:
+            ANCHOR_GAS.inc(int(receipt["gasUsed"]))
         return True
 
     def _load(self, batch_id: uuid.UUID) -> AnchorBatch | None:
@@ -208,7 +218,9 @@ class AnchorWorker:
         except Web3RPCError as exc:
             # e.g. "nonce too low": the next round sees the transaction missing and re-signs.
             log.warning("batch %s: node refused %s: %s", batch.id, sent.tx_hash, exc)
+            ANCHOR_TRANSACTIONS.labels("refused").inc()
             return
+        ANCHOR_TRANSACTIONS.labels("sent").inc()
         self._await_receipt(batch, sent.tx_hash)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from anchoring.outbox import enqueue
 from keys.store import OfficeSigner
+from observability.metrics import CERTIFICATES_ISSUED, ISSUE_SECONDS
 from records import audit
 from records.access import hash_access_code, new_access_code
 from records.check_codes import check_code, verify_url
@@ -144,6 +146,7 @@ def issue_parsed(ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
     one short transaction and the certificate stored in another (issuer.numbering), which
     gives the number back if anything fails in between.
     ``supersedes``/``corrects_number``: the certificate this one corrects, named in its text."""
+    started = time.perf_counter()
     issue_date = issue_date or dt.date.today()
     policy = apply_policies(matter, issue_date)  # before a number is taken
     level = ctx.check_level(level)
@@ -159,6 +162,7 @@ def issue_parsed(ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
             more = on_store(s, issued) if on_store is not None else []
             audit.append_many(s, [(actor, *e) for e in [event, *more]], office=ctx.office.code)
             s.commit()
+    _count_issued([(matter_key, level)], time.perf_counter() - started)
     return issued
 
 
@@ -177,6 +181,7 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     stored in one transaction or none (numbers given back if signing fails half-way)."""
     if not requests:
         return []
+    started = time.perf_counter()
     issue_date = issue_date or dt.date.today()
     levels = [ctx.check_level(r.level) for r in requests]
     policies = [apply_policies(r.matter, issue_date) for r in requests]  # before numbers are taken
@@ -196,7 +201,15 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
             stored = [_store(s, ctx, d, pdf, issued_by or Owner(actor)) for d, pdf in zip(numbered, pdfs)]
             audit.append_many(s, [(actor, *event) for _, event in stored], office=ctx.office.code)
             s.commit()
+    _count_issued([(r.matter_key, lv) for r, lv in zip(requests, levels)], time.perf_counter() - started)
     return [issued for issued, _ in stored]
+
+
+def _count_issued(issued: list[tuple[str, str]], seconds: float) -> None:
+    """Metrics of certificates just stored: one count each, and the time per certificate."""
+    for matter_key, level in issued:
+        CERTIFICATES_ISSUED.labels(matter_key, str(level)).inc()
+        ISSUE_SECONDS.labels(matter_key, str(level)).observe(seconds / len(issued))
 
 
 @dataclass(frozen=True)

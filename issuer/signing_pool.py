@@ -31,6 +31,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from keys.store import FileKeyStore, OfficeSigner
 from processes.parent_watch import end_with_parent
 from signing.pades import LongTermMaterial, SignatureLevel, sign_pdf
+from observability.metrics import SIGNING_POOL_RESTARTS
 
 from .errors import SigningUnavailable
 from .render import CertificatePage, render_certificate
@@ -148,6 +149,7 @@ class SigningPool:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = self._new_executor()
             self.restarts += 1
+            SIGNING_POOL_RESTARTS.inc()
         log.warning("a signing process died; the pool starts %d afresh", self.processes)
         threading.Thread(target=self.warm_up, name="signing-pool-warm-up", daemon=True).start()
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import logging
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
+from anchoring.queue_gauges import AnchoringQueue
 from errors import NotaryError
 from signing.pades import SignatureLevel
 from issuer.api import router as issuer_router
@@ -21,12 +23,14 @@ from issuer.auth import AuthenticateFirst
 from issuer.drafts_api import router as drafts_router
 from keys.tsa import answer_request
 from keys.ocsp import answer_ocsp
+from observability.metrics import RATE_LIMITED, exposition
 from verifier.api import router as verifier_api
 from verifier.gate import Gate
 from verifier.pages import STATIC_DIR, router as verifier_pages
 
 from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
+from .request_ids import RequestIds
 from .security_headers import SecurityHeaders
 from .readiness import readiness
 from .runtime import Runtime
@@ -39,7 +43,7 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
+def create_app(rt: Runtime, *, run_worker: bool = False) -> RequestIds:
     """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
 
     @asynccontextmanager
@@ -125,6 +129,23 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    queue = AnchoringQueue(rt.engine)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request, authorization: str | None = Header(default=None)) -> Response:
+        """Prometheus metrics, for the operator: with NOTARY_METRICS_TOKEN set, to a bearer
+        of it; otherwise only to a client on this machine (a scraper beside the service)."""
+        token = rt.settings.metrics_token
+        if token:
+            allowed = authorization is not None and hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())
+        else:
+            allowed = request.client is not None and request.client.host in ("127.0.0.1", "::1")
+        if not allowed:
+            return _error(403, "METRICS_FORBIDDEN", "metrics are for the operator (NOTARY_METRICS_TOKEN)",
+                          "监控指标仅供运维人员使用")
+        body, content_type = exposition(queue)
+        return Response(body, media_type=content_type)
+
     @app.get("/readyz", include_in_schema=False)
     def ready() -> JSONResponse:
         """Readiness: the database at the newest schema, and the chain node answering.
@@ -134,7 +155,10 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
     @app.exception_handler(NotaryError)
-    async def _notary_error(_r: Request, exc: NotaryError):
+    async def _notary_error(request: Request, exc: NotaryError):
+        if exc.http_status == 429:
+            route = request.scope.get("route")
+            RATE_LIMITED.labels(getattr(route, "path", "other")).inc()
         if exc.http_status >= 500:
             log.warning("%s: %s", exc.code, exc.message)  # the operator's details; the client gets client_view
         return JSONResponse({"error": exc.client_view()}, status_code=exc.http_status, headers=exc.headers())
@@ -156,4 +180,4 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> SecurityHeaders:
     limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
     # Outside that: an anonymous issuing request is refused before its body is read; every
     # answer, refusals included, carries the security headers.
-    return SecurityHeaders(AuthenticateFirst(limited, rt.engine))
+    return RequestIds(SecurityHeaders(AuthenticateFirst(limited, rt.engine)))

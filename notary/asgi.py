@@ -9,16 +9,18 @@ the runtime and serves.
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
+
+from observability.logs import configure_logs
 
 from .app import create_app
 from .runtime import open_runtime
+from .settings import Settings
 
 
 def create():
     """An ASGI app with its own runtime (database engine, signing and parser processes)."""
-    logging.getLogger("notary").setLevel(logging.INFO)
+    configure_logs(Settings().log_format)
     rt = open_runtime()
     atexit.register(rt.close)  # its signing and parser processes end with it
     if rt.signing_pool is not None:

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
                                    description="processes that render and sign (0: one per core) "
                                                "for the server and bulk issuing; keys in files only")
     access_log: bool = Field(default=False, description="log every HTTP request (uvicorn's access log)")
+    metrics_token: str | None = Field(default=None, description="bearer token for /metrics (unset: this machine only)")
+    log_format: str = Field(default="json", pattern="^(json|text)$",
+                            description="serve/worker logs: JSON lines with request ids, or plain text")
     redis_url: str | None = Field(default=None, description="Redis for rate limits shared by several API processes")
     redis_prefix: str = Field(default="notary:", max_length=64, description="key prefix in Redis (one per deployment)")
     parser_processes: int = Field(default=2, ge=1, le=64, description="sandboxed PDF parser processes of the API")

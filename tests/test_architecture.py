@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Floor of each package, lowest first (see ARCHITECTURE.md).
 FLOORS = {
-    "errors": 0, "storage": 0, "processes": 0, "contracts": 0,
+    "errors": 0, "storage": 0, "processes": 0, "contracts": 0, "observability": 0,
     "keys": 1,
     "anchoring": 2, "signing": 2,
     "records": 3,

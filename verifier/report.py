@@ -10,6 +10,7 @@ from enum import Enum, StrEnum
 
 from pydantic import BaseModel, Field
 
+from observability.metrics import VERIFICATIONS
 from records.revocation import REASON_CODES
 
 from .messages import MESSAGES, message
@@ -134,6 +135,9 @@ def finish(report: Report, checks: list[Check]) -> Report:
     report.indication = overall(report.checks)
     status = next((c for c in report.checks if c.name == CheckName.STATUS), None)
     report.revocation = revocation_from(status, report.successor_id)
+    first_problem = next((c.code for c in report.checks if c.status is not CheckStatus.VALID
+                          and c.status is not CheckStatus.SKIPPED), "OK")
+    VERIFICATIONS.labels(report.indication.value, first_problem).inc()
     return report
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from records.models import Owner
+
+from observability.logs import configure_logs
 
 from .console import anchor_now, app, exit_on_sigterm, open_runtime_or_exit, operator_name
 
@@ -26,8 +27,16 @@ def serve(
                                                 "a supervisor restarts any that dies")] = None,
 ) -> None:
     """Run the API (and, unless NOTARY_WORKER_ENABLED=false, the anchoring worker)."""
+    from observability.multiprocess import enable_multiprocess
+
+    from ..settings import Settings
+
+    settings = Settings()
+    count = workers or settings.workers
+    if count > 1:  # before anything imports the metrics: every API process adds to one set
+        enable_multiprocess(settings.data_path / "metrics")
+    configure_logs(settings.log_format)
     rt = open_runtime_or_exit()
-    count = workers or rt.settings.workers
     if count > 1:
         _serve_supervised(rt, host, port, count)
     else:
@@ -39,8 +48,10 @@ def worker() -> None:
     """Run the anchoring worker alone (for deployments with separate worker processes)."""
     import threading
 
+    from ..settings import Settings
+
+    configure_logs(Settings().log_format)
     rt = open_runtime_or_exit()
-    logging.getLogger("notary").setLevel(logging.INFO)
     stop = threading.Event()
     exit_on_sigterm()
     try:
@@ -78,6 +89,11 @@ def demo(
     _serve(rt, host, port)
 
 
+def _uvicorn_logs(settings) -> dict:
+    """uvicorn's own logging set-up would replace the JSON lines with its text format."""
+    return {"log_config": None} if settings.log_format == "json" else {}
+
+
 @contextmanager
 def node_kept_alive(rt: Runtime) -> Iterator[None]:
     """While the block runs, the embedded chain node (if this runtime uses one) is started
@@ -99,7 +115,6 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     from ..app import create_app
 
     s = rt.settings
-    logging.getLogger("notary").setLevel(logging.INFO)
     app_ = create_app(rt, run_worker=s.worker_enabled)
     if rt.signing_pool is not None:
         # Start the signing processes now, not on the first issue request (~2 s to import).
@@ -107,7 +122,8 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     # The access log is off unless asked for: a line per request cost a third of the
     # throughput of a cached lookup (a reverse proxy in front usually keeps one anyway).
     config = uvicorn.Config(app_, host=host or s.host, port=port or s.port, loop="uvloop", http="httptools",
-                            log_level="info", access_log=s.access_log, proxy_headers=False)
+                            log_level="info", access_log=s.access_log, proxy_headers=False,
+                            **_uvicorn_logs(s))
     exit_on_sigterm()
     try:
         with node_kept_alive(rt):
@@ -124,13 +140,12 @@ def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> N
     import uvicorn
 
     s = rt.settings
-    logging.getLogger("notary").setLevel(logging.INFO)
     anchoring = rt.start_worker_thread() if s.worker_enabled else None
     try:
         with node_kept_alive(rt):
             uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
                         loop="uvloop", http="httptools", log_level="info", access_log=s.access_log,
-                        proxy_headers=False)
+                        proxy_headers=False, **_uvicorn_logs(s))
     finally:
         if anchoring is not None:
             thread, stop = anchoring
