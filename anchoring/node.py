@@ -37,6 +37,7 @@ from .errors import ChainNodeStartFailed
 log = logging.getLogger("notary.anchoring")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAIN_ID = 31337
+STATE_INTERVAL = 1  # seconds between saves of the embedded node's state
 
 
 def anvil_binary(repo_root: Path = REPO_ROOT) -> Path:
@@ -93,6 +94,14 @@ class EmbeddedNode:
     def state_file(self) -> Path:
         return self.directory / "anvil-state.json"
 
+    def saved_since(self, moment: float) -> bool:
+        """Whether a save of the node's state began after ``moment`` (a wall-clock time): the
+        file is written every STATE_INTERVAL seconds, so one finished an interval later did."""
+        try:
+            return self.state_file.stat().st_mtime >= moment + STATE_INTERVAL
+        except OSError:
+            return False
+
     @property
     def info_file(self) -> Path:
         return self.directory / "node.json"
@@ -134,7 +143,7 @@ class EmbeddedNode:
         args = [
             str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port),
             "--chain-id", str(CHAIN_ID), "--accounts", "2",
-            "--state", str(self.state_file), "--state-interval", "1",
+            "--state", str(self.state_file), "--state-interval", str(STATE_INTERVAL),
         ]
         # A new session: Ctrl-C in the terminal reaches us, and we stop the node cleanly
         # (so it dumps its state) rather than the signal killing it mid-write.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,14 +58,19 @@ def batch_id_bytes32(batch_id: uuid.UUID) -> bytes:
 
 class AnchorWorker:
     def __init__(self, engine: Engine, registry: RegistryClient, account: LocalAccount, config: WorkerConfig,
-                 commitment: Callable[[Session], bytes] | None = None):
+                 commitment: Callable[[Session], bytes] | None = None,
+                 saved_since: Callable[[float], bool] | None = None):
         """``commitment`` gives 32 bytes to anchor with each batch, read in the transaction
-        that builds it (the issuer passes its audit-log head); default: the batch's uuid."""
+        that builds it (the issuer passes its audit-log head); default: the batch's uuid.
+        ``saved_since(t)``: whether the node has saved its state since time ``t`` (the
+        embedded node, which keeps its chain in a file written every second); an anchor
+        counts as confirmed only once saved, so a node killed at once does not lose it."""
         self.engine = engine
         self.registry = registry
         self.account = account
         self.config = config
         self.commitment = commitment
+        self.saved_since = saved_since
         self._office_number: int | None = None
 
     @property
@@ -138,6 +144,8 @@ class AnchorWorker:
         head = self.registry.block_number()
         if head - onchain.block_number + 1 < self.config.confirmations:
             return False
+        if not self._saved(time.time()):
+            return False
         block_hash = self.registry.block_hash(onchain.block_number)
         chain_id = self.registry.chain_id()
         with write_session(self.engine) as s:
@@ -164,6 +172,19 @@ class AnchorWorker:
             receipt = None
         if receipt is not None:
             ANCHOR_GAS.inc(int(receipt["gasUsed"]))
+        return True
+
+    def _saved(self, seen: float, wait: float = 5.0) -> bool:
+        """Wait (briefly) until the node has saved its state since ``seen``, the moment the
+        anchor was seen on chain; True at once for a node without such a file."""
+        if self.saved_since is None:
+            return True
+        deadline = time.monotonic() + wait
+        while not self.saved_since(seen):
+            if time.monotonic() > deadline:
+                log.warning("the chain node has not saved its state for %.0f s; the anchor counts once it has", wait)
+                return False
+            time.sleep(0.1)
         return True
 
     def _load(self, batch_id: uuid.UUID) -> AnchorBatch | None:

@@ -233,7 +233,8 @@ class Runtime:
                               batch_age_seconds=s.batch_age_seconds, confirmations=s.confirmations)
         # The audit log's head rides on every batch: the ledger then dates the whole log.
         return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config,
-                            commitment=lambda s: bytes.fromhex(audit.head(s)))
+                            commitment=lambda s: bytes.fromhex(audit.head(s)),
+                            saved_since=self.node.saved_since if self.node is not None else None)
 
     def start_worker_thread(self) -> tuple[threading.Thread, threading.Event]:
         stop = threading.Event()

@@ -134,3 +134,31 @@ def test_a_server_that_adopted_an_orphaned_node_stops_it_on_a_clean_stop(tmp_pat
         _stop(proc)
     _wait(lambda: not _alive(node_pid), 30, "the adopted node to stop with the server")
     assert not (data / "chain" / "node.json").exists()
+
+
+def test_an_anchor_counted_as_confirmed_survives_the_node_killed_at_once(tmp_path):
+    """The embedded node saves its chain to a file every second. A batch counted as
+    confirmed, then the node SIGKILLed at once and started again from that file: the anchor
+    is still on the ledger (it counts only once the node has saved it)."""
+    from sqlmodel import Session, select
+
+    from anchoring.models import AnchorBatch, BatchState
+    from issuer.service import issue_certificate
+    from notary.runtime import open_runtime
+    from notary.settings import Settings
+
+    rt = open_runtime(Settings(data_dir=tmp_path / "data", key_passphrase="node-test", batch_age_seconds=0.1))
+    try:
+        assert rt.node is not None and rt.node.owned
+        for _ in range(3):
+            issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+            assert rt.worker().run_once(force=True) == 1  # confirmed
+            os.kill(rt.node.pid, signal.SIGKILL)  # at once: no clean stop, no last save
+            rt.node.ensure()  # started again from the saved state
+            with Session(rt.engine) as s:
+                roots = [b.root for b in s.exec(select(AnchorBatch)).all() if b.state == BatchState.CONFIRMED]
+            office = rt.registry.office_by_code(rt.office.code)
+            lost = [root for root in roots if rt.registry.get_anchor(office, bytes.fromhex(root)) is None]
+            assert lost == [], "an anchor counted as confirmed is gone from the ledger"
+    finally:
+        rt.close()
