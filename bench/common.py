@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from notary.runtime import Runtime, open_runtime
 from notary.settings import Settings
+from records.idnumber import check_digit
+from records.matters import EXAMPLES
 
 
 def rate(fn: Callable[[], object], seconds: float = 3.0, warmup: int = 3) -> tuple[float, list[float]]:
@@ -57,6 +62,31 @@ def temp_runtime(**overrides) -> Runtime:
     """A runtime in a fresh temporary data directory on the embedded anvil node."""
     data = Path(tempfile.mkdtemp(prefix="notary-bench-"))
     return open_runtime(Settings(data_dir=data, key_passphrase="bench", **overrides))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def applicant(i: int) -> dict:
+    """A distinct, valid applicant for request ``i``."""
+    base = EXAMPLES["birth"]
+    id17 = f"31010119900307{i % 1000:03d}"
+    return {**base, "applicant_name": f"张{'明亮华国建英'[i % 6]}{'一二三四五六七八九十'[i // 6 % 10]}",
+            "id_number": id17 + check_digit(id17)}
 
 
 def emit(result: dict) -> None:

@@ -24,25 +24,15 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import emit, percentile, temp_runtime
-from bench.verify_lookup import free_port, wait_up
+from bench.common import applicant, emit, free_port, percentile, temp_runtime, wait_up
 from issuer.auth import Role, create_token
 from issuer.service import IssueRequest, issue_batch
 from notary.runtime import open_runtime
 from notary.settings import Settings
-from records.idnumber import check_digit
-from records.matters import EXAMPLES, parse_matter
+from records.matters import parse_matter
 
 BATCH = 64
 CLIENTS = 8
-
-
-def applicant(i: int) -> dict:
-    """A distinct, valid applicant for request ``i``."""
-    base = EXAMPLES["birth"]
-    id17 = f"31010119900307{i % 1000:03d}"
-    return {**base, "applicant_name": f"张{'明亮华国建英'[i % 6]}{'一二三四五六七八九十'[i // 6 % 10]}",
-            "id_number": id17 + check_digit(id17)}
 
 
 def bulk_rate(seconds: float) -> tuple[float, int]:
