@@ -30,8 +30,7 @@ from verifier.pages import STATIC_DIR, router as verifier_pages
 
 from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
-from .request_ids import RequestIds
-from .security_headers import SecurityHeaders
+from .response_headers import ResponseHeaders
 from .readiness import readiness
 from .runtime import Runtime
 
@@ -43,7 +42,7 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False) -> RequestIds:
+def create_app(rt: Runtime, *, run_worker: bool = False) -> ResponseHeaders:
     """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
 
     @asynccontextmanager
@@ -72,7 +71,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> RequestIds:
     app.include_router(verifier_api(verifying, gate))
     app.include_router(verifier_pages(verifying, gate))
 
-    # The verification pages' style sheet and script (no inline ones: see security_headers).
+    # The verification pages' style sheet and script (no inline ones: see response_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     if rt.settings.tsa_url is None and rt.settings.signature_level != SignatureLevel.B_B:  # only when it is in use
@@ -180,4 +179,4 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> RequestIds:
     limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
     # Outside that: an anonymous issuing request is refused before its body is read; every
     # answer, refusals included, carries the security headers.
-    return RequestIds(SecurityHeaders(AuthenticateFirst(limited, rt.engine)))
+    return ResponseHeaders(AuthenticateFirst(limited, rt.engine))
