@@ -24,6 +24,7 @@ from issuer.drafts_api import router as drafts_router
 from keys.tsa import answer_request
 from keys.ocsp import answer_ocsp
 from observability.metrics import RATE_LIMITED, exposition
+from processes.background import stopped_after
 from verifier.api import router as verifier_api
 from verifier.gate import Gate
 from verifier.pages import STATIC_DIR, router as verifier_pages
@@ -47,14 +48,8 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> ResponseHeaders:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        worker = rt.start_worker_thread() if run_worker else None
-        try:
+        with stopped_after(rt.start_worker_thread() if run_worker else None):
             yield
-        finally:
-            if worker is not None:
-                thread, stop = worker
-                stop.set()
-                thread.join(timeout=30)
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
                   docs_url=None, openapi_url=OPENAPI_URL, redoc_url=None)

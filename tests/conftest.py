@@ -146,3 +146,19 @@ class LiveServer:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def stop_process_group(proc, seconds: float = 60) -> None:
+    """SIGTERM a server started with ``start_new_session=True`` and all it started; SIGKILL
+    what is still there after ``seconds``."""
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=seconds)

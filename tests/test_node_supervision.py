@@ -21,7 +21,7 @@ import pytest
 
 from issuer.auth import Role, create_token
 from records.matters import EXAMPLES
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 
 NOTARY = Path(sys.executable).with_name("notary")
 
@@ -60,15 +60,6 @@ def _node(data: Path) -> dict:
     return json.loads((data / "chain" / "node.json").read_text())
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def test_a_killed_chain_node_is_started_again_and_anchoring_goes_on(tmp_path):
     data, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}"
@@ -102,7 +93,7 @@ def test_a_killed_chain_node_is_started_again_and_anchoring_goes_on(tmp_path):
         _wait(lambda: _anchored(f"{url}/api/v1/certificates/{after['id']}/status"), 60,
               "a certificate issued after the restart to be anchored")
     finally:
-        _stop(proc)
+        stop_process_group(proc)
     assert not _alive(_node(data)["pid"]) if (data / "chain" / "node.json").exists() else True
 
 
@@ -131,7 +122,7 @@ def test_a_server_that_adopted_an_orphaned_node_stops_it_on_a_clean_stop(tmp_pat
         _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200, 120, "the server")
         assert _node(data)["pid"] == node_pid  # adopted, not started anew
     finally:
-        _stop(proc)
+        stop_process_group(proc)
     _wait(lambda: not _alive(node_pid), 30, "the adopted node to stop with the server")
     assert not (data / "chain" / "node.json").exists()
 

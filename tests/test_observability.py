@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from issuer.auth import Role, create_token
 from notary.app import create_app
 from observability.logs import JsonFormatter
 from records.matters import EXAMPLES
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 
 NOTARY = Path(sys.executable).with_name("notary")
 TOKEN = "metrics-secret-for-tests"
@@ -178,11 +177,7 @@ def test_several_api_processes_report_one_set_of_metrics(tmp_path, anvil_url):
             assert _sample(text, "notary_certificates_issued_total", matter="birth", level="B-T") == 6
             answered_by.add(text)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
         log.close()
     # multiprocessing's resource tracker (a helper process, not the service) may print a
     # warning of its own when the whole process group is stopped at once: not a log line.

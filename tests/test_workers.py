@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from issuer.auth import Role, create_token
 from records.matters import EXAMPLES
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process_group
 
 NOTARY = Path(sys.executable).with_name("notary")
 
@@ -121,11 +121,7 @@ def test_a_crashed_api_process_is_replaced_and_nothing_is_half_stored(tmp_path, 
         assert outcomes.count(201) <= len(certs)
         rt.close()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, 30)
 
 
 def _healthy(url: str) -> bool:

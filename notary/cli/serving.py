@@ -12,6 +12,7 @@ import typer
 from records.models import Owner
 
 from observability.logs import configure_logs
+from processes.background import stopped_after
 
 from .console import anchor_now, app, exit_on_sigterm, open_runtime_or_exit, operator_name
 
@@ -99,14 +100,8 @@ def node_kept_alive(rt: Runtime) -> Iterator[None]:
     """While the block runs, the embedded chain node (if this runtime uses one) is started
     again whenever it dies; the watch ends before the runtime closes, so a clean stop is
     never taken for a crash."""
-    watch = rt.node.start_keep_alive() if rt.node is not None else None
-    try:
+    with stopped_after(rt.node.start_keep_alive() if rt.node is not None else None, join_seconds=10):
         yield
-    finally:
-        if watch is not None:
-            thread, stop = watch
-            stop.set()
-            thread.join(timeout=10)
 
 
 def _serve(rt, host: str | None, port: int | None) -> None:
@@ -140,15 +135,10 @@ def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> N
     import uvicorn
 
     s = rt.settings
-    anchoring = rt.start_worker_thread() if s.worker_enabled else None
     try:
-        with node_kept_alive(rt):
+        with stopped_after(rt.start_worker_thread() if s.worker_enabled else None), node_kept_alive(rt):
             uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
                         loop="uvloop", http="httptools", log_level="info", access_log=s.access_log,
                         proxy_headers=False, **_uvicorn_logs(s))
     finally:
-        if anchoring is not None:
-            thread, stop = anchoring
-            stop.set()
-            thread.join(timeout=30)
         rt.close()
