@@ -14,7 +14,7 @@ import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from eth_abi import decode as abi_decode
@@ -153,6 +153,11 @@ class RegistryClient:
 
     def block_number(self) -> int:
         return _guard(lambda: self.w3.eth.block_number)
+
+    def logs(self, start: int, end: int) -> list[Any]:
+        """The registry's raw event logs in blocks ``start``..``end`` (for the ledger mirror)."""
+        return list(_guard(lambda: self.w3.eth.get_logs(
+            {"address": self.address, "fromBlock": start, "toBlock": end})))
 
     def block_hash(self, number: int) -> str | None:
         try:

@@ -1,4 +1,5 @@
-"""Tables owned by anchoring: the outbox of leaves waiting to be anchored, and batches."""
+"""Tables owned by anchoring: the outbox of leaves waiting to be anchored, batches, ledger
+actions, and the mirror of the registry's events (the follower)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,43 @@ class LeafAction(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     done_at: dt.datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class LedgerCursor(SQLModel, table=True):
+    """How far the ledger mirror has read: one row per registry contract."""
+
+    __tablename__ = "ledger_cursor"
+
+    contract: str = Field(primary_key=True, max_length=42)
+    chain_id: int
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    block_hash: str = Field(max_length=66)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LedgerBlock(SQLModel, table=True):
+    """The hash of each recent block mirrored, to find the common ancestor after a reorg."""
+
+    __tablename__ = "ledger_block"
+
+    contract: str = Field(primary_key=True, max_length=42)
+    number: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    hash: str = Field(max_length=66)
+
+
+class LedgerEvent(SQLModel, table=True):
+    """One event of the registry, as mirrored (``kind``: the event's name). The columns hold
+    what lookups search by; ``data`` holds the rest as JSON."""
+
+    __tablename__ = "ledger_event"
+
+    contract: str = Field(primary_key=True, max_length=42)
+    block_number: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    log_index: int = Field(primary_key=True)
+    tx_hash: str = Field(max_length=66)
+    kind: str = Field(max_length=40, index=True)
+    office: int | None = Field(default=None, index=True)
+    root: str | None = Field(default=None, max_length=64, index=True)
+    leaf: str | None = Field(default=None, max_length=64, index=True)
+    fingerprint: str | None = Field(default=None, max_length=64, index=True)
+    data: str = "{}"

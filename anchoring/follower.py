@@ -1,0 +1,163 @@
+"""The ledger mirror: the registry's events read block by block into the database.
+
+Each step reads the blocks after the cursor (at most ``batch_blocks``), with their events
+(anchors, leaf revocations and supersessions, office, account and key changes), and stores
+them with the new cursor in one transaction: a follower killed at any moment leaves the
+mirror at a block boundary, and the next step goes on from there.
+
+Before reading on, the step checks that the node still has the cursor's block: if not (a
+reorganisation), it walks back through the recorded block hashes to the last block the node
+still agrees with, deletes what was mirrored above it, and reads again from there.
+
+Lookups do not read the mirror yet (issue #15): this is its first part.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from web3 import Web3
+
+from storage.clock import utcnow
+from storage.sessions import write_session
+
+from .chain import RegistryClient
+from .errors import AnchoringError
+from .models import LedgerBlock, LedgerCursor, LedgerEvent
+
+log = logging.getLogger("notary.anchoring")
+
+KEEP_BLOCKS = 256  # block hashes kept to find the common ancestor of a reorganisation
+_HEX_FIELDS = {"root": "root", "leaf": "leaf", "fingerprint": "fingerprint"}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the mirror stands: the last block read, and how far behind the node it is."""
+
+    block_number: int
+    block_hash: str
+    behind: int
+
+
+class Follower:
+    """Mirrors one registry contract into the database."""
+
+    def __init__(self, engine: Engine, registry: RegistryClient, *, from_block: int = 0, batch_blocks: int = 500):
+        self.engine = engine
+        self.registry = registry
+        self.from_block = from_block
+        self.batch_blocks = batch_blocks
+        abi: list[dict[str, Any]] = [dict(e) for e in registry.contract.abi]
+        self._events = {Web3.keccak(text=_signature(e)).hex().removeprefix("0x"): str(e["name"])
+                        for e in abi if e.get("type") == "event"}
+
+    def step(self) -> Position:
+        """Read what is new (up to ``batch_blocks`` blocks); rewind first after a reorg."""
+        head = self.registry.block_number()
+        cursor = self._cursor()
+        start = self.from_block if cursor is None else cursor.block_number + 1
+        if cursor is not None and self._block_hash(cursor.block_number) != cursor.block_hash:
+            start = self._rewind(cursor) + 1
+        end = min(head, start + self.batch_blocks - 1)
+        if end < start:
+            return self.position(head)
+        logs = self.registry.logs(start, end)
+        hashes = {n: self._block_hash(n) for n in range(max(start, end - KEEP_BLOCKS + 1), end + 1)}
+        events = [self._event(entry) for entry in logs]
+        with write_session(self.engine) as s:
+            s.add_all(events)
+            s.add_all([LedgerBlock(contract=self.registry.address, number=n, hash=h) for n, h in hashes.items() if h])
+            self._move_cursor(s, end, hashes[end] or "")
+            s.execute(delete(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address,
+                                                col(LedgerBlock.number) <= end - KEEP_BLOCKS))
+            s.commit()
+        if events:
+            log.info("ledger mirror: %d events in blocks %d..%d", len(events), start, end)
+        return self.position(head)
+
+    def position(self, head: int | None = None) -> Position:
+        cursor = self._cursor()
+        head = self.registry.block_number() if head is None else head
+        if cursor is None:
+            return Position(-1, "", head + 1)
+        return Position(cursor.block_number, cursor.block_hash, max(0, head - cursor.block_number))
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Follow until ``stop`` is set; a node away is retried with back-off."""
+        backoff = poll_seconds
+        while not stop.is_set():
+            try:
+                behind = self.step().behind
+                backoff = poll_seconds
+                if behind > 0:
+                    continue  # still catching up: no pause
+            except AnchoringError as exc:
+                log.warning("ledger mirror paused: %s (%s); retrying in %.1f s", exc.message, exc.code, backoff)
+                backoff = min(backoff * 2, 30.0)
+            stop.wait(backoff)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _cursor(self) -> LedgerCursor | None:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return s.get(LedgerCursor, self.registry.address)
+
+    def _block_hash(self, number: int) -> str | None:
+        found = self.registry.block_hash(number)
+        return found.lower().removeprefix("0x") if found else None
+
+    def _rewind(self, cursor: LedgerCursor) -> int:
+        """Delete what was mirrored above the last block the node still agrees with; return
+        that block's number (``from_block - 1`` if none is left)."""
+        with Session(self.engine) as s:
+            known = s.exec(select(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address)
+                           .order_by(col(LedgerBlock.number).desc())).all()
+        ancestor = next((b for b in known if self._block_hash(b.number) == b.hash), None)
+        keep = ancestor.number if ancestor is not None else self.from_block - 1
+        with write_session(self.engine) as s:
+            for model in (LedgerEvent, LedgerBlock):
+                number = col(model.block_number) if model is LedgerEvent else col(LedgerBlock.number)
+                s.execute(delete(model).where(col(model.contract) == self.registry.address, number > keep))
+            if ancestor is not None:
+                self._move_cursor(s, ancestor.number, ancestor.hash)
+            else:
+                s.execute(delete(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address))
+            s.commit()
+        log.warning("ledger mirror: the chain was reorganised above block %d (mirror was at %d); read again",
+                    keep, cursor.block_number)
+        return keep
+
+    def _move_cursor(self, s: Session, number: int, block_hash: str) -> None:
+        cursor = s.get(LedgerCursor, self.registry.address)
+        if cursor is None:
+            cursor = LedgerCursor(contract=self.registry.address, chain_id=self.registry.chain_id(),
+                                  block_number=number, block_hash=block_hash)
+        cursor.block_number, cursor.block_hash, cursor.updated_at = number, block_hash, utcnow()
+        s.add(cursor)
+
+    def _event(self, entry: Any) -> LedgerEvent:
+        topic = bytes(entry["topics"][0]).hex()
+        kind = self._events.get(topic, "Unknown")
+        args: dict[str, Any] = {}
+        if kind != "Unknown":
+            args = dict(self.registry.contract.events[kind]().process_log(entry)["args"])
+        plain = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in args.items()}
+        office = plain.get("office")
+        return LedgerEvent(
+            contract=self.registry.address, block_number=int(entry["blockNumber"]), log_index=int(entry["logIndex"]),
+            tx_hash=bytes(entry["transactionHash"]).hex(), kind=kind, office=int(office) if office is not None else None,
+            **{column: plain.get(name) for name, column in _HEX_FIELDS.items()},
+            data=json.dumps({k: v for k, v in plain.items() if k not in _HEX_FIELDS and k != "office"},
+                            sort_keys=True, default=str))
+
+
+def _signature(event: dict[str, Any]) -> str:
+    return f"{event['name']}({','.join(i['type'] for i in event['inputs'])})"

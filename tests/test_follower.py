@@ -1,0 +1,121 @@
+"""Issue #15: the ledger mirror follows the registry's events block by block, rewinds to the
+common ancestor after a reorganisation, and a follower killed mid-step leaves the mirror at
+a block boundary. A real anvil of its own (a reorganisation must not touch other tests'
+chain), real transactions made by the anchoring worker."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from anchoring import follower as follower_module
+from anchoring.follower import Follower
+from anchoring.models import AnchorBatch, LedgerCursor, LedgerEvent
+from issuer.lifecycle import RevocationReason, revoke_certificate
+from issuer.service import issue_certificate
+from notary.runtime import open_runtime
+from notary.settings import Settings
+from records.matters import EXAMPLES
+
+
+@pytest.fixture
+def rt(tmp_path):
+    runtime = open_runtime(Settings(data_dir=tmp_path / "data", key_passphrase="follower", batch_age_seconds=0.1,
+                                    signature_level="B-B"))
+    yield runtime
+    runtime.close()
+
+
+def _events(rt, kind: str | None = None) -> list[LedgerEvent]:
+    with Session(rt.engine) as s:
+        query = select(LedgerEvent).order_by(LedgerEvent.block_number, LedgerEvent.log_index)
+        if kind:
+            query = query.where(LedgerEvent.kind == kind)
+        return list(s.exec(query).all())
+
+
+def _catch_up(follower: Follower) -> None:
+    for _ in range(100):
+        if follower.step().behind == 0:
+            return
+    pytest.fail("the follower did not catch up")
+
+
+def _anchor(rt, count: int = 1) -> list:
+    issued = [issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"]) for _ in range(count)]
+    assert rt.worker().run_once(force=True) == count
+    return issued
+
+
+def test_the_mirror_holds_every_event_of_the_registry(rt):
+    follower = Follower(rt.engine, rt.registry, batch_blocks=3)  # several steps, on purpose
+    issued = _anchor(rt, 2)
+    revoke_certificate(rt.engine, issued[0].id, RevocationReason.ISSUED_IN_ERROR)
+    rt.worker().run_once(force=True)  # records the revocation on the ledger
+    _catch_up(follower)
+
+    head = rt.registry.block_number()
+    assert len(_events(rt)) == len(rt.registry.logs(0, head))  # every log, once
+    kinds = {e.kind for e in _events(rt)}
+    assert {"OfficeRegistered", "SigningKeyRegistered", "RootAnchored", "LeafRevoked"} <= kinds
+    with Session(rt.engine) as s:
+        batch = s.exec(select(AnchorBatch)).one()
+        cursor = s.get(LedgerCursor, rt.registry.address)
+    (anchored,) = _events(rt, "RootAnchored")
+    assert anchored.root == batch.root and anchored.office == follower.registry.office_by_code(rt.office.code)
+    (revoked,) = _events(rt, "LeafRevoked")
+    assert revoked.root == batch.root and revoked.leaf and '"reason": 1' in revoked.data
+    assert cursor.block_number == head and cursor.block_hash == rt.registry.block_hash(head).removeprefix("0x")
+
+
+def test_a_reorganisation_is_rewound_to_the_common_ancestor(rt):
+    follower = Follower(rt.engine, rt.registry)
+    _anchor(rt)
+    _catch_up(follower)
+    kept = _events(rt, "RootAnchored")
+    snapshot = rt.registry.w3.provider.make_request("evm_snapshot", [])["result"]
+    _anchor(rt)  # a second anchor, in blocks that will be reorganised away
+    _catch_up(follower)
+    assert len(_events(rt, "RootAnchored")) == 2
+    fork_point = rt.registry.block_number()
+
+    rt.registry.w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(5):  # another branch, longer than the one the mirror saw
+        rt.registry.w3.provider.make_request("evm_mine", [])
+    assert rt.registry.block_number() > fork_point
+    _catch_up(follower)
+
+    assert [e.root for e in _events(rt, "RootAnchored")] == [e.root for e in kept]
+    position = follower.position()
+    assert position.behind == 0
+    assert position.block_hash == rt.registry.block_hash(position.block_number).removeprefix("0x")
+    assert len(_events(rt)) == len(rt.registry.logs(0, position.block_number))
+
+
+def test_a_follower_killed_mid_step_leaves_the_mirror_at_a_block_boundary(rt, monkeypatch):
+    follower = Follower(rt.engine, rt.registry)
+    _catch_up(follower)
+    before, cursor_before = len(_events(rt)), follower.position().block_number
+    _anchor(rt)
+
+    real_session = follower_module.write_session
+
+    def dies_before_commit(engine):
+        session = real_session(engine)
+
+        def commit():
+            session.flush()  # the rows were written...
+            raise SystemExit("the follower is killed")  # ...and the process dies before the commit
+
+        session.commit = commit
+        return session
+
+    monkeypatch.setattr(follower_module, "write_session", dies_before_commit)
+    with pytest.raises(SystemExit):
+        follower.step()
+    monkeypatch.setattr(follower_module, "write_session", real_session)
+    assert len(_events(rt)) == before and follower.position().block_number == cursor_before
+
+    _catch_up(follower)  # goes on from the last block boundary: nothing twice, nothing missed
+    assert len(_events(rt, "RootAnchored")) == 1
+    assert len(_events(rt)) == len(rt.registry.logs(0, follower.position().block_number))
