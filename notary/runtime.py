@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
 from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import AnchoringError, ChainUnavailable, ContractNotDeployed
+from anchoring.follower import Follower
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from records import audit
@@ -235,6 +236,19 @@ class Runtime:
         return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config,
                             commitment=lambda s: bytes.fromhex(audit.head(s)),
                             saved_since=self.node.saved_since if self.node is not None else None)
+
+    def follower(self) -> Follower:
+        """The ledger mirror of this registry, read from its deployment block on (recorded
+        when this service deployed it; else from the genesis block)."""
+        if self.registry is None:
+            raise ContractNotDeployed("the chain is not configured")
+        record = self.settings.data_path / "chain" / f"deployment-{self.registry.chain_id()}.json"
+        start = 0
+        if record.exists():
+            deployed = json.loads(record.read_text())
+            if deployed.get("contract", "").lower() == self.registry.address.lower():
+                start = int(deployed.get("block", 0))
+        return Follower(self.engine, self.registry, from_block=start)
 
     def start_worker_thread(self) -> tuple[threading.Thread, threading.Event]:
         stop = threading.Event()

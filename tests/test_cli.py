@@ -195,3 +195,26 @@ def test_issue_at_a_long_term_level(run, tmp_path):
     assert fields == ["NotarySignature", "NotaryArchiveTimestamp"]
     refused = run("issue", "--matter", "birth", "--data", str(data), "--out", str(tmp_path / "x.pdf"), "--level", "B-Q")
     assert refused.returncode == 3 and "level" in refused.stderr
+
+
+def test_follower_once_mirrors_the_ledger_and_says_where_it_stands(run, tmp_path):
+    """`notary follower --once` catches the ledger mirror up and stops; a second run finds
+    nothing new (the mirror is read from the registry's deployment block on)."""
+    from sqlmodel import Session, select
+
+    from anchoring.models import LedgerEvent
+    from notary.database import make_engine
+
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps(EXAMPLES["birth"], ensure_ascii=False), encoding="utf-8")
+    assert run("issue", "--matter", "birth", "--data", str(data), "--out", str(tmp_path / "a.pdf")).returncode == 0
+    first = run("follower", "--once")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "up to date" in first.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'notary.sqlite3'}")
+    with Session(engine) as s:
+        kinds = [e.kind for e in s.exec(select(LedgerEvent)).all()]
+    engine.dispose()
+    assert kinds.count("RootAnchored") == 1 and "OfficeRegistered" in kinds
+    again = run("follower", "--once")
+    assert again.returncode == 0 and again.stdout.split("block")[1] == first.stdout.split("block")[1]

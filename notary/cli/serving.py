@@ -11,10 +11,11 @@ import typer
 
 from records.models import Owner
 
+from anchoring.errors import AnchoringError
 from observability.logs import configure_logs
 from processes.background import stopped_after
 
-from .console import anchor_now, app, exit_on_sigterm, open_runtime_or_exit, operator_name
+from .console import EXIT_UNAVAILABLE, anchor_now, app, exit_on_sigterm, fail, open_runtime_or_exit, operator_name
 
 if TYPE_CHECKING:  # the runtime imports web3 and more: only when a command needs it
     from ..runtime import Runtime
@@ -60,6 +61,34 @@ def worker() -> None:
             rt.worker().run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        rt.close()
+
+
+@app.command()
+def follower(
+    once: Annotated[bool, typer.Option("--once", help="catch up with the ledger, then stop")] = False,
+) -> None:
+    """Mirror the registry's events into the database (the ledger mirror), block by block."""
+    from ..settings import Settings
+
+    configure_logs(Settings().log_format)
+    rt = open_runtime_or_exit()
+    stop = threading.Event()
+    exit_on_sigterm()
+    try:
+        mirror = rt.follower()
+        if once:
+            while (position := mirror.step()).behind > 0:
+                pass
+            typer.echo(f"ledger mirror at block {position.block_number} ({position.block_hash[:16]}…), up to date")
+            return
+        with node_kept_alive(rt):
+            mirror.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    except AnchoringError as exc:
+        fail(EXIT_UNAVAILABLE, f"{exc.message} [{exc.code}]")
     finally:
         rt.close()
 
