@@ -13,15 +13,20 @@ from sqlmodel import Session, col, select
 
 from storage.clock import database_now
 
-from .models import AnchorBatch, BatchState, OutboxEntry
+from .chain import RegistryClient
+from .errors import AnchoringError
+from .models import AnchorBatch, BatchState, LedgerCursor, OutboxEntry
 
 
 class AnchoringQueue(Collector):
     """``notary_outbox_depth``: certificates not yet anchored in a confirmed batch;
-    ``notary_oldest_unanchored_seconds``: the age of the oldest of them (0 when none)."""
+    ``notary_oldest_unanchored_seconds``: the age of the oldest of them (0 when none);
+    ``notary_ledger_mirror_behind_blocks``: how far the ledger mirror (the follower) is
+    behind the node (absent while nothing follows, or the node is away)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, registry: RegistryClient | None = None):
         self.engine = engine
+        self.registry = registry
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with Session(self.engine) as s:
@@ -37,3 +42,15 @@ class AnchoringQueue(Collector):
                                 value=depth)
         yield GaugeMetricFamily("notary_oldest_unanchored_seconds", "Age of the oldest certificate not yet anchored",
                                 value=max(age, 0.0))
+        if self.registry is None:
+            return
+        with Session(self.engine) as s:
+            cursor = s.get(LedgerCursor, self.registry.address)
+        if cursor is None:
+            return
+        try:
+            head = self.registry.block_number()
+        except AnchoringError:
+            return
+        yield GaugeMetricFamily("notary_ledger_mirror_behind_blocks", "Blocks the ledger mirror is behind the node",
+                                value=max(0, head - cursor.block_number))

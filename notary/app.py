@@ -123,7 +123,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False) -> ResponseHeaders:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    queue = AnchoringQueue(rt.engine)
+    queue = AnchoringQueue(rt.engine, rt.registry)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request, authorization: str | None = Header(default=None)) -> Response:
