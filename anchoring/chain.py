@@ -160,10 +160,16 @@ class RegistryClient:
             {"address": self.address, "fromBlock": start, "toBlock": end})))
 
     def block_hash(self, number: int) -> str | None:
+        header = self.block_header(number)
+        return header[0] if header is not None else None
+
+    def block_header(self, number: int) -> tuple[str, int] | None:
+        """The block's hash (0x-hex) and time (unix seconds); None when the node has no such block."""
         try:
-            return _guard(lambda: self.w3.eth.get_block(number)["hash"].to_0x_hex())
+            block = _guard(lambda: self.w3.eth.get_block(number))
         except Web3Exception:
             return None
+        return block["hash"].to_0x_hex(), int(block["timestamp"])
 
     # ------------------------------------------------------------ views
     def get_anchor(self, office: int, root: bytes) -> OnChainAnchor | None:

@@ -9,7 +9,9 @@ Before reading on, the step checks that the node still has the cursor's block: i
 reorganisation), it walks back through the recorded block hashes to the last block the node
 still agrees with, deletes what was mirrored above it, and reads again from there.
 
-Lookups do not read the mirror yet (issue #15): this is its first part.
+Each step also records the node's head and when it asked (``LedgerCursor.head_block``,
+``checked_at``), even when nothing is new: lookups read the mirror (anchoring.mirror) and
+judge from these whether it is current, without asking the node.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from storage.clock import utcnow
+from storage.clock import database_now, utcnow
 from storage.sessions import write_session
 
 from .chain import RegistryClient
@@ -50,38 +54,69 @@ class Position:
 class Follower:
     """Mirrors one registry contract into the database."""
 
-    def __init__(self, engine: Engine, registry: RegistryClient, *, from_block: int = 0, batch_blocks: int = 500):
+    def __init__(self, engine: Engine, registry: RegistryClient, *, from_block: int = 0, batch_blocks: int = 500,
+                 moved: Callable[[], None] | None = None):
+        """``moved``: called after each step that stored something (a mirror in this
+        process then reads the cursor again at once)."""
         self.engine = engine
         self.registry = registry
         self.from_block = from_block
         self.batch_blocks = batch_blocks
+        self.moved = moved
         abi: list[dict[str, Any]] = [dict(e) for e in registry.contract.abi]
         self._events = {Web3.keccak(text=_signature(e)).hex().removeprefix("0x"): str(e["name"])
                         for e in abi if e.get("type") == "event"}
 
     def step(self) -> Position:
-        """Read what is new (up to ``batch_blocks`` blocks); rewind first after a reorg."""
+        """Read what is new (up to ``batch_blocks`` blocks); rewind first after a reorg.
+
+        Several followers may run (a ``notary follower`` and a server catching the mirror up
+        itself): each step writes only if the cursor is still where it started, so a block's
+        events are never stored twice."""
         head = self.registry.block_number()
         cursor = self._cursor()
         start = self.from_block if cursor is None else cursor.block_number + 1
         if cursor is not None and self._block_hash(cursor.block_number) != cursor.block_hash:
             start = self._rewind(cursor) + 1
+            cursor = self._cursor()
         end = min(head, start + self.batch_blocks - 1)
         if end < start:
+            self._record_head(head)
             return self.position(head)
         logs = self.registry.logs(start, end)
-        hashes = {n: self._block_hash(n) for n in range(max(start, end - KEEP_BLOCKS + 1), end + 1)}
-        events = [self._event(entry) for entry in logs]
-        with write_session(self.engine) as s:
-            s.add_all(events)
-            s.add_all([LedgerBlock(contract=self.registry.address, number=n, hash=h) for n, h in hashes.items() if h])
-            self._move_cursor(s, end, hashes[end] or "")
-            s.execute(delete(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address,
-                                                col(LedgerBlock.number) <= end - KEEP_BLOCKS))
-            s.commit()
+        wanted = set(range(max(start, end - KEEP_BLOCKS + 1), end + 1)) | {int(e["blockNumber"]) for e in logs}
+        headers = {n: self._header(n) for n in sorted(wanted)}
+        events = [self._event(entry, headers.get(int(entry["blockNumber"]))) for entry in logs]
+        expected = cursor.block_number if cursor is not None else None
+        try:
+            with write_session(self.engine) as s:
+                current = s.exec(select(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address)
+                                 .with_for_update()).first()
+                if (current.block_number if current is not None else None) != expected:
+                    return self.position(head)  # another follower stored these blocks meanwhile
+                s.add_all(events)
+                s.add_all([LedgerBlock(contract=self.registry.address, number=n, hash=h[0])
+                           for n, h in headers.items() if h and n > end - KEEP_BLOCKS])
+                self._move_cursor(s, end, (headers[end] or ("", 0))[0], head)
+                s.execute(delete(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address,
+                                                    col(LedgerBlock.number) <= end - KEEP_BLOCKS))
+                s.commit()
+        except IntegrityError:
+            return self.position(head)  # two first steps at once: the other one's rows stand
+        if self.moved is not None:
+            self.moved()
         if events:
             log.info("ledger mirror: %d events in blocks %d..%d", len(events), start, end)
         return self.position(head)
+
+    def catch_up(self, max_steps: int = 1000) -> Position:
+        """Step until the mirror has reached the node's head (as it was when asked)."""
+        position = self.step()
+        for _ in range(max_steps):
+            if position.behind == 0:
+                break
+            position = self.step()
+        return position
 
     def position(self, head: int | None = None) -> Position:
         cursor = self._cursor()
@@ -135,15 +170,28 @@ class Follower:
                     keep, cursor.block_number)
         return keep
 
-    def _move_cursor(self, s: Session, number: int, block_hash: str) -> None:
+    def _move_cursor(self, s: Session, number: int, block_hash: str, head: int | None = None) -> None:
         cursor = s.get(LedgerCursor, self.registry.address)
         if cursor is None:
             cursor = LedgerCursor(contract=self.registry.address, chain_id=self.registry.chain_id(),
                                   block_number=number, block_hash=block_hash)
         cursor.block_number, cursor.block_hash, cursor.updated_at = number, block_hash, utcnow()
+        if head is not None:
+            cursor.head_block, cursor.checked_at = head, database_now(s)
         s.add(cursor)
 
-    def _event(self, entry: Any) -> LedgerEvent:
+    def _record_head(self, head: int) -> None:
+        """Nothing new: say so, with the node's head, so that lookups know the mirror is current."""
+        with write_session(self.engine) as s:
+            s.execute(update(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address)
+                      .values(head_block=head, checked_at=database_now(s)))
+            s.commit()
+
+    def _header(self, number: int) -> tuple[str, int] | None:
+        found = self.registry.block_header(number)
+        return (found[0].lower().removeprefix("0x"), found[1]) if found else None
+
+    def _event(self, entry: Any, header: tuple[str, int] | None) -> LedgerEvent:
         topic = bytes(entry["topics"][0]).hex()
         kind = self._events.get(topic, "Unknown")
         args: dict[str, Any] = {}
@@ -154,6 +202,7 @@ class Follower:
         return LedgerEvent(
             contract=self.registry.address, block_number=int(entry["blockNumber"]), log_index=int(entry["logIndex"]),
             tx_hash=bytes(entry["transactionHash"]).hex(), kind=kind, office=int(office) if office is not None else None,
+            block_time=header[1] if header else None,
             **{column: plain.get(name) for name, column in _HEX_FIELDS.items()},
             data=json.dumps({k: v for k, v in plain.items() if k not in _HEX_FIELDS and k != "office"},
                             sort_keys=True, default=str))

@@ -96,6 +96,10 @@ class LedgerCursor(SQLModel, table=True):
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
     block_hash: str = Field(max_length=66)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    # The node's head when the follower last asked, and when: lookups judge from these
+    # whether the mirror is current without asking the node themselves.
+    head_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    checked_at: dt.datetime | None = None
 
 
 class LedgerBlock(SQLModel, table=True):
@@ -123,4 +127,5 @@ class LedgerEvent(SQLModel, table=True):
     root: str | None = Field(default=None, max_length=64, index=True)
     leaf: str | None = Field(default=None, max_length=64, index=True)
     fingerprint: str | None = Field(default=None, max_length=64, index=True)
+    block_time: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # unix seconds
     data: str = "{}"

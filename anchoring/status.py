@@ -26,6 +26,13 @@ def anchor_status(session: Session, certificate_id: uuid.UUID) -> AnchorStatus |
     if entry is None:
         return None
     batch = session.get(AnchorBatch, entry.batch_id) if entry.batch_id else None
+    return status_of(entry, batch)
+
+
+def status_of(entry: OutboxEntry | None, batch: AnchorBatch | None) -> AnchorStatus | None:
+    """The status from a certificate's outbox row and its batch, however they were read."""
+    if entry is None:
+        return None
     if batch is None:
         return AnchorStatus("pending")
     if batch.state != BatchState.CONFIRMED:

@@ -59,18 +59,22 @@ def batch_id_bytes32(batch_id: uuid.UUID) -> bytes:
 class AnchorWorker:
     def __init__(self, engine: Engine, registry: RegistryClient, account: LocalAccount, config: WorkerConfig,
                  commitment: Callable[[Session], bytes] | None = None,
-                 saved_since: Callable[[float], bool] | None = None):
+                 saved_since: Callable[[float], bool] | None = None,
+                 on_ledger_change: Callable[[], object] | None = None):
         """``commitment`` gives 32 bytes to anchor with each batch, read in the transaction
         that builds it (the issuer passes its audit-log head); default: the batch's uuid.
         ``saved_since(t)``: whether the node has saved its state since time ``t`` (the
         embedded node, which keeps its chain in a file written every second); an anchor
-        counts as confirmed only once saved, so a node killed at once does not lose it."""
+        counts as confirmed only once saved, so a node killed at once does not lose it.
+        ``on_ledger_change``: called after a round that confirmed anchors or recorded
+        revocations (the runtime catches the ledger mirror up, so lookups see them at once)."""
         self.engine = engine
         self.registry = registry
         self.account = account
         self.config = config
         self.commitment = commitment
         self.saved_since = saved_since
+        self.on_ledger_change = on_ledger_change
         self._office_number: int | None = None
 
     @property
@@ -329,7 +333,12 @@ class AnchorWorker:
         while (new_batch_id := self.claim_batch(force=force)) is not None:
             if self.process_batch(new_batch_id):
                 confirmed += self._size(new_batch_id)
-        self.push_leaf_actions()
+        changed = self.push_leaf_actions()
+        if (confirmed or changed) and self.on_ledger_change is not None:
+            try:
+                self.on_ledger_change()
+            except AnchoringError as exc:  # the follower will catch up on its own
+                log.warning("ledger mirror not caught up after anchoring: %s", exc.message)
         return confirmed
 
     def push_leaf_actions(self) -> int:

@@ -43,12 +43,16 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False) -> ResponseHeaders:
-    """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside."""
+def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = False) -> ResponseHeaders:
+    """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside, with
+    ``run_follower`` the ledger mirror's follower (without one, lookups keep the mirror
+    current themselves, one step every few seconds at most: anchoring.mirror)."""
+    follow = run_follower and rt.registry is not None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        with stopped_after(rt.start_worker_thread() if run_worker else None):
+        with stopped_after(rt.start_worker_thread() if run_worker else None), \
+                stopped_after(rt.start_follower_thread() if follow else None):
             yield
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,

@@ -28,4 +28,11 @@ def readiness(rt) -> dict[str, str]:
             checks["chain"] = "ok"
         except AnchoringError as exc:
             checks["chain"] = f"unreachable ({exc.code})"
+    if rt.settings.mirror_lookups and rt.mirror is not None:
+        # Lookups answer from the mirror: behind or silent, they could not pass anything.
+        try:
+            state = rt.mirror.state()
+            checks["ledger_mirror"] = "not started" if state is None else "ok" if state.current else str(state.why_not)
+        except SQLAlchemyError as exc:
+            checks["ledger_mirror"] = f"unreadable ({type(exc).__name__})"
     return checks

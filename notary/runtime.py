@@ -23,6 +23,7 @@ from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_a
 from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import AnchoringError, ChainUnavailable, ContractNotDeployed
 from anchoring.follower import Follower
+from anchoring.mirror import LedgerMirror
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from records import audit
@@ -190,7 +191,18 @@ class Runtime:
             self.engine, self.trust_roots, self.registry, s.confirmations, s.max_upload_bytes,
             sandbox=self.parser_pool if sandboxed else None, cache=self.analysis_cache if sandboxed else None,
             font_path=s.cjk_font, report_signer=self.report_signer, crls=self.crls,
+            mirror=self.mirror if s.mirror_lookups else None,
         )
+
+    @cached_property
+    def mirror(self) -> LedgerMirror | None:
+        """The ledger as mirrored into the database, for lookups; None without a chain. A
+        process with no follower running keeps it current itself (LedgerMirror.refresh)."""
+        if self.registry is None:
+            return None
+        s = self.settings
+        return LedgerMirror(self.engine, self.registry.address, max_lag_blocks=s.mirror_max_lag_blocks,
+                            max_age_seconds=s.mirror_max_age_seconds, refresh=lambda: self.follower().step())
 
     @property
     def crl_url(self) -> str:
@@ -235,20 +247,36 @@ class Runtime:
         # The audit log's head rides on every batch: the ledger then dates the whole log.
         return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config,
                             commitment=lambda s: bytes.fromhex(audit.head(s)),
-                            saved_since=self.node.saved_since if self.node is not None else None)
+                            saved_since=self.node.saved_since if self.node is not None else None,
+                            on_ledger_change=lambda: self.follower().catch_up())
 
     def follower(self) -> Follower:
-        """The ledger mirror of this registry, read from its deployment block on (recorded
-        when this service deployed it; else from the genesis block)."""
+        """The ledger mirror's follower for this registry (one per runtime), reading from its
+        deployment block on (recorded when this service deployed it; else the genesis block)."""
         if self.registry is None:
             raise ContractNotDeployed("the chain is not configured")
+        if (made := self.__dict__.get("_follower")) is not None:
+            return made
         record = self.settings.data_path / "chain" / f"deployment-{self.registry.chain_id()}.json"
         start = 0
         if record.exists():
             deployed = json.loads(record.read_text())
             if deployed.get("contract", "").lower() == self.registry.address.lower():
                 start = int(deployed.get("block", 0))
-        return Follower(self.engine, self.registry, from_block=start)
+        made = self.__dict__["_follower"] = Follower(self.engine, self.registry, from_block=start,
+                                                     moved=self._mirror_moved)
+        return made
+
+    def _mirror_moved(self) -> None:
+        if (mirror := self.__dict__.get("mirror")) is not None:
+            mirror.forget()
+
+    def start_follower_thread(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.follower().run_forever, args=(stop,), name="ledger-follower",
+                                  daemon=True)
+        thread.start()
+        return thread, stop
 
     def start_worker_thread(self) -> tuple[threading.Thread, threading.Event]:
         stop = threading.Event()

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
                                      description="how often issuing re-checks the office key "
                                                  "(rotated on disk, expired, revoked, retired on the ledger)")
     worker_enabled: bool = Field(default=True, description="run the anchoring worker inside `notary serve`")
+    follower_enabled: bool = Field(default=True, description="run the ledger follower inside `notary serve`")
+    mirror_lookups: bool = Field(default=True, description="lookups by id, fingerprint and number read the ledger "
+                                 "mirror (false: they ask the node each time, as uploads do)")
+    mirror_max_lag_blocks: int = Field(default=12, ge=0, description="a lookup answers INDETERMINATE (LEDGER_STALE) "
+                                       "when the ledger mirror is more blocks than this behind the node")
+    mirror_max_age_seconds: float = Field(default=30.0, gt=0, description="... or when the follower has not read "
+                                          "the node for this long")
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     lookup_cache_seconds: float = Field(default=1.0, ge=0,

@@ -209,7 +209,7 @@ def test_readiness_names_what_is_missing(sqlite_runtime):
     rt = sqlite_runtime
     client = TestClient(create_app(rt))
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "chain": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "chain": "ok", "ledger_mirror": "ok"}
     # The chain node goes away (a port nothing listens on).
     rt.registry.w3 = Web3(Web3.HTTPProvider("http://127.0.0.1:1", request_kwargs={"timeout": 1}))
     down = client.get("/readyz")

@@ -19,21 +19,25 @@ from anchoring.status import anchor_status
 from records.lookups import find_by_number
 
 from .apikeys import authenticate_api_key
-from .checks import local_status_check
+from records.models import Certificate
+
+from .checks import ledger_status_check, local_status_check
 from .errors import BatchTooLarge, UnknownCertificate, VerifierError
 from .full_record import CertificateRecord, full_record
 from .gate import Gate, report_pdf_response
 from .models import ApiKey, VerificationLog
-from .report import Report, Revocation, revocation_from
+from .stored import load_one, load_stored
+from .report import Check, Report, Revocation, revocation_from
 from .report_pdf import signed_report
 from .service import (
     VerifierContext,
     not_issued_report,
     stored_certificate,
+    stored_record,
     summary,
-    verify_certificate,
     verify_digest,
-    verify_pdf,
+    verify_stored,
+    verify_record,
 )
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
@@ -129,9 +133,8 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         with Session(ctx.engine) as s:
             cert = find_by_number(s, body.number)
         cert = gate.open_record(request, cert, body.access_code, body.number)
-        _, pdf = stored_certificate(ctx, cert.id)
-        report = verify_pdf(ctx, pdf)
-        return RecordResponse(report=report, record=full_record(cert, summary(cert), pdf if body.previews else None))
+        pdf = stored_certificate(ctx, cert.id)[1] if body.previews else None
+        return RecordResponse(report=verify_record(ctx, cert), record=full_record(cert, summary(cert), pdf))
 
     @r.post("/api/v1/verify/batch", response_model=BatchResponse, tags=["verify"],
             summary=f"Registries: up to {BATCH_MAX} ids, fingerprints or numbers with access codes a call, "
@@ -143,13 +146,20 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
             raise BatchTooLarge(key.items_per_minute)
         gate.limiter.take(str(key.id), len(body.items), key.items_per_minute)
         results, log_rows = [], []
+        # Every id and fingerprint of the call in two queries, not one per item.
+        found = load_stored(ctx.engine, ids={i.id for i in body.items if i.id is not None},
+                            digests={i.sha256.lower() for i in body.items if i.sha256 is not None})
+        by_id = {f.cert.id: f for f in found}
+        by_digest = {f.cert.document_sha256: f for f in found}
         for item in body.items:
             record = None
             try:
                 if item.number is not None:
                     report, record = batch_record(key, item)
                 else:
-                    report = verify_certificate_or_digest(ctx, item)
+                    stored = by_id.get(item.id) if item.id is not None else by_digest.get((item.sha256 or "").lower())
+                    report = verify_stored(ctx, stored) if stored is not None else not_issued_report(
+                        item.sha256.lower() if item.sha256 else None)
             except VerifierError as exc:
                 results.append(BatchResult(input=item, indication="ERROR",
                                            error={"code": exc.code, "message": exc.message,
@@ -179,8 +189,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         with Session(ctx.engine) as s:
             cert = find_by_number(s, number)
         cert = gate.open_record_as(f"apikey:{key.id}", f"apikey:{key.name}", cert, item.access_code, number)
-        _, pdf = stored_certificate(ctx, cert.id)
-        return verify_pdf(ctx, pdf), full_record(cert, summary(cert))
+        return verify_record(ctx, cert), full_record(cert, summary(cert))
 
     @r.get("/api/v1/certificates/{certificate_id}/status", tags=["verify"],
            summary="Public status of a certificate: no personal data")
@@ -189,25 +198,46 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         return _json(await gate.lookups.through(key, lambda: json.dumps(_status(certificate_id)).encode()))
 
     def _status(certificate_id: uuid.UUID) -> dict:
-        cert, _ = stored_certificate(ctx, certificate_id)
-        with Session(ctx.engine) as s:
-            anchor = anchor_status(s, certificate_id)
+        stored = load_one(ctx.engine, certificate_id=certificate_id)
+        if stored is None:
+            raise UnknownCertificate("no certificate with this id", "查无此公证书")
+        cert, anchor = stored.cert, stored.anchor
         body = summary(cert).model_dump(mode="json")
         successor = str(cert.superseded_by) if cert.superseded_by else None
-        revocation = revocation_from(local_status_check(cert.status, successor, cert.revoked_at,
-                                                        cert.revocation_reason))
-        body["revocation"] = revocation.model_dump(mode="json") if revocation else None
+        local = local_status_check(cert.status, successor, cert.revoked_at, cert.revocation_reason)
+        receipt = anchor.receipt if anchor else None
         body["anchor"] = {"state": anchor.state if anchor else "pending"}
-        if anchor and anchor.receipt:
-            body["anchor"].update(tx_hash=anchor.receipt.tx_hash, block_number=anchor.receipt.block_number,
+        if anchor and receipt:
+            body["anchor"].update(tx_hash=receipt.tx_hash, block_number=receipt.block_number,
                                   block_time=anchor.block_time.isoformat() if anchor.block_time else None,
-                                  root=anchor.receipt.root, chain_id=anchor.receipt.chain_id)
+                                  root=receipt.root, chain_id=receipt.chain_id)
+        body["ledger"], on_ledger = _ledger_word(cert, receipt)
+        revocation = revocation_from(local or on_ledger)
+        body["revocation"] = revocation.model_dump(mode="json") if revocation else None
         return body
+
+    def _ledger_word(cert: Certificate, receipt: AnchorReceipt | None) -> tuple[dict | None, Check | None]:
+        """Where the ledger mirror stands, and what it says of the certificate's leaf (a
+        revocation recorded on the ledger but not here, say)."""
+        if ctx.mirror is None:
+            return None, None
+        state = ctx.mirror.state()
+        if state is None:
+            return {"source": "mirror", "current": False, "why": "the ledger mirror has not started"}, None
+        word: dict = {"source": "mirror", "block_number": state.block_number, "current": state.current}
+        if not state.current:
+            return word | {"why": state.why_not}, None
+        if receipt is None:
+            return word, None
+        evidence = ctx.mirror.evidence(state, bytes.fromhex(cert.signer_fingerprint), bytes.fromhex(receipt.root),
+                                       bytes.fromhex(receipt.leaf_hash))
+        word["anchored"] = evidence.anchor is not None
+        return word, ledger_status_check(evidence)[0]
 
     @r.get("/api/v1/certificates/{certificate_id}/receipt", response_model=AnchorReceipt, tags=["verify"],
            summary="The anchor receipt (proof bundle) once the certificate is anchored")
     def certificate_receipt(certificate_id: uuid.UUID) -> AnchorReceipt:
-        stored_certificate(ctx, certificate_id)
+        stored_record(ctx, certificate_id)
         with Session(ctx.engine) as s:
             anchor = anchor_status(s, certificate_id)
         if anchor is None or anchor.receipt is None:
@@ -221,14 +251,3 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
 def _json(body: bytes) -> Response:
     # Cached answers are kept serialised: a hit costs no validation or encoding.
     return Response(body, media_type="application/json")
-
-
-def verify_certificate_or_digest(ctx: VerifierContext, item: BatchItem) -> Report:
-    """By fingerprint or by id; an id never issued is answered as a fingerprint never issued."""
-    if item.sha256 is not None:
-        return verify_digest(ctx, item.sha256)
-    assert item.id is not None  # an item holds exactly one of id, sha256 and number; numbers go elsewhere
-    try:
-        return verify_certificate(ctx, item.id)
-    except UnknownCertificate:
-        return not_issued_report()

@@ -24,7 +24,6 @@ from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
 from anchoring.errors import AnchoringError
 from anchoring.receipt import AnchorReceipt
 from keys.crl import crl_version
-from keys.store import certificate_fingerprint
 from records.models import CertificateStatus
 from records.revocation import SUPERSEDED, reason_words
 from signing.pades import SignatureLevel
@@ -183,15 +182,15 @@ def fetch_evidence(registry: RegistryClient | None, fingerprint: bytes | None, r
         return None
 
 
-def office_binding_check(evidence: LedgerEvidence | None, cert: asn1_x509.Certificate | None,
+def office_binding_check(evidence: LedgerEvidence | None, fingerprint: bytes | None,
                          signing_time: dt.datetime | None) -> tuple[Check, str | None]:
-    """Is the signing certificate registered on the ledger for an active office at signing time?
+    """Is the signing certificate (by its SHA-256 ``fingerprint``; None when the document has
+    no readable signer) registered on the ledger for an active office at signing time?
     Returns the check and the office name from the ledger."""
-    if cert is None:
+    if fingerprint is None:
         return Check.of(CheckName.OFFICE_BINDING, S, "NOT_CHECKED"), None
     if evidence is None:
         return Check.of(CheckName.OFFICE_BINDING, E, "LEDGER_UNAVAILABLE"), None
-    fingerprint = certificate_fingerprint(cert)
     key, office = evidence.signing_key, evidence.office
     if key is None or office is None:
         return Check.of(CheckName.OFFICE_BINDING, I, "OFFICE_KEY_UNKNOWN", fingerprint=fingerprint.hex()), None

@@ -25,6 +25,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "OFFICE_KEY_REGISTERED_LATER": ("该签章证书在签署时间之后才在公证链上登记，不能证明此前签署的文件。", "The signing certificate was registered on the ledger only after the signing time, so it cannot vouch for this signature."),
     "OFFICE_SUSPENDED": ("该公证处已被暂停。", "The notary office is suspended on the ledger."),
     "LEDGER_UNAVAILABLE": ("暂时无法连接公证链节点，请稍后再试。", "The ledger node cannot be reached right now; try again later."),
+    "LEDGER_STALE": ("本系统的公证链数据暂未同步到最新区块，无法确认链上状态，请稍后再试。",
+                     "This service's copy of the ledger is not up to date, so the ledger's word cannot be given; try again shortly."),
     "DOCUMENT_NOT_PROVIDED": ("未提供文件，仅按指纹核验。", "No file was given; checked by fingerprint only."),
     "NOT_CHECKED": ("前序检查未通过，未进行此项检查。", "Not checked because an earlier check did not pass."),
     # anchor_inclusion

@@ -1,4 +1,5 @@
-"""Tables owned by the verifier: registry API keys and the log of their verifications."""
+"""Tables owned by the verifier: registry API keys and the log of their verifications, kept
+reports of uploads, and the document checks of stored certificates."""
 
 from __future__ import annotations
 
@@ -48,3 +49,22 @@ class VerificationResult(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     report_json: str
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class DocumentCheck(SQLModel, table=True):
+    """The document part of the report for one stored certificate (integrity, signer trust,
+    timestamp), as found by a full check of its stored PDF: lookups by id, fingerprint and
+    number reuse it instead of parsing the PDF again (verifier.document_facts). ``basis``
+    names the trust roots and revocation lists it was found under: another basis, or an
+    old ``checked_at``, means checking again."""
+
+    __tablename__ = "verifier_document_check"
+
+    certificate_id: uuid.UUID = Field(primary_key=True, foreign_key="certificate.id")
+    basis: str = Field(max_length=64)
+    checked_at: dt.datetime = Field(default_factory=utcnow)
+    signer_name: str | None = Field(default=None, max_length=200)
+    signer_fingerprint: str | None = Field(default=None, max_length=64)
+    claimed_time: dt.datetime | None = None
+    timestamp_time: dt.datetime | None = None
+    checks_json: str

@@ -55,7 +55,8 @@ def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bun
         rpc_urls, standalone.PinnedLedger.from_json(bundle.model_dump()),  # one reading of a bundle for both
         (fingerprint, bytes.fromhex(receipt.root), bytes.fromhex(receipt.leaf_hash)), quorum, timeout)
     evidence = decode_evidence(raw) if raw is not None else None
-    office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
+    office_check, report.office = office_binding_check(evidence, certificate_fingerprint(signer_cert) if signer_cert is not None else None,
+                                                       pdf.best_time)
     if problem in ("NODES_DISAGREE", "NO_QUORUM"):
         unsure = dict(nodes_agreeing=agreeing, pinned_block=pinned)
         return finish(Check.of(CheckName.OFFICE_BINDING, CheckStatus.ERROR, problem, **unsure),

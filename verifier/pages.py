@@ -22,7 +22,7 @@ from . import results
 from .errors import ResultExpired, UnknownCertificate, VerifierError
 from .full_record import full_record
 from .gate import Gate
-from .service import VerifierContext, stored_certificate, summary, verify_digest, verify_pdf
+from .service import VerifierContext, stored_certificate, summary, verify_digest, verify_record
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC_DIR = Path(__file__).parent / "static"  # the pages' style sheet and script, served at /static
@@ -95,8 +95,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         if cert is None:
             # A made-up id or check code gets the same answer as an unknown id: no probing.
             return _page(request, lang, "verify.html", status=404, not_found=True)
-        _, pdf = stored_certificate(ctx, cert.id)
-        report = verify_pdf(ctx, pdf)
+        report = verify_record(ctx, cert)
         return _page(request, lang, "verify.html", report=report, qr_code=c, successor_url=gate.successor_url(report),
                      report_pdf_url=f"{request.url.path}/report.pdf?c={c}")
 
@@ -106,7 +105,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         cert = await run_in_threadpool(gate.qr_target, certificate_id, c)
         if cert is None:
             raise UnknownCertificate("no such certificate, or the check code is wrong", "查无此公证书，或核验码不正确")
-        return await gate.signed_report_pdf(request, lambda: verify_pdf(ctx, stored_certificate(ctx, cert.id)[1]))
+        return await gate.signed_report_pdf(request, lambda: verify_record(ctx, cert))
 
     @r.post("/v/{certificate_id}", response_class=HTMLResponse, include_in_schema=False)
     def record_page(request: Request, certificate_id: str, access_code: Annotated[str, Form(max_length=16)],
@@ -118,8 +117,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         try:
             gate.open_record(request, cert, access_code, str(cert.id))
         except VerifierError as exc:
-            _, pdf = stored_certificate(ctx, cert.id)
-            return _page(request, lang, "verify.html", report=verify_pdf(ctx, pdf), qr_code=c, error=exc,
+            return _page(request, lang, "verify.html", report=verify_record(ctx, cert), qr_code=c, error=exc,
                          status=exc.http_status)
         return _record_page(request, lang, cert, {"action": f"/v/{cert.id}?c={c}", "fields": {
             "access_code": access_code}})
@@ -128,7 +126,7 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         """The full record; its language switch re-posts the access code (``switch_form``:
         the form's action and fields), as the record is never at a GET address."""
         _, pdf = stored_certificate(ctx, cert.id)
-        report = verify_pdf(ctx, pdf)
+        report = verify_record(ctx, cert)
         code = check_code(gate.qr_key, cert.id)
         return _page(request, lang, "verify.html", report=report, record=full_record(cert, summary(cert), pdf),
                      successor_url=gate.successor_url(report), report_pdf_url=f"/v/{cert.id}/report.pdf?c={code}",

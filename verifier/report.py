@@ -105,6 +105,10 @@ class Report(BaseModel):
     anchor_block_time: dt.datetime | None = Field(default=None, description="the document existed no later than this")
     successor_id: uuid.UUID | None = None
     revocation: Revocation | None = Field(default=None, description="set when the certificate was revoked or corrected")
+    ledger_block: int | None = Field(default=None, description="the ledger block that the office, anchor and status "
+                                     "checks read: the node's head, or the ledger mirror's block")
+    ledger_source: str | None = Field(default=None, description="node (read for this report: uploads) or mirror "
+                                      "(the ledger as this service mirrors it: lookups by id, fingerprint or number)")
     verified_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     def check(self, name: str) -> Check:

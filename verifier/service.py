@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -15,7 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from anchoring.chain import RegistryClient
+from anchoring.chain import ZERO32, LedgerEvidence, RegistryClient
+from anchoring.mirror import LedgerMirror, MirrorState
+from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
 from keys.crl import crl_version
 from keys.store import OfficeSigner, certificate_fingerprint
@@ -25,12 +28,14 @@ from records.models import Certificate, CertificateDocument
 from records.numbers import mask_number
 
 from .analysis import PdfAnalysis, analyse_pdf
+from .document_facts import Basis, DocumentFacts, facts_of_analysis, keep_facts, kept_facts
 from .checks import anchor_check, fetch_evidence, ledger_status_check, local_status_check, office_binding_check
 from .errors import EmptyUpload, UnknownCertificate
 from .intake import check_size
 from .microcache import MicroCache
 from .report import CertificateSummary, Check, CheckName, CheckStatus, Indication, Report, finish
 from .sandbox import ParserPool
+from .stored import StoredCertificate, load_one
 
 log = logging.getLogger("notary.verifier")
 
@@ -48,9 +53,15 @@ class VerifierContext:
     report_signer: OfficeSigner | None = None
     crls: Callable[[], list[bytes]] | None = None  # current revocation lists (DER), read per verification
 
+    mirror: LedgerMirror | None = None  # lookups of stored certificates read the ledger here
+
     @cached_property
     def trust_roots_der(self) -> list[bytes]:
         return [c.dump() for c in self.trust_roots]
+
+    @cached_property
+    def basis(self) -> Basis:
+        return Basis(self.trust_roots_der, self.crls)
 
 
 def analyse(ctx: VerifierContext, data: bytes) -> PdfAnalysis:
@@ -103,7 +114,7 @@ def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) ->
     except SQLAlchemyError:
         log.exception("database unavailable during verification")
         evidence = fetch_evidence(ctx.registry, fingerprint, None)
-        office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
+        office_check, report.office = office_binding_check(evidence, fingerprint, pdf.best_time)
         checks += [office_check, Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.ERROR, "STATUS_UNKNOWN"),
                    Check.of(CheckName.STATUS, CheckStatus.ERROR, "STATUS_UNKNOWN")]
         return finish(report, checks)
@@ -111,30 +122,95 @@ def verify_pdf(ctx: VerifierContext, data: bytes, *, as_report: bool = False) ->
     receipt = anchor.receipt if anchor else None
     # One ledger read for the office binding, the anchor and the revocation status.
     evidence = fetch_evidence(ctx.registry, fingerprint, receipt)
-    office_check, report.office = office_binding_check(evidence, signer_cert, pdf.best_time)
-    checks.append(office_check)
+    if evidence is not None:
+        report.ledger_block, report.ledger_source = evidence.head_block, "node"
+    return finish(report, checks + _ledger_checks(ctx, report, cert, receipt, evidence, fingerprint, pdf.best_time))
 
+
+def verify_stored(ctx: VerifierContext, stored: StoredCertificate) -> Report:
+    """Verify a certificate this service holds (looked up by id, fingerprint or number)
+    from the database and the ledger mirror: the document checks of its stored PDF are
+    made once and kept (verifier.document_facts), the ledger's word comes from the mirror
+    as of the block the report names. Without a mirror (no follower configured), the node
+    is read, as for an upload."""
+    cert = stored.cert
+    facts = document_facts(ctx, stored)
+    report = Report(indication=Indication.INDETERMINATE, checks=[], document_sha256=cert.document_sha256,
+                    signer=facts.signer_name, claimed_signing_time=facts.claimed_time,
+                    best_signing_time=facts.timestamp_time)
+    receipt = stored.anchor.receipt if stored.anchor else None
+    if ctx.mirror is None:
+        evidence = fetch_evidence(ctx.registry, facts.signer_fingerprint, receipt)
+        if evidence is not None:
+            report.ledger_block, report.ledger_source = evidence.head_block, "node"
+        return finish(report, facts.checks + _ledger_checks(ctx, report, cert, receipt, evidence,
+                                                            facts.signer_fingerprint, facts.best_time))
+    state = ctx.mirror.state()
+    evidence = None
+    if state is not None and state.current:
+        evidence = ctx.mirror.evidence(state, facts.signer_fingerprint or ZERO32,
+                                       bytes.fromhex(receipt.root) if receipt else ZERO32,
+                                       bytes.fromhex(receipt.leaf_hash) if receipt else ZERO32)
+    report.ledger_source = "mirror"
+    report.ledger_block = state.block_number if state is not None else None
+    checks = _ledger_checks(ctx, report, cert, receipt, evidence, facts.signer_fingerprint, facts.best_time)
+    return finish(report, facts.checks + [_mirror_word(c, state, receipt) for c in checks])
+
+
+def verify_record(ctx: VerifierContext, cert: Certificate) -> Report:
+    """``verify_stored`` for a certificate record already in hand (found by its number)."""
+    stored = load_one(ctx.engine, certificate_id=cert.id)
+    if stored is None:
+        raise UnknownCertificate("no certificate with this id", "查无此公证书")
+    return verify_stored(ctx, stored)
+
+
+def _mirror_word(check: Check, state: MirrorState | None, receipt: AnchorReceipt | None) -> Check:
+    """Say what the mirror could not: it is stale (never "unavailable": the node was not
+    asked), or it has not yet reached the block of an anchor the worker saw confirmed."""
+    if check.code == "LEDGER_UNAVAILABLE":
+        details = state.as_details() if state is not None else {"why": "the ledger mirror has not started"}
+        return Check.of(check.name, CheckStatus.ERROR, "LEDGER_STALE", **details)
+    if (check.code == "ANCHOR_NOT_ON_CHAIN" and state is not None and receipt is not None
+            and receipt.block_number > state.block_number):
+        return Check.of(check.name, CheckStatus.SKIPPED, "ANCHOR_CONFIRMING", **check.details,
+                        mirror_block=state.block_number)
+    return check
+
+
+def document_facts(ctx: VerifierContext, stored: StoredCertificate) -> DocumentFacts:
+    """The document checks of a stored certificate: kept ones if still good, else made now."""
+    basis = ctx.basis.current()
+    facts = kept_facts(stored.kept_check, basis)
+    if facts is None:
+        _, pdf = stored_certificate(ctx, stored.cert.id)
+        facts = facts_of_analysis(analyse(ctx, pdf))
+        keep_facts(ctx.engine, stored.cert.id, basis, facts)
+    return facts
+
+
+def _ledger_checks(ctx: VerifierContext, report: Report, cert: Certificate | None, receipt: AnchorReceipt | None,
+                   evidence: LedgerEvidence | None, fingerprint: bytes | None,
+                   best_time: dt.datetime | None) -> list[Check]:
+    """office_binding, anchor_inclusion and status, from one reading of the ledger."""
+    office_check, report.office = office_binding_check(evidence, fingerprint, best_time)
+    checks = [office_check]
     if cert is None:
-        checks += [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
-                   Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED")]
-        return finish(report, checks)
-
+        return checks + [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.INVALID, "ANCHOR_NOT_FOUND"),
+                         Check.of(CheckName.STATUS, CheckStatus.SKIPPED, "NOT_CHECKED")]
     report.certificate = summary(cert)
     report.successor_id = cert.superseded_by
     local = local_status_check(cert.status, str(cert.superseded_by) if cert.superseded_by else None,
                                cert.revoked_at, cert.revocation_reason)
     if receipt is None:
-        checks.append(Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.SKIPPED, "ANCHOR_PENDING"))
         # Not on the ledger yet: only the local record can say whether it was revoked.
-        checks.append(local or Check.of(CheckName.STATUS, CheckStatus.VALID, "NOT_REVOKED"))
-        return finish(report, checks)
+        return checks + [Check.of(CheckName.ANCHOR_INCLUSION, CheckStatus.SKIPPED, "ANCHOR_PENDING"),
+                         local or Check.of(CheckName.STATUS, CheckStatus.VALID, "NOT_REVOKED")]
     facts_anchor = anchor_check(evidence, receipt, ctx.confirmations, trust_receipt_source=True)
-    checks.append(facts_anchor.check)
     report.anchor_block_number = facts_anchor.block_number
     report.anchor_block_time = facts_anchor.block_time
     status_check, _successor = ledger_status_check(evidence, local)
-    checks.append(status_check)
-    return finish(report, checks)
+    return checks + [facts_anchor.check, status_check]
 
 
 def stored_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> tuple[Certificate, bytes]:
@@ -146,21 +222,30 @@ def stored_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> tuple
     return cert, doc.pdf
 
 
+def stored_record(ctx: VerifierContext, certificate_id: uuid.UUID) -> Certificate:
+    """The certificate's record, without its PDF."""
+    with Session(ctx.engine) as s:
+        cert = s.get(Certificate, certificate_id)
+    if cert is None:
+        raise UnknownCertificate("no certificate with this id", "查无此公证书")
+    return cert
+
+
 def verify_certificate(ctx: VerifierContext, certificate_id: uuid.UUID) -> Report:
     """Verify the PDF this service issued under ``certificate_id`` (the QR code's target)."""
-    _, pdf = stored_certificate(ctx, certificate_id)
-    return verify_pdf(ctx, pdf)
+    stored = load_one(ctx.engine, certificate_id=certificate_id)
+    if stored is None:
+        raise UnknownCertificate("no certificate with this id", "查无此公证书")
+    return verify_stored(ctx, stored)
 
 
 def verify_digest(ctx: VerifierContext, sha256: str) -> Report:
     """Verify by document fingerprint: the PDF stays with its holder (hashed in the browser).
     A fingerprint this registry never issued is FAILED: nothing genuine has it."""
-    with Session(ctx.engine) as s:
-        cert = find_by_digest(s, [sha256.lower()])
-        doc = s.get(CertificateDocument, cert.id) if cert else None
-    if cert is None or doc is None:
+    stored = load_one(ctx.engine, digest=sha256.lower())
+    if stored is None:
         return not_issued_report(sha256.lower())
-    return verify_pdf(ctx, doc.pdf)
+    return verify_stored(ctx, stored)
 
 
 def _service_report(report: Report, checks: list[Check], *, by_service: bool, as_report: bool) -> Report:

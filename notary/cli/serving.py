@@ -28,7 +28,8 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, max=64, help="API processes (default NOTARY_WORKERS, 1); "
                                                 "a supervisor restarts any that dies")] = None,
 ) -> None:
-    """Run the API (and, unless NOTARY_WORKER_ENABLED=false, the anchoring worker)."""
+    """Run the API (and, unless NOTARY_WORKER_ENABLED / NOTARY_FOLLOWER_ENABLED=false, the
+    anchoring worker and the ledger follower)."""
     from observability.multiprocess import enable_multiprocess
 
     from ..settings import Settings
@@ -139,7 +140,7 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     from ..app import create_app
 
     s = rt.settings
-    app_ = create_app(rt, run_worker=s.worker_enabled)
+    app_ = create_app(rt, run_worker=s.worker_enabled, run_follower=s.follower_enabled)
     if rt.signing_pool is not None:
         # Start the signing processes now, not on the first issue request (~2 s to import).
         threading.Thread(target=rt.signing_pool.warm_up, name="signing-warm-up", daemon=True).start()
@@ -158,14 +159,16 @@ def _serve(rt, host: str | None, port: int | None) -> None:
 
 def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> None:
     """``workers`` API processes under uvicorn's process manager, which restarts one that
-    dies; this process (the supervisor) runs the anchoring worker. The runtime opened here
+    dies; this process (the supervisor) runs the anchoring worker and the ledger follower. The runtime opened here
     has already migrated the database and deployed the contract, so the API processes
     (notary.asgi) start without racing each other."""
     import uvicorn
 
     s = rt.settings
     try:
-        with stopped_after(rt.start_worker_thread() if s.worker_enabled else None), node_kept_alive(rt):
+        follow = s.follower_enabled and rt.registry is not None
+        with stopped_after(rt.start_worker_thread() if s.worker_enabled else None), \
+                stopped_after(rt.start_follower_thread() if follow else None), node_kept_alive(rt):
             uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
                         loop="uvloop", http="httptools", log_level="info", access_log=s.access_log,
                         proxy_headers=False, **_uvicorn_logs(s))

@@ -1,0 +1,128 @@
+"""Issue #15: the service as several processes on one PostgreSQL and one Redis: two API
+processes (`notary serve --workers 2`), two anchoring workers (`notary worker`) and the
+ledger follower (`notary follower`), on the test anvil. Certificates are issued and
+verified through both API processes; every leaf is anchored once, numbers are gap-free,
+and lookups answer from the mirror the follower keeps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from anchoring.models import AnchorBatch, BatchState, LedgerEvent, OutboxEntry
+from issuer.auth import Role, create_token
+from notary.database import make_engine
+from notary.settings import Settings
+from records.matters import EXAMPLES
+from records.models import Certificate
+from tests.conftest import free_port, stop_process_group
+
+NOTARY = Path(sys.executable).with_name("notary")
+CERTIFICATES = 24
+CLIENTS = 4
+
+
+def _wait(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_two_api_processes_two_workers_and_the_follower(tmp_path, anvil_url, pg_database, redis_url):
+    port = free_port()
+    env = {**os.environ, "NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url,
+           "NOTARY_DATABASE_URL": pg_database, "NOTARY_REDIS_URL": redis_url,
+           "NOTARY_REDIS_PREFIX": f"notary-test-{port}:", "NOTARY_PORT": str(port),
+           "NOTARY_KEY_PASSPHRASE": "test-passphrase", "NOTARY_SIGNING_PROCESSES": "1",
+           "NOTARY_PARSER_PROCESSES": "1", "NOTARY_BATCH_AGE_SECONDS": "0.5", "NOTARY_BATCH_SIZE": "5",
+           "NOTARY_WORKER_ENABLED": "false", "NOTARY_FOLLOWER_ENABLED": "false"}
+    url = f"http://127.0.0.1:{port}"
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        proc = subprocess.Popen([str(NOTARY), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        started.append(proc)
+        return proc
+
+    try:
+        # The API's supervisor migrates the database and deploys the registry first.
+        start("serve", "--workers", "2")
+        _wait(lambda: _healthy(url), 180, "the API")
+        for _ in range(2):
+            start("worker")
+        start("follower")
+
+        engine = make_engine(pg_database)
+        token = create_token(engine, "王丽", Role.NOTARY, Settings().office_code)[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        issued: list[dict] = []
+        served_by: set[str] = set()
+        lock = threading.Lock()
+
+        def client(count: int) -> None:
+            with httpx.Client(base_url=url, timeout=120) as http:
+                for _ in range(count):
+                    answer = http.post("/api/v1/certificates", json={"matter": "birth", "data": EXAMPLES["birth"]},
+                                       headers=headers)
+                    assert answer.status_code == 201, answer.text
+                    with lock:
+                        issued.append(answer.json())
+                        served_by.add(answer.headers["x-request-id"][:8])  # each process's own prefix
+
+        threads = [threading.Thread(target=client, args=(CERTIFICATES // CLIENTS,)) for _ in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        assert len(issued) == CERTIFICATES
+
+        def all_anchored() -> bool:
+            states = [httpx.get(f"{url}/api/v1/certificates/{c['id']}/status", timeout=10).json()
+                      for c in issued]
+            return all(s["anchor"]["state"] == "confirmed" and s["ledger"]["current"] for s in states)
+
+        _wait(all_anchored, 180, "every certificate anchored and the mirror current")
+        with httpx.Client(base_url=url, timeout=60) as http:
+            for c in issued:
+                answer = http.post("/api/v1/verify/hash", json={"sha256": c["document_sha256"]})
+                report = answer.json()
+                assert report["indication"] == "PASSED", report
+                assert report["ledger_source"] == "mirror" and report["ledger_block"] >= report["anchor_block_number"]
+                served_by.add(answer.headers["x-request-id"][:8])
+        assert len(served_by) >= 2, "both API processes should have served requests"
+
+        with Session(engine) as s:
+            serials = sorted(s.exec(select(Certificate.serial)).all())
+            assert serials == list(range(1, CERTIFICATES + 1)), "numbers are not gap-free"
+            entries = s.exec(select(OutboxEntry)).all()
+            assert len(entries) == CERTIFICATES and all(e.batch_id is not None for e in entries)
+            batches = s.exec(select(AnchorBatch)).all()
+            assert all(b.state == BatchState.CONFIRMED for b in batches)
+            assert sum(b.tree_size for b in batches) == CERTIFICATES  # each leaf in one batch
+            anchored = s.exec(select(func.count()).select_from(LedgerEvent)
+                              .where(LedgerEvent.kind == "RootAnchored")).one()
+            assert anchored == len(batches)  # each batch anchored once, as the follower saw
+        engine.dispose()
+    finally:
+        for proc in reversed(started):
+            stop_process_group(proc)
