@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-test run test bench contracts clean
+.PHONY: setup setup-test run test bench chaos contracts clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +25,10 @@ bench:
 	@bash scripts/setup.sh --bench
 	@for b in anchor_gas merkle issue verify_pdf verify_lookup anchor_throughput; do \
 	  echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done
+
+# The chaos suite at length (issue #15): ten minutes, 60 faults; `make test` runs two minutes of it.
+chaos: setup-test
+	@$(PY) -m tests.chaos --seconds 600 --faults 60
 
 contracts: setup
 	@$(PY) -m contracts.build

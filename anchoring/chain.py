@@ -90,6 +90,14 @@ class LedgerEvidence:
 
 
 @dataclass(frozen=True)
+class BlockHeader:
+    number: int
+    hash: str  # hex, no 0x
+    parent: str  # the parent block's hash, hex, no 0x
+    timestamp: int
+
+
+@dataclass(frozen=True)
 class SentTransaction:
     tx_hash: str
     nonce: int
@@ -170,6 +178,27 @@ class RegistryClient:
         except Web3Exception:
             return None
         return block["hash"].to_0x_hex(), int(block["timestamp"])
+
+    def block_headers(self, start: int, end: int) -> list[BlockHeader]:
+        """Blocks ``start``..``end`` in one batch request. A block the node does not have (its
+        chain was shortened meanwhile) is an error: the caller reads again later."""
+        def read() -> list[Any]:
+            with self.w3.batch_requests() as batch:
+                for n in range(start, end + 1):
+                    batch.add(self.w3.eth.get_block(n))
+                return list(batch.execute())
+
+        try:
+            blocks = _guard(read)
+        except Web3Exception as exc:
+            raise ChainUnavailable(f"the node did not give blocks {start}..{end}: {type(exc).__name__}") from exc
+        headers = []
+        for n, block in zip(range(start, end + 1), blocks):
+            if block is None or block.get("hash") is None:
+                raise ChainUnavailable(f"the node has no block {n} (its chain changed meanwhile)")
+            headers.append(BlockHeader(n, bytes(block["hash"]).hex(), bytes(block["parentHash"]).hex(),
+                                       int(block["timestamp"])))
+        return headers
 
     # ------------------------------------------------------------ views
     def get_anchor(self, office: int, root: bytes) -> OnChainAnchor | None:

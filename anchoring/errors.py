@@ -36,3 +36,9 @@ class OfficeNotRegistered(AnchoringError):
     """The worker's office is not registered on the ledger (nothing can be anchored for it)."""
 
     code = "OFFICE_NOT_REGISTERED"
+
+
+class MirrorRaced(AnchoringError):
+    """Two followers stored the same blocks at once; the other one's rows stand."""
+
+    code = "LEDGER_MIRROR_RACED"

@@ -16,6 +16,7 @@ judge from these whether it is current, without asking the node.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
@@ -33,7 +34,7 @@ from storage.clock import database_now, utcnow
 from storage.sessions import write_session
 
 from .chain import RegistryClient
-from .errors import AnchoringError
+from .errors import AnchoringError, MirrorRaced
 from .models import LedgerBlock, LedgerCursor, LedgerEvent
 
 log = logging.getLogger("notary.anchoring")
@@ -70,44 +71,65 @@ class Follower:
     def step(self) -> Position:
         """Read what is new (up to ``batch_blocks`` blocks); rewind first after a reorg.
 
-        Several followers may run (a ``notary follower`` and a server catching the mirror up
-        itself): each step writes only if the cursor is still where it started, so a block's
-        events are never stored twice."""
+        The blocks read must form one chain from the cursor's block (each names the one
+        before it as its parent), and every event must belong to the block read at its
+        height: a chain reorganised while the step reads is not mixed into the mirror (the
+        step stores nothing, and the next one finds the reorganisation and rewinds).
+
+        Several followers may run (a ``notary follower`` and a server stepping its mirror
+        itself): a step writes only if the cursor is still where it started, so a block's
+        events are never stored twice. A step that loses such a race raises MirrorRaced."""
+        asked_at = self._database_now()  # before asking the node: the mirror is never younger than this
         head = self.registry.block_number()
         cursor = self._cursor()
-        start = self.from_block if cursor is None else cursor.block_number + 1
         if cursor is not None and self._block_hash(cursor.block_number) != cursor.block_hash:
-            start = self._rewind(cursor) + 1
-            cursor = self._cursor()
+            self._rewind(cursor)
+            return self.position(head)
+        start = self.from_block if cursor is None else cursor.block_number + 1
         end = min(head, start + self.batch_blocks - 1)
         if end < start:
-            self._record_head(head)
+            self._record_head(head, asked_at)
             return self.position(head)
+        headers = {h.number: h for h in self.registry.block_headers(start, end)}
+        previous = cursor.block_hash if cursor is not None else None
+        for n in range(start, end + 1):
+            if previous is not None and headers[n].parent != previous:
+                log.warning("ledger mirror: block %d does not follow block %d as read; reading again", n, n - 1)
+                return self.position(head)  # reorganised while reading: the next step rewinds
+            previous = headers[n].hash
         logs = self.registry.logs(start, end)
-        wanted = set(range(max(start, end - KEEP_BLOCKS + 1), end + 1)) | {int(e["blockNumber"]) for e in logs}
-        headers = {n: self._header(n) for n in sorted(wanted)}
-        events = [self._event(entry, headers.get(int(entry["blockNumber"]))) for entry in logs]
-        expected = cursor.block_number if cursor is not None else None
+        for entry in logs:
+            if bytes(entry["blockHash"]).hex() != headers[int(entry["blockNumber"])].hash:
+                log.warning("ledger mirror: an event of block %s is from another chain than its block as read; "
+                            "reading again", entry["blockNumber"])
+                return self.position(head)
+        events = [self._event(entry, headers[int(entry["blockNumber"])].timestamp) for entry in logs]
         try:
             with write_session(self.engine) as s:
-                current = s.exec(select(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address)
-                                 .with_for_update()).first()
-                if (current.block_number if current is not None else None) != expected:
+                if not self._still_at(s, cursor):
                     return self.position(head)  # another follower stored these blocks meanwhile
                 s.add_all(events)
-                s.add_all([LedgerBlock(contract=self.registry.address, number=n, hash=h[0])
-                           for n, h in headers.items() if h and n > end - KEEP_BLOCKS])
-                self._move_cursor(s, end, (headers[end] or ("", 0))[0], head)
+                s.add_all([LedgerBlock(contract=self.registry.address, number=n, hash=h.hash)
+                           for n, h in headers.items() if n > end - KEEP_BLOCKS])
+                self._move_cursor(s, end, headers[end].hash, head, asked_at)
                 s.execute(delete(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address,
                                                     col(LedgerBlock.number) <= end - KEEP_BLOCKS))
                 s.commit()
-        except IntegrityError:
-            return self.position(head)  # two first steps at once: the other one's rows stand
+        except IntegrityError as exc:
+            raise MirrorRaced("another follower stored these blocks at the same moment") from exc
         if self.moved is not None:
             self.moved()
         if events:
             log.info("ledger mirror: %d events in blocks %d..%d", len(events), start, end)
         return self.position(head)
+
+    def _still_at(self, s: Session, cursor: LedgerCursor | None) -> bool:
+        """Lock the cursor's row and check that it is where this step found it."""
+        current = s.exec(select(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address)
+                         .with_for_update()).first()
+        if current is None or cursor is None:
+            return current is None and cursor is None
+        return (current.block_number, current.block_hash) == (cursor.block_number, cursor.block_hash)
 
     def catch_up(self, max_steps: int = 1000) -> Position:
         """Step until the mirror has reached the node's head (as it was when asked)."""
@@ -137,6 +159,13 @@ class Follower:
             except AnchoringError as exc:
                 log.warning("ledger mirror paused: %s (%s); retrying in %.1f s", exc.message, exc.code, backoff)
                 backoff = min(backoff * 2, 30.0)
+            except SQLAlchemyError as exc:  # the database restarting: the mirror waits for it
+                log.warning("ledger mirror paused: database unavailable (%s); retrying in %.1f s",
+                            type(exc).__name__, backoff)
+                backoff = min(backoff * 2, 30.0)
+            except Exception:  # noqa: BLE001 - the follower must outlive one bad step (lookups then say LEDGER_STALE)
+                log.exception("ledger mirror step failed; retrying in %.1f s", backoff)
+                backoff = min(backoff * 2, 30.0)
             stop.wait(backoff)
 
     # --- internals ---------------------------------------------------------------------
@@ -149,15 +178,18 @@ class Follower:
         found = self.registry.block_hash(number)
         return found.lower().removeprefix("0x") if found else None
 
-    def _rewind(self, cursor: LedgerCursor) -> int:
-        """Delete what was mirrored above the last block the node still agrees with; return
-        that block's number (``from_block - 1`` if none is left)."""
+    def _rewind(self, cursor: LedgerCursor) -> None:
+        """Delete what was mirrored above the last block the node still agrees with, and put
+        the cursor there (or remove it, if no block is left) — unless another follower has
+        moved the cursor meanwhile, as the cursor's row is locked first."""
         with Session(self.engine) as s:
             known = s.exec(select(LedgerBlock).where(col(LedgerBlock.contract) == self.registry.address)
                            .order_by(col(LedgerBlock.number).desc())).all()
         ancestor = next((b for b in known if self._block_hash(b.number) == b.hash), None)
         keep = ancestor.number if ancestor is not None else self.from_block - 1
         with write_session(self.engine) as s:
+            if not self._still_at(s, cursor):
+                return  # another follower moved it: the next step looks again
             for model in (LedgerEvent, LedgerBlock):
                 number = col(model.block_number) if model is LedgerEvent else col(LedgerBlock.number)
                 s.execute(delete(model).where(col(model.contract) == self.registry.address, number > keep))
@@ -166,32 +198,34 @@ class Follower:
             else:
                 s.execute(delete(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address))
             s.commit()
+        if self.moved is not None:
+            self.moved()
         log.warning("ledger mirror: the chain was reorganised above block %d (mirror was at %d); read again",
                     keep, cursor.block_number)
-        return keep
 
-    def _move_cursor(self, s: Session, number: int, block_hash: str, head: int | None = None) -> None:
+    def _move_cursor(self, s: Session, number: int, block_hash: str, head: int | None = None,
+                     asked_at: dt.datetime | None = None) -> None:
         cursor = s.get(LedgerCursor, self.registry.address)
         if cursor is None:
             cursor = LedgerCursor(contract=self.registry.address, chain_id=self.registry.chain_id(),
                                   block_number=number, block_hash=block_hash)
         cursor.block_number, cursor.block_hash, cursor.updated_at = number, block_hash, utcnow()
         if head is not None:
-            cursor.head_block, cursor.checked_at = head, database_now(s)
+            cursor.head_block, cursor.checked_at = head, asked_at
         s.add(cursor)
 
-    def _record_head(self, head: int) -> None:
+    def _record_head(self, head: int, asked_at: dt.datetime) -> None:
         """Nothing new: say so, with the node's head, so that lookups know the mirror is current."""
         with write_session(self.engine) as s:
             s.execute(update(LedgerCursor).where(col(LedgerCursor.contract) == self.registry.address)
-                      .values(head_block=head, checked_at=database_now(s)))
+                      .values(head_block=head, checked_at=asked_at))
             s.commit()
 
-    def _header(self, number: int) -> tuple[str, int] | None:
-        found = self.registry.block_header(number)
-        return (found[0].lower().removeprefix("0x"), found[1]) if found else None
+    def _database_now(self) -> dt.datetime:
+        with Session(self.engine) as s:
+            return database_now(s)
 
-    def _event(self, entry: Any, header: tuple[str, int] | None) -> LedgerEvent:
+    def _event(self, entry: Any, block_time: int) -> LedgerEvent:
         topic = bytes(entry["topics"][0]).hex()
         kind = self._events.get(topic, "Unknown")
         args: dict[str, Any] = {}
@@ -202,7 +236,7 @@ class Follower:
         return LedgerEvent(
             contract=self.registry.address, block_number=int(entry["blockNumber"]), log_index=int(entry["logIndex"]),
             tx_hash=bytes(entry["transactionHash"]).hex(), kind=kind, office=int(office) if office is not None else None,
-            block_time=header[1] if header else None,
+            block_time=block_time,
             **{column: plain.get(name) for name, column in _HEX_FIELDS.items()},
             data=json.dumps({k: v for k, v in plain.items() if k not in _HEX_FIELDS and k != "office"},
                             sort_keys=True, default=str))

@@ -79,7 +79,7 @@ class LedgerMirror:
         self.refresh = refresh
         self.refresh_after_seconds = refresh_after_seconds
         self._refreshing = threading.Lock()
-        self._offices: tuple[int, dict[int, OnChainOffice]] | None = None
+        self._offices: tuple[tuple[int, str], dict[int, OnChainOffice]] | None = None
         self._last_refresh = 0.0
         self._state: tuple[float, MirrorState | None] | None = None
 
@@ -138,6 +138,9 @@ class LedgerMirror:
         except AnchoringError as exc:
             log.warning("ledger mirror not refreshed: %s (%s)", exc.message, exc.code)
             return False
+        except Exception:  # noqa: BLE001 - a lookup must not fail for it: the mirror then ages into LEDGER_STALE
+            log.exception("ledger mirror not refreshed")
+            return False
         finally:
             self._refreshing.release()
 
@@ -154,7 +157,7 @@ class LedgerMirror:
             # A zero root or leaf (none given) is looked up like any other, as the contract does.
             rows = conn.execute(_EVIDENCE, params).all()
             key = _signing_key(rows, fingerprint.hex())
-            office = self._office(conn, state.block_number, key.office) if key is not None else None
+            office = self._office(conn, state, key.office) if key is not None else None
         empty = OnChainLeafStatus(0, 0, ZERO32)
         if key is None:
             return LedgerEvidence(state.block_number, None, None, None, empty)
@@ -171,13 +174,14 @@ class LedgerMirror:
                 status = OnChainLeafStatus(SUPERSEDED, r.block_number, bytes.fromhex(data["successor"]))
         return LedgerEvidence(state.block_number, key, office, anchor, status)
 
-    def _office(self, conn: Any, block: int, number: int) -> OnChainOffice | None:
+    def _office(self, conn: Any, state: MirrorState, number: int) -> OnChainOffice | None:
         """Offices change rarely: read all of them again only when the mirror has moved."""
+        block = (state.block_number, state.block_hash)
         cached = self._offices
-        if cached is None or cached[0] != block:
+        if cached is None or cached[0] != block:  # (number, hash): a reorganised block is another block
             offices: dict[int, OnChainOffice] = {}
             rows = conn.execute(select(_EVENTS.c.kind, _EVENTS.c.office, _EVENTS.c.data)
-                                .where(_EVENTS.c.contract == self.contract, _EVENTS.c.block_number <= block,
+                                .where(_EVENTS.c.contract == self.contract, _EVENTS.c.block_number <= block[0],
                                        _EVENTS.c.kind.in_(OFFICE_KINDS))
                                 .order_by(_EVENTS.c.block_number, _EVENTS.c.log_index)).all()
             for r in rows:

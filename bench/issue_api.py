@@ -1,6 +1,10 @@
 """Issuing through the API with concurrent clients, against bulk issuing in the same run.
 
-    .venv/bin/python -m bench.issue_api [seconds]
+    .venv/bin/python -m bench.issue_api [seconds] [--workers N] [--postgres ADMIN_URL]
+
+``--workers N`` serves with N API processes (each with one signing process, so that the
+machine's cores are shared as in bulk); ``--postgres`` runs on a fresh database made on
+that PostgreSQL server (and dropped afterwards) instead of SQLite.
 
 Three figures, one after the other on the same machine:
 - bulk: ``issue_batch`` in batches of 64 through the signing pool (one process per core),
@@ -15,6 +19,8 @@ Three figures, one after the other on the same machine:
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,18 +88,24 @@ def api_rate(url: str, token: str, clients: int, seconds: float) -> dict:
             "failures": len(failures), "first_failure": failures[0] if failures else None}
 
 
-def main(seconds: float) -> None:
+def main(seconds: float, workers: int = 1, postgres: str | None = None) -> None:
     bulk, processes = bulk_rate(seconds)
     print(f"bulk issue_batch, batches of {BATCH}, {processes} signers: {bulk:7.1f} /s   (baseline)")
 
     data = Path(tempfile.mkdtemp(prefix="notary-issue-api-"))
-    rt = open_runtime(Settings(data_dir=data, key_passphrase="bench"))
+    database = _fresh_database(postgres) if postgres else None
+    env = {**os.environ, "NOTARY_DATA_DIR": str(data), "NOTARY_KEY_PASSPHRASE": "bench"}
+    if database:
+        env["NOTARY_DATABASE_URL"] = database
+    if workers > 1:
+        env["NOTARY_SIGNING_PROCESSES"] = str(max(1, processes // workers))
+    rt = open_runtime(Settings(data_dir=data, key_passphrase="bench", database_url=database))
     token = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)[1]
     rt.close()
     port = free_port()
-    env = {**os.environ, "NOTARY_DATA_DIR": str(data), "NOTARY_KEY_PASSPHRASE": "bench"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("notary")), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([str(Path(sys.executable).with_name("notary")), "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_up(f"{url}/healthz")
@@ -101,17 +113,45 @@ def main(seconds: float) -> None:
         one = api_rate(url, token, 1, seconds)
         many = api_rate(url, token, CLIENTS, seconds)
     finally:
-        server.terminate()
-        server.wait(30)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
+        if database and postgres:
+            _drop_database(postgres, database)
+    where = f"{workers} API process(es), {'PostgreSQL' if database else 'SQLite'}"
     for r in (one, many):
-        print(f"API, {r['clients']} client(s):  {r['per_second']:7.1f} /s   p50 {r['p50_ms']:.0f} ms   "
+        print(f"API ({where}), {r['clients']} client(s):  {r['per_second']:7.1f} /s   p50 {r['p50_ms']:.0f} ms   "
               f"p95 {r['p95_ms']:.0f} ms   failures {r['failures']}   ratio vs bulk {r['per_second'] / bulk:.2f}")
         if r["first_failure"]:
             print(f"   first failure: {r['first_failure']}")
-    emit({"benchmark": "issue_api", "seconds": seconds, "signing_processes": processes, "database": "sqlite",
+    emit({"benchmark": "issue_api", "seconds": seconds, "signing_processes": processes,
+          "database": "postgresql" if database else "sqlite", "api_processes": workers,
           "bulk_per_second": round(bulk, 1), "api_1_client": one, f"api_{CLIENTS}_clients": many,
           "ratio_8_clients_vs_bulk": round(many["per_second"] / bulk, 2)})
 
 
+def _fresh_database(admin_url: str) -> str:
+    import psycopg
+
+    name = f"notary_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.split("://", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{base}/{name}"
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seconds", nargs="?", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server, e.g. postgresql://u@h/db")
+    args = parser.parse_args()
+    main(args.seconds, args.workers, args.postgres)

@@ -49,3 +49,18 @@ def _rebuild(cls: type[NotaryError], message: str, state: dict[str, Any]) -> Not
     Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
+
+
+class DatabaseUnavailable(NotaryError):
+    """The database did not answer (restarting, unreachable, busy: storage.outages).
+    Nothing was stored; a retry with the same Idempotency-Key is safe."""
+
+    code = "DATABASE_UNAVAILABLE"
+    http_status = 503
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable for a moment; nothing was stored, please try again",
+                         "数据库暂时不可用，本次未保存任何内容，请稍后重试")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "2"}

@@ -22,7 +22,9 @@ from keys.bearer import new_secret
 from records import audit
 from records.errors import CertificateNotFound, InvalidMatterData
 from records.models import Certificate, Owner
+from errors import DatabaseUnavailable, NotaryError
 from storage.clock import utcnow
+from storage.outages import OUTAGES
 from storage.sessions import write_session
 
 TOKEN_PREFIX = "ent_"
@@ -214,11 +216,19 @@ class AuthenticateFirst:
                 # The route authenticates again and records the use; this check only refuses.
                 await run_in_threadpool(authenticate_token, self.engine, authorization, record_use=False)
             except Unauthenticated as exc:
-                body = json.dumps({"error": {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}},
-                                  ensure_ascii=False).encode()
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b"Bearer")]})
-                await send({"type": "http.response.body", "body": body})
+                await _refuse(send, exc, [(b"www-authenticate", b"Bearer")])
+                return
+            except OUTAGES:
+                away = DatabaseUnavailable()
+                await _refuse(send, away, [(k.lower().encode(), v.encode()) for k, v in away.headers().items()])
                 return
         await self.app(scope, receive, send)
+
+
+async def _refuse(send, exc: NotaryError, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": {"code": exc.code, "message": exc.message, "message_zh": exc.message_zh}},
+                      ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": exc.http_status, "headers": [
+        (b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        *headers]})
+    await send({"type": "http.response.body", "body": body})

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
 from anchoring.queue_gauges import AnchoringQueue
-from errors import NotaryError
+from errors import DatabaseUnavailable, NotaryError
 from signing.pades import SignatureLevel
 from issuer.api import router as issuer_router
 from issuer.auth import AuthenticateFirst
@@ -25,6 +25,7 @@ from keys.tsa import answer_request
 from keys.ocsp import answer_ocsp
 from observability.metrics import RATE_LIMITED, exposition
 from processes.background import stopped_after
+from storage.outages import OUTAGES
 from verifier.api import router as verifier_api
 from verifier.gate import Gate
 from verifier.pages import STATIC_DIR, router as verifier_pages
@@ -160,6 +161,13 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
         if exc.http_status >= 500:
             log.warning("%s: %s", exc.code, exc.message)  # the operator's details; the client gets client_view
         return JSONResponse({"error": exc.client_view()}, status_code=exc.http_status, headers=exc.headers())
+
+    async def _database_away(request: Request, exc: Exception):
+        # A database restarting is an outage, not a bug: 503, and the client retries.
+        return await _notary_error(request, DatabaseUnavailable())
+
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, _database_away)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_r: Request, exc: RequestValidationError):

@@ -9,7 +9,9 @@ import pytest
 from sqlmodel import Session, select
 
 from anchoring import follower as follower_module
+from anchoring.errors import ChainUnavailable
 from anchoring.follower import Follower
+from anchoring.mirror import LedgerMirror
 from anchoring.models import AnchorBatch, LedgerCursor, LedgerEvent
 from issuer.lifecycle import RevocationReason, revoke_certificate
 from issuer.service import issue_certificate
@@ -127,3 +129,61 @@ def test_a_follower_killed_mid_step_leaves_the_mirror_at_a_block_boundary(rt, mo
     _catch_up(follower)  # goes on from the last block boundary: nothing twice, nothing missed
     assert len(_events(rt, "RootAnchored")) == 1
     assert len(_events(rt)) == len(rt.registry.logs(0, follower.position().block_number))
+
+
+def test_a_chain_reorganised_between_reading_blocks_and_events_is_not_mixed(rt, monkeypatch):
+    """The follower reads the blocks (fork A: an empty block), then the chain switches to
+    fork B, where that block revokes a certificate, before the events are read. The mirror
+    must not store B's events under A's block (it would then never read B's revocation):
+    the step stores nothing, and the next ones mirror B."""
+    (issued,) = _anchor(rt)
+    follower = Follower(rt.engine, rt.registry)
+    _catch_up(follower)
+    with Session(rt.engine) as s:
+        from anchoring.status import anchor_status
+
+        receipt = anchor_status(s, issued.id).receipt
+    provider = rt.registry.w3.provider
+    snapshot = provider.make_request("evm_snapshot", [])["result"]
+    provider.make_request("evm_mine", [])  # fork A: an empty block
+    real_headers = rt.registry.block_headers
+
+    def headers_then_reorganise(start, end):
+        headers = real_headers(start, end)
+        provider.make_request("evm_revert", [snapshot])  # fork B, in its place: a revocation
+        rt.registry.transact(rt.accounts.anchor, "revokeLeaf", bytes.fromhex(receipt.root),
+                             bytes.fromhex(receipt.leaf_hash), receipt.leaf_index,
+                             [bytes.fromhex(p) for p in receipt.audit_path], 4)
+        monkeypatch.setattr(rt.registry, "block_headers", real_headers)
+        return headers
+
+    monkeypatch.setattr(rt.registry, "block_headers", headers_then_reorganise)
+    before = follower.position().block_number
+    follower.step()
+    assert follower.position().block_number == before  # nothing stored from two chains
+    _catch_up(follower)
+    mirror = LedgerMirror(rt.engine, rt.registry.address)
+    args = (rt.signer.fingerprint, bytes.fromhex(receipt.root), bytes.fromhex(receipt.leaf_hash))
+    assert mirror.evidence(mirror.state(), *args) == rt.registry.evidence(*args)
+    assert mirror.evidence(mirror.state(), *args).leaf.reason == 4
+
+
+def test_a_rewind_gives_way_to_a_follower_that_moved_the_cursor(rt):
+    """A follower that found a reorganisation rewinds only if the cursor is still where it
+    found it: another follower may have moved it meanwhile (their rows would otherwise mix)."""
+    follower = Follower(rt.engine, rt.registry)
+    _catch_up(follower)
+    with Session(rt.engine, expire_on_commit=False) as s:
+        stale = s.get(LedgerCursor, rt.registry.address)
+        s.expunge(stale)
+    _anchor(rt)
+    _catch_up(follower)  # the cursor moves on
+    events = len(_events(rt))
+    follower._rewind(stale)  # as seen by a slower follower
+    assert len(_events(rt)) == events and follower.position().block_number > stale.block_number
+
+
+def test_blocks_the_node_does_not_have_are_an_error_not_blank_times(rt):
+    head = rt.registry.block_number()
+    with pytest.raises(ChainUnavailable):
+        rt.registry.block_headers(head + 1, head + 3)

@@ -126,3 +126,38 @@ def test_two_api_processes_two_workers_and_the_follower(tmp_path, anvil_url, pg_
     finally:
         for proc in reversed(started):
             stop_process_group(proc)
+
+
+def test_a_database_that_goes_away_is_a_503_and_issuing_resumes(runtime_factory, pg_database):
+    """PostgreSQL refuses connections for a moment (as while it restarts): requests are
+    answered 503 DATABASE_UNAVAILABLE with Retry-After, never 500, and nothing is half
+    stored; once it is back, the same request with the same Idempotency-Key issues once."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from notary.app import create_app
+    from tests.conftest import PG_ADMIN_URL
+
+    rt = runtime_factory(database_url=pg_database)
+    client = TestClient(create_app(rt), raise_server_exceptions=False)
+    token = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)[1]
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "away-1"}
+    body = {"matter": "birth", "data": EXAMPLES["birth"]}
+    name = pg_database.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            for _ in range(2):  # the token check (before the body is read), then again
+                away = client.post("/api/v1/certificates", json=body, headers=headers)
+                assert away.status_code == 503, away.text
+                assert away.json()["error"]["code"] == "DATABASE_UNAVAILABLE" and away.headers["retry-after"] == "2"
+            status = client.get("/api/v1/certificates/00000000-0000-0000-0000-000000000000/status")
+            assert status.status_code == 503 and status.json()["error"]["code"] == "DATABASE_UNAVAILABLE"
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    first = client.post("/api/v1/certificates", json=body, headers=headers)
+    again = client.post("/api/v1/certificates", json=body, headers=headers)
+    assert first.status_code == 201 and again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    with Session(rt.engine) as s:
+        assert s.exec(select(func.count()).select_from(Certificate)).one() == 1

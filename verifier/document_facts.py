@@ -5,7 +5,8 @@ signer trust and timestamp are the same at every lookup, so the full check of th
 PDF (verifier.analysis, in the sandbox) runs at the first lookup and its result is kept in
 ``verifier_document_check``. It is checked again when its *basis* changes (other trust
 roots, or revocation lists that revoke another certificate: re-signing a list with the same
-entries changes nothing) and after ``MAX_AGE``, as a certificate's validity depends on time.
+entries changes nothing, or a new ``CHECKS_VERSION``), after ``MAX_AGE``, and when the signing
+certificate expires, as validity depends on time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from .report import Check
 
 MAX_AGE = dt.timedelta(days=1)
 BASIS_SECONDS = 5.0  # a new revocation list reaches lookups within this
+# Part of every basis: raise it when what a document check finds changes (a fix to the
+# analysis reaches kept checks at once, not a day later).
+CHECKS_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class DocumentFacts:
     signer_fingerprint: bytes | None
     claimed_time: dt.datetime | None
     timestamp_time: dt.datetime | None
+    signer_not_after: dt.datetime | None = None  # the check is kept no longer than this
 
     @property
     def best_time(self) -> dt.datetime | None:
@@ -75,7 +80,8 @@ class Basis:
             if self._cached is not None and self._cached[1] == version:
                 digest = self._cached[2]
             else:
-                digest = hashlib.sha256(self._roots + "\n".join(sorted(revoked_entries(crls))).encode()).hexdigest()
+                revoked = "\n".join(sorted(revoked_entries(crls)))
+                digest = hashlib.sha256(self._roots + f"{CHECKS_VERSION}\n{revoked}".encode()).hexdigest()
             self._cached = (now, version, digest)
             return digest
 
@@ -93,7 +99,7 @@ def revoked_entries(crls: list[bytes]) -> set[str]:
 
 def kept_facts(row: DocumentCheck | None, basis: str) -> DocumentFacts | None:
     """A certificate's kept document check, if it is still good for ``basis``."""
-    if row is None or row.basis != basis or row.checked_at < utcnow() - MAX_AGE:
+    if row is None or row.basis != basis or row.valid_until <= utcnow():
         return None
     integrity, trust, timestamp = (Check.model_validate(c) for c in json.loads(row.checks_json))
     return DocumentFacts(integrity, trust, timestamp, row.signer_name,
@@ -104,7 +110,11 @@ def kept_facts(row: DocumentCheck | None, basis: str) -> DocumentFacts | None:
 def keep_facts(engine, certificate_id: uuid.UUID, basis: str, facts: DocumentFacts) -> None:
     """Keep (or replace) a certificate's document check. Two lookups of a new certificate
     at once both check it; the second to write is simply dropped."""
-    row = DocumentCheck(certificate_id=certificate_id, basis=basis, signer_name=facts.signer_name,
+    now = utcnow()
+    # Validity depends on time: a signing certificate that expires is checked again then.
+    until = min(now + MAX_AGE, facts.signer_not_after) if facts.signer_not_after else now + MAX_AGE
+    row = DocumentCheck(certificate_id=certificate_id, basis=basis, checked_at=now, valid_until=until,
+                        signer_name=facts.signer_name,
                         signer_fingerprint=facts.signer_fingerprint.hex() if facts.signer_fingerprint else None,
                         claimed_time=facts.claimed_time, timestamp_time=facts.timestamp_time,
                         checks_json=json.dumps([c.model_dump(mode="json") for c in facts.checks]))
@@ -119,6 +129,7 @@ def keep_facts(engine, certificate_id: uuid.UUID, basis: str, facts: DocumentFac
 def facts_of_analysis(analysis) -> DocumentFacts:
     """The kept form of a full analysis (verifier.analysis.PdfAnalysis)."""
     cert = analysis.signer_cert
+    not_after = cert["tbs_certificate"]["validity"]["not_after"].native if cert is not None else None
     return DocumentFacts(analysis.integrity, analysis.trust, analysis.timestamp, analysis.signer_name,
                          certificate_fingerprint(cert) if cert is not None else None,
-                         analysis.claimed_time, analysis.timestamp_time)
+                         analysis.claimed_time, analysis.timestamp_time, not_after)

@@ -55,14 +55,15 @@ class DocumentCheck(SQLModel, table=True):
     """The document part of the report for one stored certificate (integrity, signer trust,
     timestamp), as found by a full check of its stored PDF: lookups by id, fingerprint and
     number reuse it instead of parsing the PDF again (verifier.document_facts). ``basis``
-    names the trust roots and revocation lists it was found under: another basis, or an
-    old ``checked_at``, means checking again."""
+    names the trust roots and revocation lists it was found under: another basis, or a
+    passed ``valid_until``, means checking again."""
 
     __tablename__ = "verifier_document_check"
 
     certificate_id: uuid.UUID = Field(primary_key=True, foreign_key="certificate.id")
     basis: str = Field(max_length=64)
     checked_at: dt.datetime = Field(default_factory=utcnow)
+    valid_until: dt.datetime  # checked again from then on
     signer_name: str | None = Field(default=None, max_length=200)
     signer_fingerprint: str | None = Field(default=None, max_length=64)
     claimed_time: dt.datetime | None = None

@@ -37,6 +37,7 @@ def upgrade() -> None:
                         sa.Column('certificate_id', sa.Uuid(), nullable=False),
                         sa.Column('basis', text(length=64), nullable=False),
                         sa.Column('checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+                        sa.Column('valid_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
                         sa.Column('signer_name', text(length=200), nullable=True),
                         sa.Column('signer_fingerprint', text(length=64), nullable=True),
                         sa.Column('claimed_time', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
