@@ -10,10 +10,13 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 # Debian packages: the TrueType-outline CJK font that reportlab can embed as a subset;
 # for the tests (`setup.sh --test`) also Chromium, driven by Playwright (never its own
-# download), and SoftHSM2, the PKCS#11 token the HSM tests use; for the benchmarks
+# download), SoftHSM2, the PKCS#11 token the HSM tests use, and the PostgreSQL and Redis
+# servers' programs for the chaos suite's own instances; for the benchmarks
 # (`setup.sh --bench`) wrk, the HTTP load generator.
 DEBS=(fonts-wqy-zenhei)
-[ "${1:-}" = "--test" ] && DEBS+=(chromium softhsm2)
+[ "${1:-}" = "--test" ] && DEBS+=(chromium softhsm2 redis-server)
+# The chaos suite makes a PostgreSQL cluster of its own (initdb, pg_ctl): the server's programs.
+if [ "${1:-}" = "--test" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then DEBS+=(postgresql); fi
 [ "${1:-}" = "--bench" ] && DEBS+=(wrk)
 missing=()
 for deb in "${DEBS[@]}"; do
