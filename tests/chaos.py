@@ -35,6 +35,7 @@ from sqlalchemy import text
 
 from bench.common import applicant
 from tests.conftest import free_port
+from tests.process_watch import healthy, spawned, wait_for
 
 NOTARY = Path(sys.executable).with_name("notary")
 FAULT_KINDS = ("api", "worker", "follower", "node", "signer", "postgres", "redis")
@@ -122,30 +123,6 @@ class RedisServer:
         self.kill()
 
 
-def children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
-def _spawned(pid: int) -> list[int]:
-    found = []
-    for child in children(pid):
-        try:
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(child)
-        except OSError:
-            pass
-    return found
-
-
 class Deployment:
     """Everything the run starts, and how to kill each part."""
 
@@ -178,7 +155,7 @@ class Deployment:
         # The API's supervisor makes the keys, migrates the database, starts the chain node
         # and deploys the registry before the others start.
         self.api = self._start("serve", "--workers", "2", log="api")
-        wait_for(lambda: _healthy(self.url) and len(self.api_processes()) == 2, 240, "the API processes")
+        wait_for(lambda: healthy(self.url) and len(self.api_processes()) == 2, 240, "the API processes")
         for name in ("worker-1", "worker-2", "follower"):
             self.services[name] = self._start("follower" if name == "follower" else "worker", log=name)
         self._watcher = threading.Thread(target=self._restart_dead, name="chaos-restarter", daemon=True)
@@ -192,10 +169,10 @@ class Deployment:
                     self.restarted[name] += 1
 
     def api_processes(self) -> list[int]:
-        return _spawned(self.api.pid) if self.api is not None else []
+        return spawned(self.api.pid) if self.api is not None else []
 
     def signing_processes_of(self, api_pid: int) -> list[int]:
-        return _spawned(api_pid)
+        return spawned(api_pid)
 
     def node_pid(self) -> int | None:
         info = self.base / "data" / "chain" / "node.json"
@@ -225,23 +202,6 @@ class Deployment:
                 pass
         self.redis.stop()
         self.postgres.stop()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 @dataclass

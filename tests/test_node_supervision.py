@@ -13,37 +13,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from issuer.auth import Role, create_token
 from records.matters import EXAMPLES
 from tests.conftest import free_port, stop_process_group
+from tests.process_watch import alive, wait_for
 
 NOTARY = Path(sys.executable).with_name("notary")
-
-
-def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (httpx.HTTPError, OSError, ValueError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _env(data: Path, port: int) -> dict[str, str]:
@@ -66,7 +45,7 @@ def test_a_killed_chain_node_is_started_again_and_anchoring_goes_on(tmp_path):
     proc = subprocess.Popen([str(NOTARY), "serve"], env=_env(data, port), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, 120, "the server to be ready")
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, 120, "the server to be ready")
         from notary.runtime import open_runtime
         from notary.settings import Settings
 
@@ -76,12 +55,12 @@ def test_a_killed_chain_node_is_started_again_and_anchoring_goes_on(tmp_path):
         body = {"matter": "birth", "data": EXAMPLES["birth"]}
         before = httpx.post(f"{url}/api/v1/certificates", json=body, headers=headers, timeout=60).json()
         status = f"{url}/api/v1/certificates/{before['id']}/status"
-        _wait(lambda: _anchored(status), 60, "the first certificate to be anchored")
+        wait_for(lambda: _anchored(status), 60, "the first certificate to be anchored")
 
         first = _node(data)
         os.kill(first["pid"], signal.SIGKILL)
-        _wait(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, 30, "/readyz to see the node gone")
-        _wait(lambda: _node(data)["pid"] != first["pid"] and httpx.get(f"{url}/readyz", timeout=5).status_code == 200,
+        wait_for(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, 30, "/readyz to see the node gone")
+        wait_for(lambda: _node(data)["pid"] != first["pid"] and httpx.get(f"{url}/readyz", timeout=5).status_code == 200,
               30, "/readyz to recover by itself")
         second = _node(data)
         assert second["pid"] != first["pid"] and second["rpc_url"] == first["rpc_url"]  # same URL: clients reconnect
@@ -90,11 +69,11 @@ def test_a_killed_chain_node_is_started_again_and_anchoring_goes_on(tmp_path):
         verified = httpx.post(f"{url}/api/v1/verify/hash", json={"sha256": before["document_sha256"]}, timeout=30)
         assert verified.json()["indication"] == "PASSED", verified.text
         after = httpx.post(f"{url}/api/v1/certificates", json=body, headers=headers, timeout=60).json()
-        _wait(lambda: _anchored(f"{url}/api/v1/certificates/{after['id']}/status"), 60,
+        wait_for(lambda: _anchored(f"{url}/api/v1/certificates/{after['id']}/status"), 60,
               "a certificate issued after the restart to be anchored")
     finally:
         stop_process_group(proc)
-    assert not _alive(_node(data)["pid"]) if (data / "chain" / "node.json").exists() else True
+    assert not alive(_node(data)["pid"]) if (data / "chain" / "node.json").exists() else True
 
 
 ORPHAN = """
@@ -115,15 +94,15 @@ def test_a_server_that_adopted_an_orphaned_node_stops_it_on_a_clean_stop(tmp_pat
     finally:
         starter.kill()
         starter.wait(30)
-    assert _alive(node_pid), "the node should outlive the process that started it"
+    assert alive(node_pid), "the node should outlive the process that started it"
     proc = subprocess.Popen([str(NOTARY), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200, 120, "the server")
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200, 120, "the server")
         assert _node(data)["pid"] == node_pid  # adopted, not started anew
     finally:
         stop_process_group(proc)
-    _wait(lambda: not _alive(node_pid), 30, "the adopted node to stop with the server")
+    wait_for(lambda: not alive(node_pid), 30, "the adopted node to stop with the server")
     assert not (data / "chain" / "node.json").exists()
 
 

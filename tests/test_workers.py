@@ -19,43 +19,13 @@ from sqlmodel import Session, select
 from issuer.auth import Role, create_token
 from records.matters import EXAMPLES
 from tests.conftest import free_port, stop_process_group
+from tests.process_watch import alive, children, healthy, spawned, wait_for
 
 NOTARY = Path(sys.executable).with_name("notary")
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _api_workers(parent: int) -> list[int]:
-    return [p for p in _children(parent) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
-
-
-def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    return spawned(parent)
 
 
 @pytest.mark.parametrize("crash", [signal.SIGKILL, signal.SIGSEGV])
@@ -72,7 +42,7 @@ def test_a_crashed_api_process_is_replaced_and_nothing_is_half_stored(tmp_path, 
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: len(_api_workers(proc.pid)) == 2 and _healthy(url), 120, "two API processes")
+        wait_for(lambda: len(_api_workers(proc.pid)) == 2 and healthy(url), 120, "two API processes")
         settings = Settings(data_dir=data, rpc_url=anvil_url, key_passphrase="test-passphrase")
         rt = open_runtime(settings, chain=False)
         token = create_token(rt.engine, "王丽", Role.NOTARY, rt.office.code)[1]
@@ -92,21 +62,21 @@ def test_a_crashed_api_process_is_replaced_and_nothing_is_half_stored(tmp_path, 
 
         loader = threading.Thread(target=load)
         loader.start()
-        _wait(lambda: outcomes.count(201) >= 3, 60, "issuing under load")
+        wait_for(lambda: outcomes.count(201) >= 3, 60, "issuing under load")
         victim = _api_workers(proc.pid)[0]
-        victims_children = _children(victim)
+        victims_children = children(victim)
         os.kill(victim, crash)
         # The service keeps answering while the supervisor replaces the process.
         for _ in range(10):
-            assert _healthy(url)
+            assert healthy(url)
             time.sleep(0.1)
-        _wait(lambda: len([p for p in _api_workers(proc.pid) if p != victim]) == 2, 60, "a replacement process")
+        wait_for(lambda: len([p for p in _api_workers(proc.pid) if p != victim]) == 2, 60, "a replacement process")
         before = outcomes.count(201)
-        _wait(lambda: outcomes.count(201) >= before + 3, 60, "issuing after the crash")
+        wait_for(lambda: outcomes.count(201) >= before + 3, 60, "issuing after the crash")
         stop.set()
         loader.join(timeout=60)
         # The dead process's signing and parser processes did not outlive it.
-        _wait(lambda: not [c for c in victims_children if _alive(c)], 30, "the crashed process's children to end")
+        wait_for(lambda: not [c for c in victims_children if alive(c)], 30, "the crashed process's children to end")
 
         from records.models import Certificate, CertificateDocument
         from anchoring.models import OutboxEntry
@@ -123,12 +93,6 @@ def test_a_crashed_api_process_is_replaced_and_nothing_is_half_stored(tmp_path, 
     finally:
         stop_process_group(proc, 30)
 
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_worker_started_after_its_parent_died_still_ends():
