@@ -37,16 +37,13 @@ class AnchoringQueue(Collector):
                 .where(or_(col(OutboxEntry.batch_id).is_(None), col(AnchorBatch.state) != BatchState.CONFIRMED))
             ).one()
             now = database_now(s)
+            cursor = s.get(LedgerCursor, self.registry.address) if self.registry is not None else None
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
         yield GaugeMetricFamily("notary_outbox_depth", "Certificates not yet anchored in a confirmed batch",
                                 value=depth)
         yield GaugeMetricFamily("notary_oldest_unanchored_seconds", "Age of the oldest certificate not yet anchored",
                                 value=max(age, 0.0))
-        if self.registry is None:
-            return
-        with Session(self.engine) as s:
-            cursor = s.get(LedgerCursor, self.registry.address)
-        if cursor is None:
+        if self.registry is None or cursor is None:
             return
         try:
             head = self.registry.block_number()

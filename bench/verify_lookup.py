@@ -2,7 +2,7 @@
 connections on loopback (wrk), against a FastAPI hello-world served the same way
 (uvicorn, one process, uvloop + httptools) in the same run.
 
-    .venv/bin/python -m bench.verify_lookup [seconds] [certificates]
+    .venv/bin/python -m bench.verify_lookup [seconds] [certificates] [API processes]
 
 The main figures ask for many different certificates (default 1,500, anchored), each
 request a random one, as a registry checking a stack of files would: no answer is served
@@ -10,7 +10,8 @@ from the lookup cache more than by chance. Lookups answer from the database and 
 mirror; the first lookup of a certificate also checks its stored PDF once (kept for later
 lookups), and is measured on its own first ("first lookups", 8 clients). Then the batch API:
 1,000 distinct ids in one call, then 1,000 distinct fingerprints. The old figure, one
-certificate asked again and again (served from the one-second cache), is kept as a second line.
+certificate asked again and again (served from the one-second cache), is kept as a second line. A third argument serves
+with that many API processes (`notary serve --workers N`); the hello-world keeps one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import random
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -76,7 +78,7 @@ def _random_requests_script(path: Path, method: str, items: list[str], make: str
     return path
 
 
-def main(seconds: int, count: int = 1500) -> None:
+def main(seconds: int, count: int = 1500, workers: int = 1) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian package wrk)")
     data = Path(tempfile.mkdtemp(prefix="notary-lookup-"))
@@ -96,8 +98,9 @@ def main(seconds: int, count: int = 1500) -> None:
 
     app_port, hello_port = free_port(), free_port()
     servers = [
-        subprocess.Popen([str(Path(PY).with_name("notary")), "serve", "--port", str(app_port)], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([str(Path(PY).with_name("notary")), "serve", "--port", str(app_port), "--workers",
+                          str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True),
         subprocess.Popen([PY, "-m", "uvicorn", "bench.hello_app:app", "--port", str(hello_port), "--loop", "uvloop",
                           "--http", "httptools", "--log-level", "warning"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL),
@@ -137,7 +140,7 @@ def main(seconds: int, count: int = 1500) -> None:
             print(f"{name:22} {r['rps']:>7,} req/s   p50 {r['p50_ms']:>7.2f} ms   p99 {r['p99_ms']:>7.2f} ms"
                   f"   ratio {r['rps'] / base['rps']:.2f}   p99 ratio {r['p99_ms'] / base['p99_ms']:.1f}"
                   f"   non-2xx {r['non_2xx']}")
-        emit({"benchmark": "verify_lookup", "connections": CONNECTIONS, "seconds": seconds, "certificates": count,
+        emit({"benchmark": "verify_lookup", "api_processes": workers, "connections": CONNECTIONS, "seconds": seconds, "certificates": count,
               "hello": base, "status_distinct": status_distinct, "hash_distinct": hash_distinct,
               "status_one_id": status, "hash_one_sha": hashed, "first_lookups": first, "batch": batch,
               "status_distinct_ratio": round(status_distinct["rps"] / base["rps"], 2),
@@ -145,9 +148,10 @@ def main(seconds: int, count: int = 1500) -> None:
               "status_one_id_ratio": round(status["rps"] / base["rps"], 2),
               "hash_one_sha_ratio": round(hashed["rps"] / base["rps"], 2)})
     finally:
+        os.killpg(servers[0].pid, signal.SIGTERM)  # the server and, with --workers, its API processes
+        servers[1].terminate()
         for p in servers:
-            p.terminate()
-            p.wait(20)
+            p.wait(60)
 
 
 def _first_lookups(app: str, digests: list[str]) -> dict:
@@ -188,4 +192,5 @@ def _batch(app: str, data: Path, many: list) -> dict:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10, int(sys.argv[2]) if len(sys.argv) > 2 else 1500)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10, int(sys.argv[2]) if len(sys.argv) > 2 else 1500,
+         int(sys.argv[3]) if len(sys.argv) > 3 else 1)
