@@ -8,6 +8,7 @@ from pathlib import Path
 
 from asn1crypto import algos, cms, core, tsp
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.sign import general, signers
 from pyhanko.sign.general import simple_cms_attribute
@@ -30,7 +31,10 @@ class DevelopmentTSA(DummyTimeStamper):
 
     def __init__(self, tsa_cert, tsa_key, **kwargs):
         super().__init__(tsa_cert=tsa_cert, tsa_key=tsa_key, **kwargs)
-        self._private_key = serialization.load_der_private_key(tsa_key.dump(), password=None)
+        key = serialization.load_der_private_key(tsa_key.dump(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):  # the development TSA signs RSA PKCS#1 v1.5 (ensure_tsa)
+            raise TypeError(f"the development TSA's key must be RSA, not {type(key).__name__}")
+        self._private_key = key
         self._content_type = _parsed(simple_cms_attribute("content_type", "tst_info"))
         self._signing_certificate = _parsed(simple_cms_attribute(
             "signing_certificate", general.as_signing_certificate(tsa_cert)))
