@@ -23,6 +23,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.abi import collapse_if_tuple
 from eth_typing import ChecksumAddress, HexStr
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import RPCEndpoint, TxReceipt
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception, Web3RPCError
@@ -166,6 +167,28 @@ class RegistryClient:
         """The registry's raw event logs in blocks ``start``..``end`` (for the ledger mirror)."""
         return list(_guard(lambda: self.w3.eth.get_logs(
             {"address": self.address, "fromBlock": start, "toBlock": end})))
+
+    def logs_of_blocks(self, block_hashes: list[str]) -> list[Any]:
+        """The registry's event logs of each block, asked by the block's hash (hex, no 0x),
+        in one batch request: a block that is no longer on the node's chain is an error,
+        never an empty answer (the ledger mirror reads exactly the blocks it has linked)."""
+        def read() -> list[Any]:
+            with self.w3.batch_requests() as batch:
+                for h in block_hashes:
+                    batch.add(self.w3.eth.get_logs({"address": self.address, "blockHash": HexBytes(bytes.fromhex(h))}))
+                return list(batch.execute())
+
+        try:
+            answers = _guard(read)
+        except Web3Exception as exc:
+            raise ChainUnavailable(f"the node did not give the logs of {len(block_hashes)} blocks: "
+                                   f"{type(exc).__name__}") from exc
+        logs: list[Any] = []
+        for h, answer in zip(block_hashes, answers):
+            if not isinstance(answer, list):
+                raise ChainUnavailable(f"the node did not give the logs of block {h[:16]}…: {answer!r:.200}")
+            logs += answer
+        return logs
 
     def block_hash(self, number: int) -> str | None:
         header = self.block_header(number)

@@ -97,7 +97,9 @@ class Follower:
                 log.warning("ledger mirror: block %d does not follow block %d as read; reading again", n, n - 1)
                 return self.position(head)  # reorganised while reading: the next step rewinds
             previous = headers[n].hash
-        logs = self.registry.logs(start, end)
+        # Each block's events asked by the hash just linked: events of another chain, or a
+        # block that chain lacks, cannot come back.
+        logs = self.registry.logs_of_blocks([headers[n].hash for n in range(start, end + 1)])
         for entry in logs:
             if bytes(entry["blockHash"]).hex() != headers[int(entry["blockNumber"])].hash:
                 log.warning("ledger mirror: an event of block %s is from another chain than its block as read; "

@@ -339,6 +339,8 @@ class AnchorWorker:
                 self.on_ledger_change()
             except AnchoringError as exc:  # the follower will catch up on its own
                 log.warning("ledger mirror not caught up after anchoring: %s", exc.message)
+            except Exception:  # noqa: BLE001 - the anchors are confirmed: a mirror's trouble is not the worker's
+                log.exception("ledger mirror not caught up after anchoring")
         return confirmed
 
     def push_leaf_actions(self) -> int:

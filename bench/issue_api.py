@@ -113,10 +113,12 @@ def main(seconds: float, workers: int = 1, postgres: str | None = None) -> None:
         one = api_rate(url, token, 1, seconds)
         many = api_rate(url, token, CLIENTS, seconds)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
-        if database and postgres:
-            _drop_database(postgres, database)
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(60)
+        finally:
+            if database and postgres:
+                _drop_database(postgres, database)
     where = f"{workers} API process(es), {'PostgreSQL' if database else 'SQLite'}"
     for r in (one, many):
         print(f"API ({where}), {r['clients']} client(s):  {r['per_second']:7.1f} /s   p50 {r['p50_ms']:.0f} ms   "

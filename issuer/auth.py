@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from enum import Enum
@@ -26,6 +27,8 @@ from errors import DatabaseUnavailable, NotaryError
 from storage.clock import utcnow
 from storage.outages import OUTAGES
 from storage.sessions import write_session
+
+log = logging.getLogger("notary.issuer")
 
 TOKEN_PREFIX = "ent_"
 
@@ -218,7 +221,8 @@ class AuthenticateFirst:
             except Unauthenticated as exc:
                 await _refuse(send, exc, [(b"www-authenticate", b"Bearer")])
                 return
-            except OUTAGES:
+            except OUTAGES as exc:
+                log.warning("database unavailable: %s", type(exc).__name__)
                 away = DatabaseUnavailable()
                 await _refuse(send, away, [(k.lower().encode(), v.encode()) for k, v in away.headers().items()])
                 return

@@ -163,7 +163,9 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
         return JSONResponse({"error": exc.client_view()}, status_code=exc.http_status, headers=exc.headers())
 
     async def _database_away(request: Request, exc: Exception):
-        # A database restarting is an outage, not a bug: 503, and the client retries.
+        # A database restarting is an outage, not a bug: 503, and the client retries. The
+        # cause goes to the log (a missing table on SQLite is an OperationalError too).
+        log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "")
         return await _notary_error(request, DatabaseUnavailable())
 
     for outage in OUTAGES:

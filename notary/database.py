@@ -51,7 +51,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # A server that does not answer is an outage within seconds, not a hung request.
+    connect_args = {"connect_timeout": 5} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args=connect_args)
 
 
 def _ensure_wal(cur) -> None:

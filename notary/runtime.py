@@ -248,7 +248,7 @@ class Runtime:
         return AnchorWorker(self.engine, self.registry, self.accounts.anchor, config,
                             commitment=lambda s: bytes.fromhex(audit.head(s)),
                             saved_since=self.node.saved_since if self.node is not None else None,
-                            on_ledger_change=lambda: self.follower().catch_up())
+                            on_ledger_change=lambda: self.follower().catch_up(max_steps=20))
 
     def follower(self) -> Follower:
         """The ledger mirror's follower for this registry (one per runtime), reading from its

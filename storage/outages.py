@@ -3,6 +3,7 @@ the request did (answered 503 DATABASE_UNAVAILABLE, errors.DatabaseUnavailable).
 
 from __future__ import annotations
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
-OUTAGES = (OperationalError, InterfaceError)
+# The last: every pooled connection busy for the pool's timeout (a database that hangs).
+OUTAGES = (OperationalError, InterfaceError, PoolTimeout)

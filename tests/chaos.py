@@ -63,13 +63,17 @@ class PostgresCluster:
         # Its own temporary directory: pytest's are private to root, whom PostgreSQL refuses.
         self.dir = directory = Path(tempfile.mkdtemp(prefix="notary-chaos-pg-"))
         self.port = free_port()
-        if os.geteuid() == 0:
-            shutil.chown(directory, "postgres", "postgres")
-        subprocess.run(_as_postgres([_pg_binary("initdb"), "-D", str(directory / "data"), "-U", "postgres",
-                                     "--auth=trust", "--no-sync"]), check=True, capture_output=True)
-        self.start()
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE notary")
+        try:
+            if os.geteuid() == 0:
+                shutil.chown(directory, "postgres", "postgres")
+            subprocess.run(_as_postgres([_pg_binary("initdb"), "-D", str(directory / "data"), "-U", "postgres",
+                                         "--auth=trust", "--no-sync"]), check=True, capture_output=True)
+            self.start()
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute("CREATE DATABASE notary")
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def admin_url(self) -> str:
@@ -130,7 +134,11 @@ class Deployment:
         self.base = base
         base.mkdir(parents=True, exist_ok=True)
         self.postgres = PostgresCluster()
-        self.redis = RedisServer()
+        try:
+            self.redis = RedisServer()
+        except BaseException:
+            self.postgres.stop()
+            raise
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.signing_processes = signing_processes
@@ -148,8 +156,9 @@ class Deployment:
         self.restarted: collections.Counter[str] = collections.Counter()
 
     def _start(self, *args: str, log: str) -> subprocess.Popen:
-        out = open(self.base / f"{log}.log", "ab")  # noqa: SIM115 - kept open by the child
-        return subprocess.Popen([str(NOTARY), *args], env=self.env, stdout=out, stderr=out, start_new_session=True)
+        with open(self.base / f"{log}.log", "ab") as out:  # the child keeps its own copy
+            return subprocess.Popen([str(NOTARY), *args], env=self.env, stdout=out, stderr=out,
+                                    start_new_session=True)
 
     def start(self) -> None:
         # The API's supervisor makes the keys, migrates the database, starts the chain node
@@ -182,26 +191,33 @@ class Deployment:
             return None
 
     def stop(self) -> None:
+        """Stop everything, each part whatever happened to the others."""
         self._watch.set()
         if self._watcher is not None:
             self._watcher.join(10)
-        for proc in [*self.services.values(), self.api]:
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in [*self.services.values(), self.api]:
-            if proc is not None:
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-        node = self.node_pid()
-        if node is not None:
+        processes = [p for p in [*self.services.values(), self.api] if p is not None]
+        for proc in processes:
+            _signal_group(proc, signal.SIGTERM)
+        for proc in processes:
             try:
-                os.kill(node, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.redis.stop()
-        self.postgres.stop()
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+        node = self.node_pid()
+        for stop in ((lambda: os.kill(node, signal.SIGKILL)) if node else None, self.redis.stop, self.postgres.stop):
+            if stop is not None:
+                try:
+                    stop()
+                except (OSError, subprocess.SubprocessError):
+                    pass
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 @dataclass
@@ -239,13 +255,17 @@ class Clients:
             t.join(self.patience + 30)
 
     def _run(self, n: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=60) as http:
-            i = 0
-            while not self._stop.is_set():
-                i += 1
-                key = f"chaos-{n}-{i}-{uuid.uuid4().hex[:8]}"
-                body = {"matter": "birth", "data": applicant(n * 100_000 + i)}
-                self._issue(http, key, body)
+        try:
+            with httpx.Client(base_url=self.url, timeout=60) as http:
+                i = 0
+                while not self._stop.is_set():
+                    i += 1
+                    key = f"chaos-{n}-{i}-{uuid.uuid4().hex[:8]}"
+                    body = {"matter": "birth", "data": applicant(n * 100_000 + i)}
+                    self._issue(http, key, body)
+        except Exception as exc:  # noqa: BLE001 - a client that stops is reported, not lost in its thread
+            with self.ledger.lock:
+                self.ledger.refused.append(f"client {n} stopped: {type(exc).__name__}: {exc}")
 
     def _issue(self, http: httpx.Client, key: str, body: dict) -> None:
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": key}
@@ -283,9 +303,9 @@ class Faults:
         self.log: list[tuple[float, str, str]] = []
 
     def run(self) -> None:
-        kinds = list(FAULT_KINDS) * (self.count // len(FAULT_KINDS) + 1)
-        self.random.shuffle(kinds)
-        plan = kinds[:max(self.count, len(FAULT_KINDS))]
+        # Every kind at least once, the rest drawn at random, all in a random order.
+        plan = list(FAULT_KINDS) + [self.random.choice(FAULT_KINDS) for _ in range(self.count - len(FAULT_KINDS))]
+        self.random.shuffle(plan)
         start = time.monotonic()
         gap = self.seconds / len(plan)
         for i, kind in enumerate(plan):
@@ -333,8 +353,8 @@ class Faults:
 
 
 def settle(d: Deployment, ledger: Ledger, seconds: float = 240) -> None:
-    """Wait until every acknowledged certificate is anchored in a confirmed batch and every
-    API process has its whole signing pool again."""
+    """Wait until every acknowledged certificate is anchored in a confirmed batch, the ledger
+    mirror has read the last of them, and every API process has its whole signing pool again."""
     engine = _engine(d)
 
     def anchored() -> bool:
@@ -344,8 +364,15 @@ def settle(d: Deployment, ledger: Ledger, seconds: float = 240) -> None:
                 "WHERE b.state IS DISTINCT FROM 'confirmed'")).scalar_one()
         return waiting == 0
 
+    def mirrored() -> bool:
+        with engine.connect() as conn:
+            last = conn.execute(text("SELECT max(block_number) FROM anchor_batch")).scalar_one()
+            cursor = conn.execute(text("SELECT max(block_number) FROM ledger_cursor")).scalar_one()
+        return last is None or (cursor is not None and cursor >= last)
+
     try:
         wait_for(lambda: _quietly(anchored), seconds, "every certificate anchored")
+        wait_for(lambda: _quietly(mirrored), 60, "the ledger mirror to read the last anchor")
         wait_for(lambda: len(d.api_processes()) == 2 and all(
             len(d.signing_processes_of(p)) == d.signing_processes for p in d.api_processes()), 60,
             "every API process with its whole signing pool")
@@ -428,6 +455,8 @@ def check(d: Deployment, ledger: Ledger) -> list[str]:
             violations.append(f"batch {b.root[:16]} counted as confirmed but not so on the node")
         if roots_on_mirror[b.root] != 1:
             violations.append(f"batch {b.root[:16]} is anchored {roots_on_mirror[b.root]} times on the ledger")
+    for root in set(roots_on_mirror) - {b.root for b in batches}:
+        violations.append(f"root {root[:16]} is anchored on the ledger but no batch holds it")
     if sum(b.tree_size for b in batches) != len(certs):
         violations.append(f"{sum(b.tree_size for b in batches)} leaves in batches for {len(certs)} certificates")
     from sqlmodel import Session
@@ -467,8 +496,9 @@ def run(base: Path, seconds: float, faults: int, clients: int = 4, seed: int | N
     from issuer.auth import Role, create_token
     from notary.settings import Settings
 
-    d = Deployment(base)
+    d: Deployment | None = None
     try:
+        d = Deployment(base)
         d.start()
         engine = _engine(d)
         token = create_token(engine, "王丽", Role.NOTARY, Settings(_env_file=None).office_code)[1]
@@ -487,7 +517,8 @@ def run(base: Path, seconds: float, faults: int, clients: int = 4, seed: int | N
                 "restarted": dict(d.restarted), "answers": dict(issuing.ledger.statuses),
                 "given_up": len(issuing.ledger.given_up), "violations": violations, "log": driver.log}
     finally:
-        d.stop()
+        if d is not None:
+            d.stop()
 
 
 if __name__ == "__main__":  # make chaos
@@ -502,4 +533,7 @@ if __name__ == "__main__":  # make chaos
     figures = run(Path(tempfile.mkdtemp(prefix="notary-chaos-")) / "run", args.seconds, args.faults, args.clients,
                   args.seed)
     print(json.dumps({k: v for k, v in figures.items() if k != "log"}, ensure_ascii=False, indent=1))
-    sys.exit(1 if figures["violations"] else 0)
+    missing = set(FAULT_KINDS) - set(figures["faults"])
+    if missing:
+        print(f"fault kinds never injected: {sorted(missing)}")
+    sys.exit(1 if figures["violations"] or figures["given_up"] or missing else 0)

@@ -256,3 +256,26 @@ def test_readiness_covers_the_mirror(sqlite_runtime):
     time.sleep(0.5)
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "last updated" in ready.json()["checks"]["ledger_mirror"]
+
+
+def test_a_key_the_mirror_has_not_read_yet_is_not_a_forgery(sqlite_runtime):
+    """The office rotates its key and issues at once; the mirror has not yet read the new
+    key's registration. A lookup must not call the genuine certificate FAILED (office key
+    unknown): it is INDETERMINATE until the mirror has read that far, then PASSED."""
+    from notary.runtime import rotate_office_key
+
+    rt = sqlite_runtime
+    _anchored(rt)
+    rt.mirror.refresh = None  # no stepping of its own
+    rotate_office_key(rt)
+    issued = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    quiet = rt.worker()
+    quiet.on_ledger_change = None
+    assert quiet.run_once(force=True) == 1
+    rt.mirror.forget()
+    report = verify_digest(rt.verifier_context(), issued.document_sha256)
+    assert report.indication is Indication.INDETERMINATE, _codes(report)
+    assert _codes(report)["office_binding"] == "LEDGER_STALE"
+    assert "signing key" in report.check("office_binding").details["why"]
+    rt.follower().catch_up()
+    assert verify_digest(rt.verifier_context(), issued.document_sha256).indication is Indication.PASSED

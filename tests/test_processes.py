@@ -40,6 +40,7 @@ def test_two_api_processes_two_workers_and_the_follower(tmp_path, anvil_url, pg_
            "NOTARY_WORKER_ENABLED": "false", "NOTARY_FOLLOWER_ENABLED": "false"}
     url = f"http://127.0.0.1:{port}"
     started: list[subprocess.Popen] = []
+    engine = None
 
     def start(*args: str) -> subprocess.Popen:
         proc = subprocess.Popen([str(NOTARY), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -115,10 +116,11 @@ def test_two_api_processes_two_workers_and_the_follower(tmp_path, anvil_url, pg_
             anchored = s.exec(select(func.count()).select_from(LedgerEvent)
                               .where(LedgerEvent.kind == "RootAnchored")).one()
             assert anchored == len(batches)  # each batch anchored once, as the follower saw
-        engine.dispose()
     finally:
         for proc in reversed(started):
             stop_process_group(proc)
+        if engine is not None:
+            engine.dispose()
 
 
 def test_a_database_that_goes_away_is_a_503_and_issuing_resumes(runtime_factory, pg_database):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from asn1crypto import crl as asn1_crl
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keys.crl import crl_version
 from keys.store import certificate_fingerprint
@@ -31,6 +32,7 @@ from storage.sessions import write_session
 from .models import DocumentCheck
 from .report import Check
 
+log = logging.getLogger("notary.verifier")
 MAX_AGE = dt.timedelta(days=1)
 BASIS_SECONDS = 5.0  # a new revocation list reaches lookups within this
 # Part of every basis: raise it when what a document check finds changes (a fix to the
@@ -124,6 +126,8 @@ def keep_facts(engine, certificate_id: uuid.UUID, basis: str, facts: DocumentFac
             s.commit()
     except IntegrityError:
         pass
+    except SQLAlchemyError as exc:  # keeping it only saves the next lookup some work
+        log.warning("document check not kept: %s", type(exc).__name__)
 
 
 def facts_of_analysis(analysis) -> DocumentFacts:

@@ -167,10 +167,16 @@ def verify_record(ctx: VerifierContext, cert: Certificate) -> Report:
 
 def _mirror_word(check: Check, state: MirrorState | None, receipt: AnchorReceipt | None) -> Check:
     """Say what the mirror could not: it is stale (never "unavailable": the node was not
-    asked), or it has not yet reached the block of an anchor the worker saw confirmed."""
+    asked), it does not know the signing key yet, or it has not yet reached the block of an
+    anchor the worker saw confirmed."""
     if check.code == "LEDGER_UNAVAILABLE":
         details = state.as_details() if state is not None else {"why": "the ledger mirror has not started"}
         return Check.of(check.name, CheckStatus.ERROR, "LEDGER_STALE", **details)
+    if check.code == "OFFICE_KEY_UNKNOWN" and state is not None:
+        # This service signed it, and signs only with a key the node has registered: a key
+        # the mirror does not know yet (just rotated) is not yet read, not a forgery.
+        return Check.of(check.name, CheckStatus.ERROR, "LEDGER_STALE",
+                        **{**state.as_details(), "why": "the ledger mirror does not know the signing key yet"})
     if (check.code == "ANCHOR_NOT_ON_CHAIN" and state is not None and receipt is not None
             and receipt.block_number > state.block_number):
         return Check.of(check.name, CheckStatus.SKIPPED, "ANCHOR_CONFIRMING", **check.details,

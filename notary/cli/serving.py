@@ -11,7 +11,7 @@ import typer
 
 from records.models import Owner
 
-from anchoring.errors import AnchoringError
+from anchoring.errors import AnchoringError, MirrorRaced
 from observability.logs import configure_logs
 from processes.background import stopped_after
 
@@ -80,8 +80,12 @@ def follower(
     try:
         mirror = rt.follower()
         if once:
-            while (position := mirror.step()).behind > 0:
-                pass
+            while True:
+                try:
+                    if (position := mirror.step()).behind == 0:
+                        break
+                except MirrorRaced:
+                    continue  # a server stepped the mirror at the same moment: go on from there
             typer.echo(f"ledger mirror at block {position.block_number} ({position.block_hash[:16]}…), up to date")
             return
         with node_kept_alive(rt):
