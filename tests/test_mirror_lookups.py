@@ -279,3 +279,23 @@ def test_a_key_the_mirror_has_not_read_yet_is_not_a_forgery(sqlite_runtime):
     assert "signing key" in report.check("office_binding").details["why"]
     rt.follower().catch_up()
     assert verify_digest(rt.verifier_context(), issued.document_sha256).indication is Indication.PASSED
+
+
+def test_a_process_whose_first_work_is_a_lookup_reads_its_records(sqlite_runtime):
+    """An API process of `serve --workers N` may answer a lookup before it has used the ORM
+    at all: the records a lookup builds must still read (they once raised AttributeError,
+    a 500, in such a process)."""
+    import subprocess
+    import sys
+
+    rt = sqlite_runtime
+    (issued,) = _anchored(rt)
+    code = ("import sys, uuid\n"
+            "from notary.database import make_engine\n"
+            "from verifier.stored import load_one\n"
+            "stored = load_one(make_engine(sys.argv[1]), certificate_id=uuid.UUID(sys.argv[2]))\n"
+            "print(stored.cert.number, stored.anchor.state, stored.kept_check is None)\n")
+    out = subprocess.run([sys.executable, "-c", code, rt.settings.sqlalchemy_url, str(issued.id)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [issued.number, "confirmed", "True"]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import SQLModel
 
 from anchoring.models import AnchorBatch, OutboxEntry
@@ -73,6 +74,10 @@ def load_one(engine: Engine, *, certificate_id: uuid.UUID | None = None,
 
 
 def _stored(rows: Sequence[Any]) -> list[StoredCertificate]:
+    # Records made without a session read their fields through the ORM's attributes, which
+    # exist only once the mappers are configured: a process whose first database work is a
+    # lookup has not done that yet (a no-op once done).
+    configure_mappers()
     seen: dict[uuid.UUID, StoredCertificate] = {}
     for row in rows:
         values = row._mapping
