@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 from web3.exceptions import Web3RPCError
 
@@ -255,7 +255,14 @@ class AnchorWorker:
 
     def _choose_nonce(self, s: Session, row: AnchorBatch) -> tuple[int, tuple[int, int] | None]:
         """Replace a pending transaction in place (same nonce, higher fee); otherwise take
-        the next nonce after both the chain's count and what other batches hold."""
+        the lowest nonce from the chain's count on that no other sent batch holds.
+
+        The lowest, not the next after the highest: a node that lost its last blocks (killed
+        before it saved them) counts from lower again, and a batch whose anchor went with
+        those blocks is sent anew. Taking a nonce above every held one then left a nonce
+        nobody would ever send, and every later transaction waited behind it for good (found
+        by the chaos suite). A held nonce whose transaction was lost is sent again, in place,
+        by its own batch."""
         confirmed = self.registry.confirmed_nonce(self.account.address)
         if row.tx_nonce is not None and row.tx_hash and self.registry.receipt_if_mined(row.tx_hash) is None \
                 and confirmed <= row.tx_nonce:
@@ -263,12 +270,15 @@ class AnchorWorker:
             fees = ((row.max_fee_per_gas, row.max_priority_fee_per_gas)
                     if row.max_fee_per_gas and row.max_priority_fee_per_gas is not None else None)
             return row.tx_nonce, fees
-        pending = self.registry.pending_nonce(self.account.address)
-        held = s.exec(select(func.max(AnchorBatch.tx_nonce)).where(
+        held = set(s.exec(select(AnchorBatch.tx_nonce).where(
             AnchorBatch.state == BatchState.SENT, AnchorBatch.chain_id == self.registry.chain_id(),
-            AnchorBatch.office_code == self.config.office_code,
-        )).one()
-        return max(pending, confirmed, (held + 1) if held is not None else 0), None
+            AnchorBatch.office_code == self.config.office_code, col(AnchorBatch.tx_nonce).is_not(None),
+            AnchorBatch.id != row.id,
+        )).all())
+        nonce = confirmed
+        while nonce in held:
+            nonce += 1
+        return nonce, None
 
     def recheck_recent(self) -> int:
         """Find confirmed batches whose anchor a reorganisation removed (or moved) and put

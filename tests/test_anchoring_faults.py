@@ -194,3 +194,25 @@ def _only_batch(rt) -> AnchorBatch:
     with Session(rt.engine) as s:
         [batch] = s.exec(select(AnchorBatch)).all()
         return batch
+
+
+def test_a_nonce_lost_with_the_nodes_last_blocks_is_sent_again_not_skipped(sqlite_runtime):
+    """A node killed before saving its last blocks counts the account's transactions from
+    lower again, while batches sent later still hold the nonces above. A batch sent anew
+    (its anchor went with those blocks) must take the lowest nonce nobody holds: a nonce
+    above every held one left a hole, and every later anchor waited behind it for good
+    (the ten-minute chaos run found it)."""
+    rt = sqlite_runtime
+    worker = rt.worker()
+    confirmed = rt.registry.confirmed_nonce(worker.account.address)
+    chain_id = rt.registry.chain_id()
+    with Session(rt.engine) as s:
+        for offset in (1, 2):  # sent after the lost one, still pending on the node
+            s.add(AnchorBatch(state=BatchState.SENT, root=os.urandom(32).hex(), tree_size=1,
+                              office_code=rt.office.code, chain_id=chain_id, tx_hash="0x" + os.urandom(32).hex(),
+                              tx_nonce=confirmed + offset))
+        lost = AnchorBatch(state=BatchState.BUILT, root=os.urandom(32).hex(), tree_size=1, office_code=rt.office.code)
+        s.add(lost)
+        s.commit()
+        s.refresh(lost)
+        assert worker._choose_nonce(s, lost) == (confirmed, None)
