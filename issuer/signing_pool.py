@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +117,10 @@ class SigningPool:
         self._lock = threading.Lock()
         self._executor = self._new_executor()
         self.restarts = 0  # how often a dead signing process made the pool start afresh
+        # A signing process that dies while no request is signing is noticed here, not by
+        # the next clerk's request (which would fail first: found by the chaos suite).
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch, name="signing-pool-watch", daemon=True).start()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent runs threads (anchoring worker, chain node watcher) and
@@ -171,10 +175,18 @@ class SigningPool:
         """Start every worker now (a spawned worker takes about a second to import)."""
         try:
             list(self._executor.map(_noop, range(self.processes * 2)))
-        except (BrokenProcessPool, RuntimeError) as exc:  # shut down meanwhile, or a worker failed to start
+        except (BrokenProcessPool, RuntimeError, CancelledError) as exc:  # shut down meanwhile, or a worker failed to start
             log.warning("signing processes did not start: %s", type(exc).__name__)
 
+    def _watch(self, every: float = 1.0) -> None:
+        while not self._closed.wait(every):
+            executor = self._executor
+            # ProcessPoolExecutor marks itself broken when one of its processes dies.
+            if getattr(executor, "_broken", False):
+                self._replace_broken(executor)
+
     def close(self) -> None:
+        self._closed.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self._spool, ignore_errors=True)
 

@@ -99,3 +99,22 @@ def test_a_signing_process_killed_mid_batch_issues_nothing(sqlite_runtime):
 def test_pool_size_follows_the_setting(runtime_factory, processes):
     rt = runtime_factory(signing_processes=processes)
     assert rt.signing_pool.processes == processes
+
+
+def test_a_signing_process_killed_while_idle_is_replaced_before_any_request(runtime_factory):
+    """No request is signing when a signing process dies: the pool notices by itself and is
+    whole again, so that the next clerk's request does not fail first (the chaos suite
+    found pools left short after a kill at a quiet moment)."""
+    rt = runtime_factory(signing_processes=2)
+    pool = rt.issuer_context(pool=True).pool
+    pool.warm_up()
+    before = set(pool._executor._processes)
+    assert len(before) == 2
+    os.kill(next(iter(before)), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            pool.restarts == 1 and len(pool._executor._processes) == 2
+            and not set(pool._executor._processes) & before):
+        time.sleep(0.1)
+    assert pool.restarts == 1 and len(pool._executor._processes) == 2
+    assert not set(pool._executor._processes) & before  # a new pool, not the broken one
