@@ -159,10 +159,7 @@ def verify_stored(ctx: VerifierContext, stored: StoredCertificate) -> Report:
 
 def verify_record(ctx: VerifierContext, cert: Certificate) -> Report:
     """``verify_stored`` for a certificate record already in hand (found by its number)."""
-    stored = load_one(ctx.engine, certificate_id=cert.id)
-    if stored is None:
-        raise UnknownCertificate("no certificate with this id", "查无此公证书")
-    return verify_stored(ctx, stored)
+    return verify_certificate(ctx, cert.id)
 
 
 def _mirror_word(check: Check, state: MirrorState | None, receipt: AnchorReceipt | None) -> Check:
