@@ -22,6 +22,7 @@ import issuer.models  # noqa: F401
 import records.audit  # noqa: F401
 import records.models  # noqa: F401
 import verifier.models  # noqa: F401
+import console.models  # noqa: F401
 from storage.sessions import SQLITE_IMMEDIATE
 
 

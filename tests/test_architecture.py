@@ -16,7 +16,8 @@ FLOORS = {
     "anchoring": 2, "signing": 2,
     "records": 3,
     "issuer": 4, "verifier": 4,
-    "notary": 5,
+    "console": 5,
+    "notary": 6,
 }
 PEERS_APART = {("issuer", "verifier"), ("verifier", "issuer"), ("anchoring", "signing"), ("signing", "anchoring")}
 

@@ -69,3 +69,21 @@ class DocumentCheck(SQLModel, table=True):
     claimed_time: dt.datetime | None = None
     timestamp_time: dt.datetime | None = None
     checks_json: str
+
+
+class ForgeryLead(SQLModel, table=True):
+    """A verification that suggests a forgery: a document altered, signed by an unknown key
+    or not anchored, or a QR/number lookup of a certificate that does not exist. For the
+    regulator's console. No uploaded file is kept, only its hash; no client address."""
+
+    __tablename__ = "verifier_forgery_lead"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    route: str = Field(max_length=40)  # upload, qr, number, fingerprint, batch
+    reason: str = Field(max_length=40)  # the failing check's code, or NOT_FOUND
+    api_key_id: uuid.UUID | None = Field(default=None, index=True)
+    claimed_number: str | None = Field(default=None, max_length=64)
+    claimed_office: str | None = Field(default=None, max_length=80)
+    certificate_id: uuid.UUID | None = None
+    document_sha256: str | None = Field(default=None, max_length=64)
