@@ -99,6 +99,19 @@ class BlockHeader:
 
 
 @dataclass(frozen=True)
+class LedgerNote:
+    """A transaction as the node reports it, read to check a note (RegistryClient.send_note)."""
+
+    tx_hash: str  # 0x-hex
+    sender: str  # checksummed address
+    to: str | None  # checksummed address; None for a contract creation
+    value: int
+    data: bytes
+    block_number: int | None  # None: not mined yet
+    succeeded: bool | None  # the receipt's status; None while not mined
+
+
+@dataclass(frozen=True)
 class SentTransaction:
     tx_hash: str
     nonce: int
@@ -256,6 +269,21 @@ class RegistryClient:
     def office_by_code(self, code: str) -> int:
         return _guard(lambda: self.contract.functions.officeByCode(code).call())
 
+    def admin(self, block: int | None = None) -> str:
+        """The registry administrator's address (checksummed), now or as it was at the end of
+        ``block``. A node that no longer keeps that block's state (it prunes) is asked the
+        contract's AdminChanged events up to ``block`` instead."""
+        try:
+            return Web3.to_checksum_address(_guard(lambda: self.contract.functions.admin().call(
+                block_identifier="latest" if block is None else block)))
+        except (Web3Exception, ValueError):
+            if block is None:
+                raise
+        events = _guard(lambda: self.contract.events.AdminChanged().get_logs(from_block=0, to_block=block))
+        if not events:
+            raise ChainUnavailable(f"the node cannot tell who administered the registry at block {block}")
+        return Web3.to_checksum_address(events[-1]["args"]["admin"])
+
     # ------------------------------------------------------------ transactions
     def transact(self, account: LocalAccount, fn_name: str, *args, timeout: float = 60.0) -> TxReceipt:
         """Send one contract call and wait for its receipt; reverts raise TransactionFailed."""
@@ -295,6 +323,51 @@ class RegistryClient:
         sent = SentTransaction(signed.hash.to_0x_hex(), tx["nonce"], int(tx["maxFeePerGas"]),
                                int(tx["maxPriorityFeePerGas"]))
         return sent, signed.raw_transaction
+
+    def send_note(self, account: LocalAccount, data: bytes, timeout: float = 60.0) -> TxReceipt:
+        """Send a zero-value transaction from ``account`` to itself carrying ``data`` and wait
+        for its receipt: a dated, public note on the ledger that no contract reads (an
+        inspection draw's commitment; an empty one only makes a development node mine)."""
+        sent, raw = self.sign_note(account, data)
+        try:
+            self.broadcast(raw)
+        except Web3RPCError as exc:
+            raise TransactionFailed(f"note refused by the node: {_rpc_message(exc)}") from exc
+        return self.wait(sent.tx_hash, timeout)
+
+    def sign_note(self, account: LocalAccount, data: bytes, nonce: int | None = None) -> tuple[SentTransaction, bytes]:
+        """Build and sign a note (see send_note) without sending it: its hash is known first."""
+        tx: dict[str, Any] = {**_tx_base(self.w3, account, nonce), "to": account.address, "value": 0,
+                              "data": HexBytes(data)}
+        try:
+            tx["gas"] = _guard(lambda: self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            # web3's own default for EIP-1559 fees: twice the base fee plus the tip.
+            tip = _guard(lambda: self.w3.eth.max_priority_fee)
+            base_fee = int(_guard(lambda: self.w3.eth.get_block("latest")).get("baseFeePerGas", 0))
+        except Web3RPCError as exc:  # e.g. the account cannot pay for gas
+            raise TransactionFailed(f"note refused by the node: {_rpc_message(exc)}") from exc
+        tx["maxPriorityFeePerGas"], tx["maxFeePerGas"] = tip, 2 * base_fee + tip
+        signed = account.sign_transaction(tx)
+        sent = SentTransaction(signed.hash.to_0x_hex(), tx["nonce"], int(tx["maxFeePerGas"]), int(tip))
+        return sent, signed.raw_transaction
+
+    def read_transaction(self, tx_hash: str) -> LedgerNote | None:
+        """The transaction ``tx_hash`` (0x-hex) as the node has it, with its receipt's block
+        and status once mined; None when the node does not know it."""
+        try:
+            tx = _guard(lambda: self.w3.eth.get_transaction(HexStr(tx_hash)))
+        except TransactionNotFound:
+            return None
+        block = tx.get("blockNumber")
+        succeeded = None
+        if block is not None:
+            receipt = self.receipt_if_mined(tx_hash)
+            succeeded = None if receipt is None else receipt["status"] == 1
+        to = tx.get("to")
+        return LedgerNote(tx_hash=HexBytes(tx["hash"]).to_0x_hex(), sender=Web3.to_checksum_address(tx["from"]),
+                          to=Web3.to_checksum_address(to) if to else None, value=int(tx.get("value", 0)),
+                          data=bytes(tx.get("input", b"")), block_number=None if block is None else int(block),
+                          succeeded=succeeded)
 
     def pending_nonce(self, address: ChecksumAddress) -> int:
         """The next nonce counting transactions still in the node's pool."""

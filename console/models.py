@@ -74,6 +74,12 @@ class InspectionDraw(SQLModel, table=True):
     sample_size: int
     population_size: int
     population_sha256: str = Field(max_length=64)
+    # Committed with the rest: a random nonce (two draws of one population differ), the ledger
+    # and the registry whose administrator publishes the commitment.
+    nonce: str = Field(max_length=32)
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    registry_address: str = Field(max_length=42)  # the registry contract's address, 0x-hex, lower case
+    population_json: str  # the population's certificate numbers, sorted (JSON list), as committed
     commitment: str = Field(max_length=64, unique=True)
     commit_tx: str | None = Field(default=None, max_length=66)
     commit_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

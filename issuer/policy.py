@@ -18,6 +18,9 @@ from .errors import IssuerError
 
 ELDERLY_AGE = 60
 WILL_FEE_EXEMPT_AGE = 80
+# The audit action of an issue attempt refused by a rule (issuer.service): details hold the
+# rule's code and the matter key, never personal data; console.statistics counts them.
+REFUSAL_ACTION = "policy.refuse"
 
 
 class PolicyViolation(IssuerError):

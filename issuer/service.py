@@ -30,7 +30,7 @@ from storage.sessions import write_session
 
 from . import numbering
 from .key_guard import SigningKeyGuard
-from .policy import PolicyOutcome, apply_policies
+from .policy import REFUSAL_ACTION, PolicyOutcome, PolicyViolation, apply_policies
 from .render import CertificatePage, check_printable
 from .signing_pool import SigningPool, sign_page
 
@@ -148,7 +148,7 @@ def issue_parsed(ctx: IssuerContext, matter_key: str, matter: MatterInput, *,
     ``supersedes``/``corrects_number``: the certificate this one corrects, named in its text."""
     started = time.perf_counter()
     issue_date = issue_date or dt.date.today()
-    policy = apply_policies(matter, issue_date)  # before a number is taken
+    policy = enforce_policies(ctx, [(matter_key, matter)], issue_date, actor, supersedes)[0]  # before a number is taken
     level = ctx.check_level(level)
     ctx.check_printable(matter, language)  # likewise; rendering repeats it
     ctx.current_signer()  # fail closed on a key that may not sign, before a number is taken
@@ -184,7 +184,8 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     started = time.perf_counter()
     issue_date = issue_date or dt.date.today()
     levels = [ctx.check_level(r.level) for r in requests]
-    policies = [apply_policies(r.matter, issue_date) for r in requests]  # before numbers are taken
+    # Before numbers are taken.
+    policies = enforce_policies(ctx, [(r.matter_key, r.matter) for r in requests], issue_date, actor)
     for i, r in enumerate(requests):
         try:
             ctx.check_printable(r.matter, r.language)
@@ -203,6 +204,33 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
             s.commit()
     _count_issued([(r.matter_key, lv) for r, lv in zip(requests, levels)], time.perf_counter() - started)
     return [issued for issued, _ in stored]
+
+
+def enforce_policies(ctx: IssuerContext, matters: list[tuple[str, MatterInput]], issue_date: dt.date, actor: str,
+                     supersedes: uuid.UUID | None = None) -> list[PolicyOutcome]:
+    """The office's rules applied to each matter about to be issued. A refusal is recorded
+    in the audit log (its own transaction, committed before the error goes back), one event
+    per refused matter: the rule's code and the matter, never the applicant's name or id
+    number; then the first refusal is raised. For issue attempts only (a bulk issuer that
+    checks rows before ``issue_batch`` should check them here): a draft's check
+    (drafts.check_draft) refuses nothing and records nothing."""
+    outcomes: list[PolicyOutcome] = []
+    refused: list[PolicyViolation] = []
+    events: list[tuple[str, str, str, dict | None]] = []
+    for matter_key, matter in matters:
+        try:
+            outcomes.append(apply_policies(matter, issue_date))
+        except PolicyViolation as exc:
+            refused.append(exc)
+            events.append((actor, REFUSAL_ACTION, matter_key,
+                           {"rule": exc.code, "matter": matter_key,
+                            **({"supersedes": str(supersedes)} if supersedes else {})}))
+    if refused:
+        with write_session(ctx.engine) as s:
+            audit.append_many(s, events, office=ctx.office.code)
+            s.commit()
+        raise refused[0]
+    return outcomes
 
 
 def _count_issued(issued: list[tuple[str, str]], seconds: float) -> None:

@@ -29,6 +29,8 @@ from storage.outages import OUTAGES
 from verifier.api import router as verifier_api
 from verifier.gate import Gate
 from verifier.pages import STATIC_DIR, router as verifier_pages
+from console.routes import router as console_router
+from console.web import STATIC_DIR as CONSOLE_STATIC
 
 from .api_docs import OPENAPI_URL, add_api_docs
 from .limits import BodySizeLimit
@@ -70,6 +72,8 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
                 trusted_proxies=rt.settings.trusted_proxies)
     app.include_router(verifier_api(verifying, gate))
     app.include_router(verifier_pages(verifying, gate))
+    app.include_router(console_router(rt.console_context(issuing, verifying)))
+    app.mount("/console/static", StaticFiles(directory=str(CONSOLE_STATIC)), name="console-static")
 
     # The verification pages' style sheet and script (no inline ones: see response_headers).
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -6,6 +6,7 @@ starts the embedded chain node and deploys the registry; later runs reuse all of
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -15,10 +16,13 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pyhanko.sign.timestamps import DummyTimeStamper
 from sqlalchemy.engine import Engine
 
+from console import staff_sessions, totp
+from console.web import ConsoleContext
 from anchoring.accounts import ChainAccounts, fund_on_dev_node, load_or_create_accounts
 from anchoring.chain import RegistryClient, account_from_key, connect
 from anchoring.errors import AnchoringError, ChainUnavailable, ContractNotDeployed
@@ -37,6 +41,7 @@ from keys.devpki import SERVICE_P12, OfficeIdentity, ensure_dev_pki, ensure_serv
 from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
+from verifier.client_address import parse_networks
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
@@ -182,6 +187,29 @@ class Runtime:
     def analysis_cache(self) -> MicroCache:
         # Same bytes, same analysis; entries expire so trust decisions are retaken now and then.
         return MicroCache(ttl_seconds=600, maxsize=4096)
+
+    def console_context(self, issuing: IssuerContext, verifying: VerifierContext) -> ConsoleContext:
+        """The staff console's wiring: TOTP secrets sealed under a key derived from the
+        installation's QR secret, the session timeouts, and the ledger for inspection draws
+        (the registry administrator's account, when this deployment holds it)."""
+        s = self.settings
+        ledger = None
+        if self.registry is not None and self.accounts is not None:
+            registry, admin = self.registry, self.accounts.admin
+
+            def ledger() -> tuple[RegistryClient, Any, bool]:
+                return registry, admin, self.node is not None or registry.chain_id() in DEV_CHAIN_IDS
+        return ConsoleContext(
+            issuing, verifying, totp.sealing_key(self.qr_key),
+            staff_sessions.Timeouts(dt.timedelta(minutes=s.console_idle_minutes),
+                                    dt.timedelta(hours=s.console_session_hours)),
+            secure_cookies=s.console_secure_cookies, trusted_proxies=parse_networks(s.trusted_proxies),
+            ledger=ledger, rotate_key=lambda actor: rotate_office_key(self, actor))
+
+    @property
+    def totp_sealing_key(self) -> bytes:
+        """The key that seals staff TOTP secrets (console.totp), for the CLI's account commands."""
+        return totp.sealing_key(self.qr_key)
 
     def verifier_context(self, *, sandboxed: bool = False) -> VerifierContext:
         """``sandboxed``: parse in killable worker processes, with a cache (the server's

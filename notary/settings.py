@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     mirror_max_age_seconds: float = Field(default=30.0, gt=0, description="... or when the follower has not read "
                                           "the node for this long")
 
+    console_secure_cookies: bool = Field(default=True, description="staff console cookies are Secure with the "
+                                         "__Host- prefix (browsers accept them over HTTPS and from 127.0.0.1/localhost)")
+    console_idle_minutes: float = Field(default=15, gt=0, le=24 * 60,
+                                        description="a console session ends after this long without a request")
+    console_session_hours: float = Field(default=8, gt=0, le=7 * 24,
+                                         description="... and this long after signing in, whatever happens")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     lookup_cache_seconds: float = Field(default=1.0, ge=0,
                                         description="public status/fingerprint answers are reused this long")

@@ -26,6 +26,9 @@ ANCHOR_TRANSACTIONS = Counter("notary_anchor_transactions_total", "Anchoring tra
 ANCHOR_GAS = Counter("notary_anchor_gas_used_total", "Gas used by confirmed anchoring transactions")
 VERIFICATIONS = Counter("notary_verifications_total", "Verification reports made, by indication and by the "
                         "code of the first check that did not pass", ["indication", "code"])
+FORGERY_LEADS = Counter("notary_forgery_leads_total", "Forgery leads (verifier.leads), by route and outcome: "
+                        "recorded, over_budget (past the per-process budget: counted only) or not_written "
+                        "(the database or the writer's queue refused it)", ["route", "outcome"])
 RATE_LIMITED = Counter("notary_rate_limited_total", "Requests refused by a rate limit", ["limit"])
 SIGNING_POOL_RESTARTS = Counter("notary_signing_pool_restarts_total", "Times the signing pool started afresh "
                                 "after a signing process died")

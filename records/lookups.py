@@ -16,6 +16,8 @@ def normalise_number(number: str) -> str:
 
 
 def find_by_number(session: Session, number: str) -> Certificate | None:
+    if "\x00" in number:  # no number holds one, and PostgreSQL refuses NUL in any text it is sent
+        return None
     return session.exec(select(Certificate).where(Certificate.number == normalise_number(number))).first()
 
 

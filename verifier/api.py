@@ -18,6 +18,7 @@ from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
 from records.lookups import find_by_number
 
+from . import leads
 from .apikeys import authenticate_api_key
 from records.models import Certificate
 
@@ -35,7 +36,6 @@ from .service import (
     stored_certificate,
     stored_record,
     summary,
-    verify_digest,
     verify_stored,
     verify_record,
 )
@@ -125,7 +125,8 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
             summary="Verify by the document's SHA-256; the PDF never leaves its holder")
     async def verify_hash(body: HashRequest) -> Response:
         key = ("hash", body.sha256.lower())
-        return _json(await gate.lookups.through(key, lambda: verify_digest(ctx, body.sha256).model_dump_json().encode()))
+        # A fingerprint never issued is a forgery lead, noted when computed (not per cached answer).
+        return _json(await gate.lookups.through(key, lambda: gate.digest_report(body.sha256).model_dump_json().encode()))
 
     @r.post("/api/v1/verify/number", response_model=RecordResponse, tags=["verify"],
             summary="Certificate number plus access code: the report and the full record")
@@ -158,8 +159,12 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
                     report, record = batch_record(key, item)
                 else:
                     stored = by_id.get(item.id) if item.id is not None else by_digest.get((item.sha256 or "").lower())
-                    report = verify_stored(ctx, stored) if stored is not None else not_issued_report(
-                        item.sha256.lower() if item.sha256 else None)
+                    if stored is not None:
+                        report = verify_stored(ctx, stored)
+                    else:
+                        report = not_issued_report(item.sha256.lower() if item.sha256 else None)
+                        leads.note_lead(ctx.engine, "batch", leads.NOT_FOUND, api_key_id=key.id,
+                                        certificate_id=item.id, document_sha256=item.sha256)
             except VerifierError as exc:
                 results.append(BatchResult(input=item, indication="ERROR",
                                            error={"code": exc.code, "message": exc.message,
@@ -188,7 +193,8 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         assert number is not None  # verify_batch asks here only for items with a number
         with Session(ctx.engine) as s:
             cert = find_by_number(s, number)
-        cert = gate.open_record_as(f"apikey:{key.id}", f"apikey:{key.name}", cert, item.access_code, number)
+        cert = gate.open_record_as(f"apikey:{key.id}", f"apikey:{key.name}", cert, item.access_code, number,
+                                   route="batch", api_key_id=key.id)
         return verify_record(ctx, cert), full_record(cert, summary(cert))
 
     @r.get("/api/v1/certificates/{certificate_id}/status", tags=["verify"],

@@ -1,6 +1,7 @@
 """The guards every public verification route shares: per-client rate limits and upload
 slots for work that costs (uploads, signed reports), access-code checks counted per
-certificate and per client, and the QR link's check.
+certificate and per client, the QR link's check, and the forgery leads these routes find
+(verifier.leads: a failed upload, a lookup of a certificate that does not exist).
 
 One gate serves the JSON API (verifier.api) and the pages (verifier.pages), so a limit
 cannot be walked around by switching from one to the other."""
@@ -25,6 +26,7 @@ from records.check_codes import check_code, check_code_matches
 from records.lookups import normalise_number
 from records.models import Certificate
 
+from . import leads
 from .client_address import client_address, client_bucket, parse_networks
 from .errors import EmptyUpload, NotAPdf, VerifierBusy, WrongAccessCode
 from .intake import check_size, upload_too_large
@@ -32,7 +34,7 @@ from .microcache import MicroCache
 from .ratelimit import make_limiters
 from .report import Report
 from .report_pdf import signed_report
-from .service import VerifierContext, verify_pdf
+from .service import VerifierContext, verify_digest, verify_pdf
 
 PDF_TYPES = {"application/pdf", "application/octet-stream", "application/x-pdf"}
 # What an unknown certificate's access code is compared with, so that it costs the same.
@@ -80,10 +82,22 @@ class Gate:
             self.slots.release()
 
     async def verify_uploaded(self, request: Request) -> Report:
-        """Rate-limited per client, read within the size limit, verified in an upload slot."""
+        """Rate-limited per client, read within the size limit, verified in an upload slot;
+        noted as a forgery lead when it is one (its hash and claimed office, not the file)."""
         self._count_upload(request)  # before a byte is read
         data = await read_pdf_body(request, self.ctx.max_upload_bytes)
-        return await self._in_slot(lambda: verify_pdf(self.ctx, data))
+        report: Report = await self._in_slot(lambda: verify_pdf(self.ctx, data))
+        leads.note_report(self.ctx.engine, "upload", report)
+        return report
+
+    def digest_report(self, sha256: str) -> Report:
+        """The report for a document fingerprint; one this registry never issued is noted
+        as a forgery lead (weak evidence on its own, but counted per claimed office with the
+        rest, and a flood of them is seen)."""
+        report = verify_digest(self.ctx, sha256)
+        if report.certificate is None:  # only a fingerprint never issued has no certificate
+            leads.note_lead(self.ctx.engine, "fingerprint", leads.NOT_FOUND, document_sha256=sha256)
+        return report
 
     async def signed_report_pdf(self, request: Request, make_report: Callable[[], Report]) -> Response:
         """Verify and sign a report PDF for anyone who asks: as costly as an upload, so it is
@@ -100,11 +114,13 @@ class Gate:
         return self.open_record_as(client, f"public:{client}", cert, code, asked)
 
     def open_record_as(self, client: str, actor: str, cert: Certificate | None, code: str | None,
-                       asked: str) -> Certificate:
+                       asked: str, *, route: str = "number", api_key_id: uuid.UUID | None = None) -> Certificate:
         """Check an access code. Wrong codes count against the certificate (``asked``: its
         number or id as asked for, so unknown numbers count too) and against ``client``. An
-        unknown certificate gets the same answer, status and work as a wrong code. A right
-        code is audited as ``actor`` (the record that follows is personal data)."""
+        unknown certificate gets the same answer, status and work as a wrong code, and is
+        noted as a forgery lead of ``route`` (written by the lead writer, so that it takes no
+        time here); a wrong code for a certificate that exists is none. A right code is
+        audited as ``actor`` (the record that follows is personal data)."""
         subject = failure_subject(cert, asked)
         self.per_client.check(client)
         self.per_certificate.check(subject)
@@ -113,22 +129,28 @@ class Gate:
         if cert is None or not matches:
             self.per_client.fail(client)
             self.per_certificate.fail(subject)
+            if cert is None:
+                leads.note_lead(self.ctx.engine, route, leads.NOT_FOUND, api_key_id=api_key_id, claimed_number=asked)
             raise WrongAccessCode("no certificate matches this number and access code", "公证书编号与查验码不符")
         audit.record(self.ctx.engine, actor, "record.open", str(cert.id), {"number": cert.number},
                      office=cert.office_code)
         return cert
 
     def qr_target(self, certificate_id: str, code: str | None) -> Certificate | None:
-        """The certificate a QR link points at, or None for a made-up id or check code."""
+        """The certificate a QR link points at, or None for a made-up id or check code
+        (noted as a forgery lead: a QR code that leads nowhere was printed by someone)."""
         try:
-            cid = uuid.UUID(certificate_id)
+            cid: uuid.UUID | None = uuid.UUID(certificate_id)
         except ValueError:
-            return None
-        if not check_code_matches(self.qr_key, cid, code):
-            return None
-        # The row only: the pages that follow read the PDF once, when they verify it.
-        with Session(self.ctx.engine) as s:
-            return s.get(Certificate, cid)
+            cid = None
+        cert = None
+        if cid is not None and check_code_matches(self.qr_key, cid, code):
+            # The row only: the pages that follow read the PDF once, when they verify it.
+            with Session(self.ctx.engine) as s:
+                cert = s.get(Certificate, cid)
+        if cert is None:
+            leads.note_lead(self.ctx.engine, "qr", leads.NOT_FOUND, certificate_id=cid)
+        return cert
 
     def successor_url(self, report: Report) -> str | None:
         """The corrected certificate's own verify page (its QR link)."""

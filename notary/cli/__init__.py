@@ -9,10 +9,12 @@ import sys
 from . import (  # noqa: F401 - registers
     audit_log,
     credentials,
+    inspecting,
     issuing,
     office_keys,
     schema,
     serving,
+    staff_accounts,
     verifying,
 )
 from .console import app

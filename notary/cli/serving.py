@@ -121,7 +121,36 @@ def demo(
     typer.echo(f"  verify URL: {issued.verify_url}")
     typer.echo(f"  access:     {issued.access_code}  (enter it on the verify page to see the full record)")
     typer.echo(f"  check it:   .venv/bin/notary verify {path}\n")
+    _demo_staff(rt, who)
     _serve(rt, host, port)
+
+
+def _demo_staff(rt, who: str) -> None:
+    """The demo's console accounts: a notary, an office administrator and a regulator, each
+    with a new password on every run and the same authenticator secret (add it to an
+    authenticator app once, or take the code printed by `notary user code`)."""
+    import secrets
+
+    from console import accounts, totp
+    from console.errors import AccountNotFound
+    from issuer.auth import Role
+
+    people = [("demo-notary", "王芳", Role.NOTARY), ("demo-admin", "李明", Role.OFFICE_ADMIN),
+              ("demo-regulator", "赵强", Role.REGISTRY_ADMIN)]
+    typer.secho("Staff console: " + rt.settings.public_base_url.rstrip("/") + "/console/signin", fg=typer.colors.GREEN,
+                bold=True)
+    for username, name, role in people:
+        password = "demo-" + secrets.token_urlsafe(9)
+        try:
+            accounts.find_user(rt.engine, username)
+            made = accounts.reset_user(rt.engine, rt.totp_sealing_key, username, actor=f"operator:{who}",
+                                       new_totp=False, password=password)
+        except AccountNotFound:
+            made = accounts.create_user(rt.engine, rt.totp_sealing_key, username, name, role, rt.office.code,
+                                        actor=f"operator:{who}", password=password)
+        typer.echo(f"  {role.value:15} user {username}  password {made.password}  TOTP secret {made.totp_secret}"
+                   f"  (code now: {totp.code_now(made.totp_secret)})")
+    typer.echo("  A code for any moment: .venv/bin/notary user code USER\n")
 
 
 def _uvicorn_logs(settings) -> dict:

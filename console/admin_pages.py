@@ -1,0 +1,204 @@
+"""The office administrator's pages: staff accounts and roles, issuer tokens and registry
+API keys (create, revoke, expiry), the office's signing key (validity, ledger registration,
+rotation), the anchoring queue and the office's audit trail. An administrator acts on
+their own office only: another office's account or token is reported as missing."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import uuid
+from typing import Annotated
+
+import qrcode
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, func, select
+from starlette.concurrency import run_in_threadpool
+
+from errors import NotaryError
+from anchoring.models import AnchorBatch, BatchState, OutboxEntry
+from issuer.auth import IssuerToken, Role, create_token, revoke_token
+from records import audit
+from storage.clock import utcnow
+from verifier.apikeys import create_api_key, list_api_keys, revoke_api_key
+
+from . import accounts
+from .errors import AccountNotFound, InvalidAccount
+from .web import OFFICE_ADMINS, ConsoleContext, Staff, current_staff, render, staff_route
+
+Who = Annotated[Staff, Depends(current_staff)]
+OFFICE_ROLES = {"notary": Role.NOTARY, "office_admin": Role.OFFICE_ADMIN}
+
+
+def _qr_data_uri(text: str) -> str:
+    """An otpauth:// URI as a QR code image for the authenticator app (a data: URI: the
+    page loads nothing from elsewhere)."""
+    buf = io.BytesIO()
+    qrcode.make(text, box_size=5, border=2).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _expiry(days: object) -> dt.datetime | None:
+    try:
+        n = int(str(days))
+    except ValueError:
+        return None
+    return utcnow() + dt.timedelta(days=n) if 1 <= n <= 3660 else None
+
+
+def router(ctx: ConsoleContext) -> APIRouter:
+    r = APIRouter(prefix="/console/office/admin", route_class=staff_route(ctx, OFFICE_ADMINS), include_in_schema=False)
+    office = ctx.issuing.office.code
+
+    def mine(staff: Staff) -> str:
+        # An administrator of another office signed in to this service administers nothing here.
+        staff.principal.require_issuer(office)
+        return office
+
+    @r.get("")
+    def overview(request: Request, staff: Who) -> Response:
+        mine(staff)
+        return render(request, "admin_home.html")
+
+    # ---------------------------------------------------------------- staff accounts
+    @r.get("/staff")
+    def staff_list(request: Request, staff: Who) -> Response:
+        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, mine(staff)), made=None)
+
+    @r.post("/staff")
+    async def staff_create(request: Request, staff: Who) -> Response:
+        code = mine(staff)
+        form = await request.form()
+        role = OFFICE_ROLES.get(str(form.get("role", "")))
+        if role is None:
+            raise InvalidAccount("choose notary or office administrator", "请选择公证员或公证处管理员")
+        made = await run_in_threadpool(accounts.create_user, ctx.engine, ctx.sealing_key,
+                                       str(form.get("username", ""))[:100], str(form.get("name", ""))[:100], role,
+                                       code, actor=staff.actor)
+        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
+                      qr=_qr_data_uri(made.totp_uri))
+
+    @r.post("/staff/{user_id}/reset")
+    async def staff_reset(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
+        code = mine(staff)
+        made = await run_in_threadpool(lambda: accounts.reset_user(ctx.engine, ctx.sealing_key, str(user_id),
+                                                                   actor=staff.actor, office_code=code))
+        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
+                      qr=_qr_data_uri(made.totp_uri))
+
+    @r.post("/staff/{user_id}/disable")
+    async def staff_disable(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
+        code = mine(staff)
+        form = await request.form()
+        if user_id == staff.user.id:
+            raise InvalidAccount("you cannot disable your own account", "不能停用自己的账户")
+        accounts.set_disabled(ctx.engine, str(user_id), form.get("enable") != "yes", actor=staff.actor,
+                              office_code=code)
+        return RedirectResponse("/console/office/admin/staff", status_code=303)
+
+    # ---------------------------------------------------------------- issuer tokens and API keys
+    def office_tokens() -> list[IssuerToken]:
+        with Session(ctx.engine) as s:
+            return list(s.exec(select(IssuerToken).where(IssuerToken.office_code == office)
+                               .order_by(col(IssuerToken.created_at).desc())))
+
+    @r.get("/credentials")
+    def credentials_page(request: Request, staff: Who) -> Response:
+        mine(staff)
+        return render(request, "admin_credentials.html", tokens=office_tokens(), keys=list_api_keys(ctx.engine),
+                      shown=None, now=utcnow())
+
+    @r.post("/tokens")
+    async def token_create(request: Request, staff: Who) -> Response:
+        mine(staff)
+        form = await request.form()
+        role = OFFICE_ROLES.get(str(form.get("role", "")))
+        name = str(form.get("name", "")).strip()[:120]
+        if role is None or not name:
+            raise InvalidAccount("give the token's holder and role", "请填写令牌持有人和角色")
+        row, token = create_token(ctx.engine, name, role, office, expires_at=_expiry(form.get("days")),
+                                  actor=staff.actor)
+        return render(request, "admin_credentials.html", tokens=office_tokens(), keys=list_api_keys(ctx.engine),
+                      shown={"kind": "token", "name": row.name, "secret": token}, now=utcnow())
+
+    @r.post("/tokens/{token_id}/revoke")
+    def token_revoke(staff: Who, token_id: uuid.UUID) -> Response:
+        mine(staff)
+        if not any(t.id == token_id for t in office_tokens()):
+            raise AccountNotFound()
+        revoke_token(ctx.engine, str(token_id), actor=staff.actor)
+        return RedirectResponse("/console/office/admin/credentials", status_code=303)
+
+    @r.post("/apikeys")
+    async def apikey_create(request: Request, staff: Who) -> Response:
+        mine(staff)
+        form = await request.form()
+        name = str(form.get("name", "")).strip()[:120]
+        if not name:
+            raise InvalidAccount("name the registry or court the key is for", "请填写使用该密钥的登记机构或法院")
+        row, key = create_api_key(ctx.engine, name, expires_at=_expiry(form.get("days")), actor=staff.actor)
+        return render(request, "admin_credentials.html", tokens=office_tokens(), keys=list_api_keys(ctx.engine),
+                      shown={"kind": "apikey", "name": row.name, "secret": key}, now=utcnow())
+
+    @r.post("/apikeys/{key_id}/revoke")
+    def apikey_revoke(staff: Who, key_id: uuid.UUID) -> Response:
+        mine(staff)
+        revoke_api_key(ctx.engine, str(key_id), actor=staff.actor)
+        return RedirectResponse("/console/office/admin/credentials", status_code=303)
+
+    # ---------------------------------------------------------------- signing key
+    @r.get("/key")
+    async def key_status(request: Request, staff: Who) -> Response:
+        mine(staff)
+        try:
+            signer, usable, problem = ctx.issuing.current_signer(), True, None
+        except NotaryError as exc:  # expired, revoked or retired: shown, with why
+            signer, usable, problem = ctx.issuing.signer, False, exc
+        cert = signer.certificate
+        fingerprint = signer.fingerprint
+        on_ledger = "no-ledger"
+        if ctx.verifying.registry is not None:
+            try:
+                key = await run_in_threadpool(ctx.verifying.registry.get_signing_key, fingerprint)
+                on_ledger = "missing" if key is None else "retired" if key.revoked_at else "registered"
+            except NotaryError:  # the node away: the page says so instead of failing
+                on_ledger = "unknown"
+        return render(request, "admin_key.html", subject=cert.subject.human_friendly,
+                      not_before=cert.not_valid_before, not_after=cert.not_valid_after, fingerprint=fingerprint.hex(),
+                      on_ledger=on_ledger, usable=usable, problem=problem, can_rotate=ctx.rotate_key is not None)
+
+    @r.post("/key/rotate")
+    async def key_rotate(request: Request, staff: Who) -> Response:
+        mine(staff)
+        form = await request.form()
+        if ctx.rotate_key is None or form.get("confirmed") != "yes":
+            return render(request, "admin_key_confirm.html")
+        await run_in_threadpool(ctx.rotate_key, staff.actor)
+        return RedirectResponse("/console/office/admin/key", status_code=303)
+
+    # ---------------------------------------------------------------- anchoring queue
+    @r.get("/anchoring")
+    def anchoring(request: Request, staff: Who) -> Response:
+        mine(staff)
+        with Session(ctx.engine) as s:
+            waiting = s.exec(select(func.count()).select_from(OutboxEntry).where(
+                OutboxEntry.office_code == office, col(OutboxEntry.batch_id).is_(None))).one()
+            by_state = dict(s.exec(select(AnchorBatch.state, func.count()).where(AnchorBatch.office_code == office)
+                                   .group_by(col(AnchorBatch.state))).all())
+            recent = s.exec(select(AnchorBatch).where(AnchorBatch.office_code == office)
+                            .order_by(col(AnchorBatch.created_at).desc()).limit(30)).all()
+        return render(request, "admin_anchoring.html", waiting=waiting, by_state=by_state, recent=recent,
+                      states=[BatchState.BUILT, BatchState.SENT, BatchState.CONFIRMED], now=utcnow())
+
+    # ---------------------------------------------------------------- audit trail
+    @r.get("/audit")
+    def audit_trail(request: Request, staff: Who, action: Annotated[str, Query(max_length=40)] = "",
+                    page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+        code = mine(staff)
+        events = audit.list_events(ctx.engine, office=code, action=action or None, limit=100, offset=(page - 1) * 100)
+        return render(request, "audit.html", events=events, office=code, action=action, page=page, offices=None,
+                      base="/console/office/admin/audit", check=None)
+
+    return r

@@ -1,0 +1,225 @@
+"""What every console page shares: the context wired by the application shell, the route
+classes that enforce sign-in, role and CSRF before a handler runs (so no page can forget
+them), the language cookie, and rendering with the console's templates.
+
+Cookies are ``HttpOnly`` and ``SameSite=Strict``; with ``secure_cookies`` (the default)
+they are also ``Secure`` and carry the ``__Host-`` prefix, which a browser accepts only
+from HTTPS (or a loopback address) and never lets a sibling domain set."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from errors import NotaryError
+from issuer.auth import Principal, Role
+from issuer.service import IssuerContext
+from verifier.client_address import client_address, client_bucket
+from verifier.ratelimit import FailureLimiter
+from verifier.service import VerifierContext
+
+from . import staff_sessions
+from .accounts import principal_of
+from .errors import CsrfRejected, NotAllowed, PasswordChangeRequired, SessionExpired
+from .models import StaffSession, StaffUser
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"
+LANGUAGES = ("zh", "en")
+
+
+@dataclass
+class ConsoleContext:
+    """What the console needs, wired once by the application shell."""
+
+    issuing: IssuerContext
+    verifying: VerifierContext
+    sealing_key: bytes = field(repr=False)
+    timeouts: staff_sessions.Timeouts
+    secure_cookies: bool = True
+    trusted_proxies: list = field(default_factory=list)
+    # Sign-in failures per client address (on top of the per-account lock-out): a guesser
+    # spraying many accounts from one address is stopped too.
+    signin_failures: FailureLimiter = field(default_factory=lambda: FailureLimiter(max_failures=20))
+    # The ledger for inspection draws: (registry client, the registry administrator's account,
+    # whether this service makes the seed block itself: the embedded development node), or None.
+    ledger: Callable[[], tuple[Any, Any, bool]] | None = None
+    # The office administrator's key rotation (the shell's, which knows the key store); None: not offered.
+    rotate_key: Callable[[str], Any] | None = None
+
+    @property
+    def engine(self):
+        return self.issuing.engine
+
+    @property
+    def session_cookie(self) -> str:
+        return "__Host-notary_staff" if self.secure_cookies else "notary_staff"
+
+    @property
+    def signin_cookie(self) -> str:
+        return "__Host-notary_signin" if self.secure_cookies else "notary_signin"
+
+    def client(self, request: Request) -> str:
+        return client_bucket(client_address(request, self.trusted_proxies))
+
+    def set_cookie(self, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+        response.set_cookie(name, value, max_age=max_age, path="/", secure=self.secure_cookies, httponly=True,
+                            samesite="strict")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The signed-in person of a request."""
+
+    user: StaffUser
+    session: StaffSession
+
+    @property
+    def principal(self) -> Principal:
+        return principal_of(self.user)
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+def language(request: Request) -> str:
+    lang = request.cookies.get("notary_lang", "zh")
+    return lang if lang in LANGUAGES else "zh"
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A console page: never cached (personal data, CSRF tokens), in the reader's language."""
+    staff: Staff | None = getattr(request.state, "staff", None)
+    response = TEMPLATES.TemplateResponse(request, template, {
+        "lang": language(request), "staff": staff, "csrf": staff.csrf if staff else None,
+        "path": request.url.path, **context}, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, exc: NotaryError) -> HTMLResponse:
+    response = render(request, "error.html", status=exc.http_status, error=exc)
+    for name, value in exc.headers().items():
+        response.headers[name] = value
+    return response
+
+
+def signin_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/console/signin?next={quote(target, safe='')}", status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console path of this site only (no open redirect)."""
+    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target \
+            and len(target) < 500:
+        return target
+    return "/console/"
+
+
+def check_csrf(expected: str | None, offered: object) -> None:
+    if not expected or not isinstance(offered, str) or not hmac.compare_digest(expected.encode(), offered.encode()):
+        raise CsrfRejected()
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(32)
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def public_route(ctx: ConsoleContext) -> type[APIRoute]:
+    """Pages anyone may open (sign-in): errors answer as pages."""
+
+    class PublicRoute(APIRoute):
+        def get_route_handler(self) -> Handler:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except NotaryError as exc:
+                    return error_page(request, exc)
+
+            return guarded
+
+    return PublicRoute
+
+
+def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_password: bool = False) -> type[APIRoute]:
+    """Pages for signed-in staff of ``roles``: the session is resumed (or the reader is sent
+    to sign in), the role checked (403), a form's CSRF token checked (403) before the
+    handler runs; errors answer as pages."""
+
+    class StaffRoute(APIRoute):
+        def get_route_handler(self) -> Handler:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                found = await run_in_threadpool(staff_sessions.resume, ctx.engine,
+                                                request.cookies.get(ctx.session_cookie), ctx.timeouts)
+                if found is None:
+                    if request.method != "GET":
+                        response = error_page(request, SessionExpired())
+                        response.delete_cookie(ctx.session_cookie, path="/")
+                        return response
+                    return signin_redirect(request)
+                staff = Staff(found[1], found[0])
+                request.state.staff = staff
+                try:
+                    if staff.role not in roles:
+                        raise NotAllowed()
+                    if staff.user.must_change_password and not allow_pending_password:
+                        return RedirectResponse("/console/password", status_code=303)
+                    if request.method not in ("GET", "HEAD"):
+                        form = await request.form()
+                        check_csrf(staff.csrf, form.get("csrf"))
+                    return await handler(request)
+                except NotaryError as exc:
+                    if isinstance(exc, PasswordChangeRequired):
+                        return RedirectResponse("/console/password", status_code=303)
+                    return error_page(request, exc)
+
+            return guarded
+
+    return StaffRoute
+
+
+def current_staff(request: Request) -> Staff:
+    """The dependency handlers take: set by the route class before the handler runs."""
+    return request.state.staff
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+ALL_STAFF = (Role.NOTARY, Role.OFFICE_ADMIN, Role.REGISTRY_ADMIN)
+OFFICE_STAFF = (Role.NOTARY, Role.OFFICE_ADMIN)
+OFFICE_ADMINS = (Role.OFFICE_ADMIN,)
+REGULATORS = (Role.REGISTRY_ADMIN,)
