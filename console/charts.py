@@ -94,9 +94,10 @@ def exact(v: float) -> str:
 
 
 def _width(s: str, size: float) -> float:
-    """Estimated width in pixels of ``s`` at font ``size``: a wide (CJK) character one em,
-    another about half."""
-    return sum(size if unicodedata.east_asian_width(c) in ("W", "F") else size * 0.56 for c in s)
+    """Estimated width in pixels of ``s`` at font ``size``: a wide (CJK) character one em, a
+    capital or digit about two thirds (office codes are capitals), another about half."""
+    return sum(size if unicodedata.east_asian_width(c) in ("W", "F") else size * (0.68 if c.isupper() or c.isdigit()
+                                                                                  else 0.56) for c in s)
 
 
 def _fit(s: str, size: float, room: float) -> str:

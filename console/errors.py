@@ -161,3 +161,15 @@ class NotAPublishedDraw(ConsoleError):
 
     code = "NOT_A_PUBLISHED_DRAW"
     http_status = 422
+
+
+class LedgerUnavailable(ConsoleError):
+    """Draws need the registry administrator's account on the ledger, which this service
+    does not hold (it is held where the justice bureau runs its own)."""
+
+    code = "INSPECTION_LEDGER_UNAVAILABLE"
+    http_status = 503
+
+    def __init__(self) -> None:
+        super().__init__("this service does not hold the registry administrator's key: draws are made where it is",
+                         "本服务未持有监管账户密钥，无法在此进行随机抽查")

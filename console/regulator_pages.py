@@ -22,21 +22,12 @@ from verifier.leads import counts_by_claimed_office, list_leads
 
 from . import charts, inspection, statistics
 from .csv_export import statistics_csv
-from .errors import ConsoleError
+from .errors import LedgerUnavailable
 from .models import FindingOutcome
 from .web import REGULATORS, ConsoleContext, Staff, current_staff, language, render, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
 Day = Annotated[str, Query(max_length=10)]
-
-
-class LedgerUnavailable(ConsoleError):
-    code = "INSPECTION_LEDGER_UNAVAILABLE"
-    http_status = 503
-
-    def __init__(self) -> None:
-        super().__init__("this service does not hold the registry administrator's key: draws are made where it is",
-                         "本服务未持有监管账户密钥，无法在此进行随机抽查")
 
 
 def _day(text: str | None, default: dt.date | None = None) -> dt.date | None:

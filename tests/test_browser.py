@@ -3,10 +3,6 @@ phone-sized screen, in each state; screenshots are saved under test-artifacts/."
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
 from sqlmodel import Session
 
 from records.matters import EXAMPLES
@@ -15,22 +11,6 @@ from issuer.service import issue_certificate
 from notary.app import create_app
 from tests.conftest import LiveServer, free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Offline machines: no background connections, no component updates (DESIGN.md).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is not installed; `make test` installs the Debian package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_qr_page_states_on_a_phone(browser, runtime_factory, artifacts_dir):

@@ -218,3 +218,36 @@ def test_follower_once_mirrors_the_ledger_and_says_where_it_stands(run, tmp_path
     assert kinds.count("RootAnchored") == 1 and "OfficeRegistered" in kinds
     again = run("follower", "--once")
     assert again.returncode == 0 and again.stdout.split("block")[1] == first.stdout.split("block")[1]
+
+
+def test_staff_accounts_from_the_command_line(run, tmp_path):
+    """`notary user create|reset|disable|enable|list|code`: the secrets printed once, a bad
+    name or role a clear exit 3, every change audited."""
+    import json as json_
+
+    made = run("user", "create", "wangli", "--name", "王丽", "--operator", "张主任", "--json")
+    assert made.returncode == 0, made.stderr
+    first = json_.loads(made.stdout)
+    assert len(first["password"]) >= 12 and first["totp_uri"].startswith("otpauth://totp/")
+    assert run("user", "create", "wangli", "--name", "王丽").returncode == 3  # the name is taken
+    bad = run("user", "create", "Bad Name!", "--name", "王丽")
+    assert bad.returncode == 3 and "INVALID_ACCOUNT" in bad.stderr and "Traceback" not in bad.stderr
+    assert run("user", "create", "someone", "--name", "某人", "--role", "emperor").returncode == 3
+    regulator = run("user", "create", "zhaoqiang", "--name", "赵强", "--role", "registry_admin")
+    assert regulator.returncode == 0 and "registry_admin" in regulator.stdout
+
+    again = json_.loads(run("user", "reset", "wangli", "--json").stdout)
+    assert again["password"] != first["password"] and again["totp_secret"] != first["totp_secret"]
+    kept = json_.loads(run("user", "reset", "wangli", "--keep-totp", "--json").stdout)
+    assert kept["totp_secret"] == again["totp_secret"]
+    code = run("user", "code", "wangli")
+    assert code.returncode == 0 and len(code.stdout.strip()) == 6
+    assert "disabled" in run("user", "disable", "wangli").stdout
+    listed = run("user", "list").stdout
+    assert "wangli" in listed and "disabled" in listed and first["password"] not in listed
+    assert run("user", "enable", "wangli").returncode == 0
+    assert run("user", "reset", "nobody").returncode == 3
+    trail = run("audit", "list", "--action", "staff", "--json")
+    assert trail.returncode == 0
+    actions = [json_.loads(line)["action"] for line in trail.stdout.splitlines() if line.strip()]
+    assert {"staff.create", "staff.reset", "staff.disable", "staff.enable"} <= set(actions)

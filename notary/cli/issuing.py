@@ -136,8 +136,7 @@ def issue_bulk(
 
     from rich.progress import Progress
 
-    from issuer.policy import apply_policies
-    from issuer.service import IssueRequest, issue_batch
+    from issuer.service import IssueRequest, enforce_policies, issue_batch
     from records.matters import parse_matter
     from records.numbers import file_name
 
@@ -172,7 +171,8 @@ def issue_bulk(
                             raise InvalidMatterData(row["__error__"], [{"field": "(row)", "rule": "json",
                                                                         "message": row["__error__"]}])
                         parsed = parse_matter(matter, row)
-                        apply_policies(parsed, dt.date.today())
+                        # A refused row is recorded in the audit log, as a refused request is.
+                        enforce_policies(ctx, [(matter, parsed)], dt.date.today(), f"operator:{who}")
                         ctx.check_printable(parsed, language)  # a row the font cannot print goes to errors
                         valid.append((n, IssueRequest(matter, parsed, language, level)))
                     except NotaryError as exc:

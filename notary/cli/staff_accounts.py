@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,6 +18,20 @@ user_app = typer.Typer(help="Staff accounts of the web console (/console).", no_
 app.add_typer(user_app, name="user")
 
 RoleOption = Annotated[str, typer.Option(help="notary, office_admin or registry_admin")]
+
+
+@contextmanager
+def _runtime(chain: bool = False) -> Iterator:
+    """The runtime, closed afterwards; a console error is one line and exit 3."""
+    from console.errors import ConsoleError
+
+    rt = open_runtime_or_exit(chain=chain)
+    try:
+        yield rt
+    except ConsoleError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
+    finally:
+        rt.close()
 
 
 def _print_new(made, as_json: bool) -> None:
@@ -45,7 +61,6 @@ def user_create(
 ) -> None:
     """Create a console account (audited)."""
     from console import accounts
-    from console.errors import ConsoleError
     from issuer.auth import Role
 
     try:
@@ -53,12 +68,9 @@ def user_create(
         holder_id = uuid.UUID(holder) if holder else None
     except ValueError:
         fail(EXIT_BAD_INPUT, f"unknown role {role!r} or holder id; roles: notary, office_admin, registry_admin")
-    rt = open_runtime_or_exit(chain=False)
-    try:
+    with _runtime() as rt:
         made = accounts.create_user(rt.engine, rt.totp_sealing_key, username, name, role_,
                                     office or rt.office.code, actor=operator_actor(operator), holder=holder_id)
-    except ConsoleError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     _print_new(made, as_json)
 
 
@@ -72,26 +84,18 @@ def user_reset(
     """A new temporary password (and authenticator secret); lifts a lock-out and ends every
     session of the account (audited)."""
     from console import accounts
-    from console.errors import ConsoleError
 
-    rt = open_runtime_or_exit(chain=False)
-    try:
+    with _runtime() as rt:
         made = accounts.reset_user(rt.engine, rt.totp_sealing_key, username, actor=operator_actor(operator),
                                    new_totp=not keep_totp)
-    except ConsoleError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     _print_new(made, as_json)
 
 
 def _set_disabled(username: str, disabled: bool, operator: str | None) -> None:
     from console import accounts
-    from console.errors import ConsoleError
 
-    rt = open_runtime_or_exit(chain=False)
-    try:
+    with _runtime() as rt:
         user = accounts.set_disabled(rt.engine, username, disabled, actor=operator_actor(operator))
-    except ConsoleError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
     typer.echo(f"{user.username}: {'disabled; every session ended' if disabled else 'enabled'}")
 
 
@@ -114,8 +118,9 @@ def user_list(office: Annotated[str | None, typer.Option(help="one office's acco
     """Every console account: never a password or a secret."""
     from console import accounts
 
-    rt = open_runtime_or_exit(chain=False)
-    for u in accounts.list_users(rt.engine, office):
+    with _runtime() as rt:
+        users = accounts.list_users(rt.engine, office)
+    for u in users:
         state = "disabled" if u.disabled_at else "active"
         typer.echo(f"{u.username}\t{u.name}\t{u.role}\t{u.office_code or '-'}\t{state}\tlast sign-in "
                    f"{when(u.last_signin_at)}")
@@ -126,13 +131,12 @@ def user_code(username: Annotated[str, typer.Argument(help="user name or id")]) 
     """The account's current TOTP code, for the operator of a development or demo service
     who holds the database (an authenticator app does this for real staff)."""
     from console import accounts, totp
-    from console.errors import ConsoleError
 
-    rt = open_runtime_or_exit(chain=False)
-    if rt.node is None and rt.settings.rpc_url is not None:
-        fail(EXIT_BAD_INPUT, "codes are printed for the embedded development service only; use an authenticator app")
-    try:
+    from ..runtime import DEV_CHAIN_IDS
+
+    with _runtime(chain=True) as rt:
+        if rt.node is None and (rt.registry is None or rt.registry.chain_id() not in DEV_CHAIN_IDS):
+            fail(EXIT_BAD_INPUT, "codes are printed on a development chain only; staff use an authenticator app")
         user = accounts.find_user(rt.engine, username)
-    except ConsoleError as exc:
-        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
-    typer.echo(totp.code_now(totp.unseal(rt.totp_sealing_key, user.totp_sealed, str(user.id))))
+        secret = totp.unseal(rt.totp_sealing_key, user.totp_sealed, str(user.id))
+    typer.echo(totp.code_now(secret))
