@@ -23,7 +23,7 @@ test: setup-test
 # The benchmarks of bench/RESULTS.md, one after the other (about ten minutes).
 bench:
 	@bash scripts/setup.sh --bench
-	@for b in anchor_gas merkle issue verify_pdf verify_lookup anchor_throughput; do \
+	@for b in anchor_gas merkle issue verify_pdf verify_lookup anchor_throughput console; do \
 	  echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done
 
 # The chaos suite at length (issue #15): ten minutes, 60 faults; `make test` runs two minutes of it.

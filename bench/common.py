@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -92,3 +97,30 @@ def applicant(i: int) -> dict:
 def emit(result: dict) -> None:
     """Benchmarks end with one JSON object on the last line."""
     print(json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+
+@contextlib.contextmanager
+def service_and_hello(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, str]]:
+    """`notary serve` (``workers`` API processes) with ``env``, and the hello-world baseline
+    served by uvicorn the same way (one process, uvloop + httptools): their base URLs once
+    both answer; both stopped afterwards."""
+    app_port, hello_port = free_port(), free_port()
+    python = sys.executable
+    servers = [
+        subprocess.Popen([str(Path(python).with_name("notary")), "serve", "--port", str(app_port), "--workers",
+                          str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True),
+        subprocess.Popen([python, "-m", "uvicorn", "bench.hello_app:app", "--port", str(hello_port), "--loop",
+                          "uvloop", "--http", "httptools", "--log-level", "warning"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL),
+    ]
+    try:
+        app, hello = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{hello_port}"
+        wait_up(f"{app}/healthz")
+        wait_up(f"{hello}/hello")
+        yield app, hello
+    finally:
+        os.killpg(servers[0].pid, signal.SIGTERM)  # the server and, with --workers, its API processes
+        servers[1].terminate()
+        for p in servers:
+            p.wait(60)

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import signal
 import shutil
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import applicant, emit, free_port, percentile, wait_up
+from bench.common import applicant, emit, percentile, service_and_hello
 from records.matters import EXAMPLES
 from issuer.service import IssueRequest, issue_batch, issue_certificate
 from records.matters import parse_matter
@@ -41,11 +40,10 @@ from notary.settings import Settings
 from verifier.apikeys import create_api_key
 
 CONNECTIONS = 64
-PY = sys.executable
 
 
-def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
+def wrk(url: str, seconds: int, script: Path | None = None, connections: int = CONNECTIONS) -> dict:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         args[1:1] = ["-s", str(script)]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -96,19 +94,7 @@ def main(seconds: int, count: int = 1500, workers: int = 1) -> None:
         pass
     rt.close()
 
-    app_port, hello_port = free_port(), free_port()
-    servers = [
-        subprocess.Popen([str(Path(PY).with_name("notary")), "serve", "--port", str(app_port), "--workers",
-                          str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True),
-        subprocess.Popen([PY, "-m", "uvicorn", "bench.hello_app:app", "--port", str(hello_port), "--loop", "uvloop",
-                          "--http", "httptools", "--log-level", "warning"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL),
-    ]
-    try:
-        app, hello = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{hello_port}"
-        wait_up(f"{app}/healthz")
-        wait_up(f"{hello}/hello")
+    with service_and_hello(env, workers) as (app, hello):
         status_url = f"{app}/api/v1/certificates/{issued.id}/status"
         assert httpx.get(status_url, timeout=120).status_code == 200
         script = data / "hash.lua"
@@ -147,11 +133,6 @@ def main(seconds: int, count: int = 1500, workers: int = 1) -> None:
               "hash_distinct_ratio": round(hash_distinct["rps"] / base["rps"], 2),
               "status_one_id_ratio": round(status["rps"] / base["rps"], 2),
               "hash_one_sha_ratio": round(hashed["rps"] / base["rps"], 2)})
-    finally:
-        os.killpg(servers[0].pid, signal.SIGTERM)  # the server and, with --workers, its API processes
-        servers[1].terminate()
-        for p in servers:
-            p.wait(60)
 
 
 def _first_lookups(app: str, digests: list[str]) -> dict:

@@ -7,9 +7,11 @@ on-chain id), so even a rewrite of the whole chain is caught against the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 
 from sqlalchemy import or_, text
 from sqlalchemy.engine import Engine
@@ -62,9 +64,20 @@ def record(engine: Engine, actor: str, action: str, target: str, details: dict |
     """Append one event in a transaction of its own and commit it: for reads of personal
     data, logged before the data is handed out (if the log cannot be written, the read
     fails rather than go unrecorded)."""
-    with write_session(engine) as s:
+    # On SQLite, this process's appends queue on a lock of their own: waiting in SQLite's
+    # busy handler (which sleeps in growing steps) gave audited page reads second-long tails.
+    with _queue_for(engine), write_session(engine) as s:
         append(s, actor, action, target, details, office=office)
         s.commit()
+
+
+_QUEUES: dict[int, threading.Lock] = {}
+
+
+def _queue_for(engine: Engine) -> threading.Lock | contextlib.nullcontext:
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _QUEUES.setdefault(id(engine), threading.Lock())
 
 
 def append_many(session: Session, entries: list[tuple[str, str, str, dict | None]], *,
