@@ -5,6 +5,8 @@ Every change and every sign-in attempt is in the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from records import audit
 from signing import text_safety
 from storage.clock import utcnow
 from storage.sessions import write_session
+from verifier.ratelimit import FailureLimiter, RateLimited
 
 from . import passwords, totp
 from .errors import AccountLocked, AccountNotFound, InvalidAccount, SignInFailed
@@ -195,11 +198,12 @@ def _end_sessions(s: Session, user_id: uuid.UUID, keep: str | None = None) -> No
 
 
 def sign_in(engine: Engine, sealing_key: bytes, username: str, password: str, code: str, *,
-            client: str, now: dt.datetime | None = None) -> StaffUser:
+            client: str, now: dt.datetime | None = None, unknown_names: FailureLimiter | None = None) -> StaffUser:
     """The account if user name, password and TOTP code are right, it is enabled and not
     locked; SignInFailed (the same answer whichever part was wrong) or AccountLocked
     otherwise. Each outcome is audited; the fifth failure in a row locks the account for
-    fifteen minutes."""
+    fifteen minutes. A name no account has "locks" the same way (``unknown_names`` counts
+    its failures), so the lock-out does not tell which names exist."""
     now = now or utcnow()
     name = username.strip().lower()[:64]
     with Session(engine) as s:
@@ -210,9 +214,15 @@ def sign_in(engine: Engine, sealing_key: bytes, username: str, password: str, co
         s.expire_on_commit = False
         user = _find(s, name, for_update=True) if user is not None else None
         if user is None:
-            audit.append(s, "anonymous", "staff.signin_failed", "unknown",
-                         {"username": _printable(name), "client": client})
+            # What was typed is not kept (it may be a password typed in the wrong box): its
+            # hash lets the same wrong name be counted and recognised.
+            typed = hashlib.sha256(name.encode()).hexdigest()[:16]
+            locked = _count_unknown(unknown_names, name)
+            audit.append(s, "anonymous", "staff.signin_locked" if locked else "staff.signin_failed", "unknown",
+                         {"username_sha256": typed, "client": client})
             s.commit()
+            if locked:
+                raise AccountLocked(locked)
             raise SignInFailed()
         actor = f"{user.role}:{user.name}"
         if user.locked_until is not None and user.locked_until > now:
@@ -244,5 +254,14 @@ def sign_in(engine: Engine, sealing_key: bytes, username: str, password: str, co
     return user
 
 
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)[:64]
+def _count_unknown(limiter: FailureLimiter | None, name: str) -> int:
+    """Count a failure for a name no account has; the minutes it is "locked" for once it has
+    failed as often as an account may (0: not locked)."""
+    if limiter is None:
+        return 0
+    limiter.fail("unknown:" + name)
+    try:
+        limiter.check("unknown:" + name)
+    except RateLimited as exc:
+        return min(LOCK_MINUTES, max(1, math.ceil(exc.retry_after / 60)))
+    return 0

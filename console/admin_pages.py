@@ -20,12 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from errors import NotaryError
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
 from issuer.auth import IssuerToken, Role, create_token, revoke_token
+from keys.credentials import CredentialLookupError
 from records import audit
+from signing import text_safety
 from storage.clock import utcnow
 from verifier.apikeys import create_api_key, list_api_keys, revoke_api_key
 
 from . import accounts
-from .errors import AccountNotFound, InvalidAccount
+from .errors import AccountNotFound, InvalidAccount, InvalidForm
 from .web import OFFICE_ADMINS, ConsoleContext, Staff, current_staff, render, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
@@ -40,12 +42,28 @@ def _qr_data_uri(text: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _expiry(days: object) -> dt.datetime | None:
-    try:
-        n = int(str(days))
-    except ValueError:
-        return None
-    return utcnow() + dt.timedelta(days=n) if 1 <= n <= 3660 else None
+MAX_DAYS = 3660  # ten years: a credential that outlives that should be made again
+
+
+def _expiry(days: object) -> dt.datetime:
+    """The expiry of a token or key valid for ``days`` (1 to ten years): anything else is
+    refused, never taken as "no expiry"."""
+    text = str(days or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_DAYS):
+        raise InvalidForm(f"a token or key is valid for 1 to {MAX_DAYS} days", f"有效天数应为1至{MAX_DAYS}天")
+    return utcnow() + dt.timedelta(days=int(text))
+
+
+def _holder_name(value: object, what_en: str, what_zh: str) -> str:
+    """A credential's holder as typed: 1 to 120 characters the text policy allows."""
+    name = str(value or "").strip()
+    if not 1 <= len(name) <= 120:
+        raise InvalidForm(f"{what_en}: 1 to 120 characters", f"{what_zh}为1至120个字符")
+    found = text_safety.problems(name)
+    if found:
+        en, zh = text_safety.describe(found)
+        raise InvalidForm(f"{what_en}: {en}", what_zh + zh)
+    return name
 
 
 def router(ctx: ConsoleContext) -> APIRouter:
@@ -115,9 +133,9 @@ def router(ctx: ConsoleContext) -> APIRouter:
         mine(staff)
         form = await request.form()
         role = OFFICE_ROLES.get(str(form.get("role", "")))
-        name = str(form.get("name", "")).strip()[:120]
-        if role is None or not name:
-            raise InvalidAccount("give the token's holder and role", "请填写令牌持有人和角色")
+        name = _holder_name(form.get("name"), "the token's holder", "令牌持有人")
+        if role is None:
+            raise InvalidAccount("choose notary or office administrator", "请选择公证员或公证处管理员")
         row, token = create_token(ctx.engine, name, role, office, expires_at=_expiry(form.get("days")),
                                   actor=staff.actor)
         return render(request, "admin_credentials.html", tokens=office_tokens(), keys=list_api_keys(ctx.engine),
@@ -135,17 +153,19 @@ def router(ctx: ConsoleContext) -> APIRouter:
     async def apikey_create(request: Request, staff: Who) -> Response:
         mine(staff)
         form = await request.form()
-        name = str(form.get("name", "")).strip()[:120]
-        if not name:
-            raise InvalidAccount("name the registry or court the key is for", "请填写使用该密钥的登记机构或法院")
-        row, key = create_api_key(ctx.engine, name, expires_at=_expiry(form.get("days")), actor=staff.actor)
+        name = _holder_name(form.get("name"), "the registry or court the key is for", "使用该密钥的机构名称")
+        row, key = create_api_key(ctx.engine, name, expires_at=_expiry(form.get("days")), actor=staff.actor,
+                                  office=office)
         return render(request, "admin_credentials.html", tokens=office_tokens(), keys=list_api_keys(ctx.engine),
                       shown={"kind": "apikey", "name": row.name, "secret": key}, now=utcnow())
 
     @r.post("/apikeys/{key_id}/revoke")
     def apikey_revoke(staff: Who, key_id: uuid.UUID) -> Response:
         mine(staff)
-        revoke_api_key(ctx.engine, str(key_id), actor=staff.actor)
+        try:
+            revoke_api_key(ctx.engine, str(key_id), actor=staff.actor, office=office)
+        except CredentialLookupError:
+            raise AccountNotFound() from None
         return RedirectResponse("/console/office/admin/credentials", status_code=303)
 
     # ---------------------------------------------------------------- signing key

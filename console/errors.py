@@ -173,3 +173,11 @@ class LedgerUnavailable(ConsoleError):
     def __init__(self) -> None:
         super().__init__("this service does not hold the registry administrator's key: draws are made where it is",
                          "本服务未持有监管账户密钥，无法在此进行随机抽查")
+
+
+class InvalidForm(ConsoleError):
+    """A form or query value the console cannot take (a NUL byte, a lifetime out of range,
+    a name with characters that cannot be shown)."""
+
+    code = "INVALID_FORM"
+    http_status = 422

@@ -52,6 +52,9 @@ _OFFICE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 # ---------------------------------------------------------------------------------- parameters
 
+FIRST_YEAR, LAST_YEAR = 1949, 2999  # certificates are dated within these; beyond, date arithmetic overflows
+
+
 def _years_later(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
@@ -71,6 +74,9 @@ def check_parameters(office: str | None, matter: str | None, period_from: dt.dat
         raise InvalidDrawParameters(f"unknown matter {matter[:40]!r}", f"未知的公证事项：{matter[:40]}")
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or not 1 <= sample_size <= MAX_SAMPLE:
         raise InvalidDrawParameters(f"the sample size is 1 to {MAX_SAMPLE}", f"抽取数量为1至{MAX_SAMPLE}件")
+    if not (FIRST_YEAR <= period_from.year <= LAST_YEAR and FIRST_YEAR <= period_to.year <= LAST_YEAR):
+        raise InvalidDrawParameters(f"the period lies between {FIRST_YEAR} and {LAST_YEAR}",
+                                    f"抽查期间应在{FIRST_YEAR}年至{LAST_YEAR}年之间")
     if period_from > period_to:
         raise InvalidDrawParameters("the period ends before it begins", "抽查期间的结束日期早于开始日期")
     if period_to > _years_later(period_from, MAX_YEARS):
@@ -126,7 +132,7 @@ def commit_draw(engine: Engine, registry: RegistryClient, admin_account: LocalAc
         audit.append(s, actor, "inspection.commit", str(draw.id), {
             "commitment": commitment, "office": office, "matter": matter, "from": period_from.isoformat(),
             "to": period_to.isoformat(), "sample_size": sample_size, "population_size": len(numbers),
-            "commit_tx": sent.tx_hash}, office=office)
+            "commit_tx": sent.tx_hash}, office=None)  # the regulator's: never in an office's trail
         s.commit()
     try:
         registry.broadcast(raw)
@@ -184,7 +190,7 @@ def complete_draw(engine: Engine, registry: RegistryClient, admin_account: Local
         s.add(stored)
         audit.append(s, actor, "inspection.draw", str(stored.id), {
             "commitment": stored.commitment, "commit_block": commit_block, "seed_block": seed_block,
-            "seed_block_hash": seed_hash, "selected": selected}, office=stored.office_code)
+            "seed_block_hash": seed_hash, "selected": selected}, office=None)
         s.commit()
         return stored
 
@@ -300,7 +306,7 @@ def record_finding(engine: Engine, draw_id: uuid.UUID | str, certificate_number_
         s.add(finding)
         audit.append(s, actor, "inspection.finding", str(cert.id), {
             "draw": str(draw.id), "number": cert.number, "outcome": result.value, "note": kept or ""},
-            office=cert.office_code)
+            office=None)
         s.commit()
         return finding
 

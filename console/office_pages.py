@@ -38,10 +38,13 @@ def _matters(lang: str) -> list[tuple[str, str]]:
 
 
 def _date(text: str | None) -> dt.date | None:
+    """A search date as typed; None for an empty or impossible one (or one so far from today
+    that no certificate has it and date arithmetic would overflow)."""
     try:
-        return dt.date.fromisoformat(text) if text else None
+        day = dt.date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is not None and 1949 <= day.year <= 2999 else None
 
 
 def router(ctx: ConsoleContext) -> APIRouter:
@@ -133,6 +136,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
     async def preview(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
         p = issuer(staff)
         draft = get_draft(ctx.engine, draft_id, office, owner=owner(p))
+        await run_in_threadpool(audit.record, ctx.engine, p.actor, "draft.preview", str(draft.id), {"via": "console"},
+                                office=office)
         data = p.name_as_notary(json.loads(draft.data_json))
         pdf = await run_in_threadpool(render_preview, ctx.issuing, draft.matter, data, draft.language)
         images = await run_in_threadpool(page_previews, pdf, 110)

@@ -31,10 +31,13 @@ Day = Annotated[str, Query(max_length=10)]
 
 
 def _day(text: str | None, default: dt.date | None = None) -> dt.date | None:
+    """A date as typed, or ``default`` for an empty or impossible one (or one outside the
+    years certificates are dated in, where date arithmetic would overflow)."""
     try:
-        return dt.date.fromisoformat(text) if text else default
+        day = dt.date.fromisoformat(text) if text else None
     except ValueError:
         return default
+    return day if day is not None and 1949 <= day.year <= 2999 else default
 
 
 def _offices(engine) -> list[str]:

@@ -60,7 +60,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
         client = ctx.client(request)
         try:
             ctx.signin_failures.check(client)
-            user = accounts.sign_in(ctx.engine, ctx.sealing_key, username, password, code, client=client)
+            user = accounts.sign_in(ctx.engine, ctx.sealing_key, username, password, code, client=client,
+                                    unknown_names=ctx.unknown_names)
         except RateLimited as exc:
             return signin_form(request, target, error=exc, status=429, username=username[:64])
         except NotaryError as exc:
@@ -72,7 +73,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         response = RedirectResponse("/console/password" if user.must_change_password else
                                     (target if target != "/console/" else home), status_code=303)
         ctx.set_cookie(response, ctx.session_cookie, token)  # a session cookie: gone when the browser closes
-        response.delete_cookie(ctx.signin_cookie, path="/")
+        ctx.delete_cookie(response, ctx.signin_cookie)
         return response
 
     @public.get("/lang/{lang}")
@@ -96,7 +97,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         staff_sessions.end(ctx.engine, staff.session.token_hash)
         audit.record(ctx.engine, staff.actor, "staff.signout", str(staff.user.id), {}, office=staff.user.office_code)
         response = RedirectResponse("/console/signin", status_code=303)
-        response.delete_cookie(ctx.session_cookie, path="/")
+        ctx.delete_cookie(response, ctx.session_cookie)
         return response
 
     @pending.post("/signout-everywhere")
@@ -105,7 +106,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         audit.record(ctx.engine, staff.actor, "staff.signout_all", str(staff.user.id), {"sessions": count},
                      office=staff.user.office_code)
         response = RedirectResponse("/console/signin", status_code=303)
-        response.delete_cookie(ctx.session_cookie, path="/")
+        ctx.delete_cookie(response, ctx.session_cookie)
         return response
 
     @pending.get("/password")

@@ -24,6 +24,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from errors import NotaryError
+from records import audit
+from sqlalchemy.exc import DataError
 from issuer.auth import Principal, Role
 from issuer.service import IssuerContext
 from verifier.client_address import client_address, client_bucket
@@ -32,7 +34,7 @@ from verifier.service import VerifierContext
 
 from . import staff_sessions
 from .accounts import principal_of
-from .errors import CsrfRejected, NotAllowed, PasswordChangeRequired, SessionExpired
+from .errors import CsrfRejected, InvalidForm, NotAllowed, PasswordChangeRequired, SessionExpired
 from .models import StaffSession, StaffUser
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -53,6 +55,8 @@ class ConsoleContext:
     # Sign-in failures per client address (on top of the per-account lock-out): a guesser
     # spraying many accounts from one address is stopped too.
     signin_failures: FailureLimiter = field(default_factory=lambda: FailureLimiter(max_failures=20))
+    # Failures of user names no account has, counted as an account's are (accounts.sign_in).
+    unknown_names: FailureLimiter = field(default_factory=lambda: FailureLimiter(max_failures=5))
     # The ledger for inspection draws: (registry client, the registry administrator's account,
     # whether this service makes the seed block itself: the embedded development node), or None.
     ledger: Callable[[], tuple[Any, Any, bool]] | None = None
@@ -77,6 +81,11 @@ class ConsoleContext:
     def set_cookie(self, response: Response, name: str, value: str, max_age: int | None = None) -> None:
         response.set_cookie(name, value, max_age=max_age, path="/", secure=self.secure_cookies, httponly=True,
                             samesite="strict")
+
+    def delete_cookie(self, response: Response, name: str) -> None:
+        """Clear a cookie with the attributes it was set with: a browser ignores clearing a
+        ``__Host-`` cookie without ``Secure``."""
+        response.delete_cookie(name, path="/", secure=self.secure_cookies, httponly=True, samesite="strict")
 
 
 @dataclass(frozen=True)
@@ -108,9 +117,22 @@ def language(request: Request) -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
+@dataclass(frozen=True)
+class ShownError:
+    """What a page shows of an error: its public words only (an error's own message may be
+    for the operator's log, e.g. a node's address)."""
+
+    code: str
+    message: str
+    message_zh: str
+
+
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     """A console page: never cached (personal data, CSRF tokens), in the reader's language."""
     staff: Staff | None = getattr(request.state, "staff", None)
+    if isinstance(context.get("error"), NotaryError):
+        view = context["error"].client_view()
+        context["error"] = ShownError(view["code"], view["message"], view["message_zh"])
     response = TEMPLATES.TemplateResponse(request, template, {
         "lang": language(request), "staff": staff, "csrf": staff.csrf if staff else None,
         "path": request.url.path, **context}, status_code=status)
@@ -138,6 +160,15 @@ def safe_next(target: str | None) -> str:
     return "/console/"
 
 
+def refuse_nul(request: Request, form: Any = None) -> None:
+    """A NUL byte in a query or form value: refused here (PostgreSQL refuses it in any text,
+    and no field of the console has a use for it)."""
+    values = list(request.query_params.values()) + [v for v in (form.values() if form is not None else [])
+                                                     if isinstance(v, str)]
+    if any("\x00" in v for v in values) or "%00" in request.url.path:
+        raise InvalidForm("a value holds a NUL character", "输入内容含有空字符（NUL）")
+
+
 def check_csrf(expected: str | None, offered: object) -> None:
     if not expected or not isinstance(offered, str) or not hmac.compare_digest(expected.encode(), offered.encode()):
         raise CsrfRejected()
@@ -159,6 +190,7 @@ def public_route(ctx: ConsoleContext) -> type[APIRoute]:
 
             async def guarded(request: Request) -> Response:
                 try:
+                    refuse_nul(request, await request.form() if request.method == "POST" else None)
                     return await handler(request)
                 except NotaryError as exc:
                     return error_page(request, exc)
@@ -183,7 +215,7 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
                 if found is None:
                     if request.method != "GET":
                         response = error_page(request, SessionExpired())
-                        response.delete_cookie(ctx.session_cookie, path="/")
+                        ctx.delete_cookie(response, ctx.session_cookie)
                         return response
                     return signin_redirect(request)
                 staff = Staff(found[1], found[0])
@@ -193,13 +225,22 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
                         raise NotAllowed()
                     if staff.user.must_change_password and not allow_pending_password:
                         return RedirectResponse("/console/password", status_code=303)
-                    if request.method not in ("GET", "HEAD"):
-                        form = await request.form()
+                    form = await request.form() if request.method not in ("GET", "HEAD") else None
+                    if form is not None:
                         check_csrf(staff.csrf, form.get("csrf"))
+                    refuse_nul(request, form)
                     return await handler(request)
+                except DataError:  # a value the database refuses: the request's fault, nothing stored
+                    return error_page(request, InvalidForm("a value cannot be stored or searched as given",
+                                                           "输入内容无法保存或查询"))
                 except NotaryError as exc:
                     if isinstance(exc, PasswordChangeRequired):
                         return RedirectResponse("/console/password", status_code=303)
+                    if exc.http_status == 403 and not isinstance(exc, CsrfRejected):
+                        # Someone signed in trying what their role or office does not allow: recorded.
+                        await run_in_threadpool(audit.record, ctx.engine, staff.actor, "console.refused",
+                                                request.url.path[:200], {"code": exc.code, "method": request.method},
+                                                office=staff.user.office_code)
                     return error_page(request, exc)
 
             return guarded

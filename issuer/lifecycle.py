@@ -27,10 +27,11 @@ from sqlmodel import Session
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
 from issuer.errors import CertificateAlreadyClosed, CertificateBeingChanged
 from records import audit
-from records.errors import CertificateNotFound
+from records.errors import CertificateNotFound, InvalidMatterData
 from records.matters import parse_matter
 from records.models import Certificate, CertificateDocument, CertificateStatus, Owner
 from records.revocation import RevocationReason
+from signing import text_safety
 from signing.pades import SignatureLevel, level_of
 from storage.clock import utcnow
 from storage.sessions import write_session
@@ -67,6 +68,7 @@ def _lock_issued(s: Session, certificate_id: uuid.UUID, office_code: str | None,
 def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: RevocationReason, note: str | None = None,
                        *, office_code: str | None = None, by: Principal | None = None,
                        actor: str = "cli") -> Certificate:
+    _check_note(note)
     with write_session(engine) as s:
         cert = _lock_issued(s, certificate_id, office_code, by)
         cert.status = CertificateStatus.REVOKED
@@ -78,6 +80,16 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
         s.commit()
         s.refresh(cert)
         return cert
+
+
+def _check_note(note: str | None) -> None:
+    """A revocation note is shown on the public verification page: the text policy holds
+    (no control, direction-override or invisible characters)."""
+    found = text_safety.problems(note) if note else []
+    if found:
+        en, zh = text_safety.describe(found)
+        raise InvalidMatterData(f"note: {en}", [{"field": "note", "rule": "character", "message": en,
+                                                 "message_zh": "说明" + zh}], "撤销说明" + zh)
 
 
 def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: object, *,

@@ -42,6 +42,7 @@ from keys.errors import KeyStoreError
 from keys.pkcs11_store import Pkcs11Config, load_pkcs11_signer
 from keys.store import FileKeyStore, OfficeSigner, load_certificates, load_pkcs12_signer
 from verifier.client_address import parse_networks
+from verifier.ratelimit import make_limiters
 from verifier.microcache import MicroCache
 from verifier.sandbox import ParserPool
 from verifier.service import VerifierContext
@@ -204,6 +205,9 @@ class Runtime:
             staff_sessions.Timeouts(dt.timedelta(minutes=s.console_idle_minutes),
                                     dt.timedelta(hours=s.console_session_hours)),
             secure_cookies=s.console_secure_cookies, trusted_proxies=parse_networks(s.trusted_proxies),
+            # Shared by every API process when Redis is configured, as the verify pages' are.
+            signin_failures=make_limiters(s.redis_url, s.redis_prefix + "console:client:", max_failures=20)[1],
+            unknown_names=make_limiters(s.redis_url, s.redis_prefix + "console:name:", max_failures=5)[1],
             ledger=ledger, rotate_key=lambda actor: rotate_office_key(self, actor))
 
     @property

@@ -74,3 +74,20 @@ def signed_in_client(app, person: Person) -> TestClient:
     response = sign_in(client, person)
     assert response.status_code == 303, response.text
     return client
+
+
+def form_fields(data: dict, prefix: str = "") -> dict:
+    """The form fields a clerk would fill for ``data`` (lists of objects as numbered rows)."""
+    out: dict = {}
+    for key, value in data.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for i, item in enumerate(value):
+                out.update(form_fields(item, f"{prefix}{key}.{i}."))
+        elif isinstance(value, list):
+            out[prefix + key] = "\n".join(value)
+        elif isinstance(value, bool):
+            if value:
+                out[prefix + key] = "on"
+        else:
+            out[prefix + key] = str(value)
+    return out

@@ -17,7 +17,7 @@ from notary.app import create_app
 from records.audit import AuditEvent
 from records.matters import EXAMPLES
 from records.models import Certificate
-from tests.console_helpers import csrf_of, make_person, signed_in_client
+from tests.console_helpers import form_fields, csrf_of, make_person, signed_in_client
 
 
 @pytest.fixture
@@ -25,28 +25,11 @@ def app(sqlite_runtime):
     return create_app(sqlite_runtime)
 
 
-def _form(data: dict, prefix: str = "") -> dict:
-    """The form fields a clerk would fill for ``data`` (lists of objects as numbered rows)."""
-    out: dict = {}
-    for key, value in data.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            for i, item in enumerate(value):
-                out.update(_form(item, f"{prefix}{key}.{i}."))
-        elif isinstance(value, list):
-            out[prefix + key] = "\n".join(value)
-        elif isinstance(value, bool):
-            if value:
-                out[prefix + key] = "on"
-        else:
-            out[prefix + key] = str(value)
-    return out
-
-
 def _new_draft(client, matter: str, data: dict, language: str = "zh") -> str:
     page = client.get(f"/console/office/drafts/new?matter={matter}")
     assert page.status_code == 200
     answer = client.post("/console/office/drafts", data={"csrf": csrf_of(page.text), "matter": matter,
-                                                         "language": language, **_form(data)},
+                                                         "language": language, **form_fields(data)},
                          follow_redirects=False)
     assert answer.status_code == 303, answer.text
     return answer.headers["location"].rsplit("/", 1)[1]
@@ -62,7 +45,7 @@ def test_draft_to_certificate_and_back(sqlite_runtime, app):
     assert 'id="issue"' not in page.text  # nothing to issue yet
 
     fixed = client.post(f"/console/office/drafts/{draft_id}", data={
-        "csrf": csrf_of(page.text), "language": "zh", **_form(EXAMPLES["birth"])})
+        "csrf": csrf_of(page.text), "language": "zh", **form_fields(EXAMPLES["birth"])})
     assert fixed.status_code == 200 and 'id="ready"' in fixed.text
     preview = client.get(f"/console/office/drafts/{draft_id}/preview")
     assert preview.status_code == 200 and preview.text.count('class="preview"') >= 1
@@ -92,7 +75,7 @@ def test_draft_to_certificate_and_back(sqlite_runtime, app):
 
     # Correction: a form, a confirmation, a new certificate that names the old one.
     form = client.get(f"/console/office/certificates/{cert.id}/correct")
-    fields = {"csrf": csrf_of(form.text), **_form({**EXAMPLES["birth"], "birth_place": "上海市静安区"})}
+    fields = {"csrf": csrf_of(form.text), **form_fields({**EXAMPLES["birth"], "birth_place": "上海市静安区"})}
     confirm = client.post(f"/console/office/certificates/{cert.id}/correct", data=fields)
     assert 'id="confirm-correct"' in confirm.text
     with Session(sqlite_runtime.engine) as s:
@@ -183,7 +166,8 @@ def test_the_administrator_manages_staff_tokens_and_keys_of_their_office(sqlite_
     token = admin.post("/console/office/admin/tokens", data={"csrf": csrf_of(creds.text), "name": "出证系统",
                                                              "role": "notary", "days": "30"})
     assert re.search(r'id="secret">ent_', token.text)
-    key = admin.post("/console/office/admin/apikeys", data={"csrf": csrf_of(creds.text), "name": "不动产登记中心"})
+    key = admin.post("/console/office/admin/apikeys", data={"csrf": csrf_of(creds.text), "name": "不动产登记中心",
+                                                            "days": "365"})
     assert 'id="secret">' in key.text
     assert admin.get("/console/office/admin/key").status_code == 200
     assert 'id="waiting"' in admin.get("/console/office/admin/anchoring").text

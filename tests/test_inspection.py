@@ -140,7 +140,8 @@ def test_a_draw_is_committed_first_then_seeded_by_the_next_block_and_re_derived(
     assert [d.id for d in inspection.list_draws(rt.engine, limit=2)] == [twin.id, old.id]
     commits = _actions(rt, "inspection.commit")
     assert len(commits) == 5 and {e.target for e in commits} >= {str(draw.id), str(twin.id)}
-    assert next(e for e in commits if e.target == str(draw.id)).office_code == rt.office.code
+    # The regulator's own records: never in the inspected office's audit trail.
+    assert next(e for e in commits if e.target == str(draw.id)).office_code is None
     assert next(e for e in commits if e.target == str(everything.id)).office_code is None
     assert audit.verify_chain(rt.engine) is None
 
@@ -228,7 +229,7 @@ def test_findings_only_on_the_sample_and_audited(rt):
     assert [(json.loads(e.details)["number"], json.loads(e.details)["outcome"], e.actor) for e in events] == [
         (chosen[0], "defective", "regulator:李"), (chosen[1], "conforming", "regulator:李"),
         (chosen[0], "follow_up", "regulator:王")]
-    assert all(e.office_code == rt.office.code and json.loads(e.details)["draw"] == str(draw.id) for e in events)
+    assert all(e.office_code is None and json.loads(e.details)["draw"] == str(draw.id) for e in events)
     assert audit.verify_chain(rt.engine) is None
 
 

@@ -28,7 +28,8 @@ class Unauthorised(VerifierError):
 
 
 def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000, *,
-                   expires_at: dt.datetime | None = None, actor: str | None = None) -> tuple[ApiKey, str]:
+                   expires_at: dt.datetime | None = None, actor: str | None = None,
+                   office: str | None = None) -> tuple[ApiKey, str]:
     """Returns the row and the key itself, which is shown once and never stored. With an
     ``actor`` (the CLI's operator) the creation is appended to the audit log."""
     if expires_at is not None and expires_at.utcoffset() is None:
@@ -42,7 +43,7 @@ def create_api_key(engine: Engine, name: str, items_per_minute: int = 6000, *,
             s.flush()
             audit.append(s, actor, "apikey.create", str(row.id), {
                 "name": name, "items_per_minute": items_per_minute,
-                "expires_at": expires_at.isoformat() if expires_at else None})
+                "expires_at": expires_at.isoformat() if expires_at else None}, office=office)
         s.commit()
     return row, key
 
@@ -51,11 +52,11 @@ def list_api_keys(engine: Engine) -> list[ApiKey]:
     return credentials.listed(engine, ApiKey)
 
 
-def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli") -> tuple[ApiKey, bool]:
+def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli", office: str | None = None) -> tuple[ApiKey, bool]:
     """Revoke the key with id ``ref``, or the one unrevoked key named ``ref`` (see
     credentials.revoke); the revocation is audited."""
     def record(s: Session, row: ApiKey) -> None:
-        audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name})
+        audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name}, office=office)
 
     return credentials.revoke(engine, ApiKey, ref, record)
 
