@@ -81,6 +81,11 @@ def test_a_notary_issues_downloads_prints_corrects_and_revokes(browser, runtime_
         page.click("#new-draft")
         _shot(page, artifacts_dir, "draft-choose-zh")
         page.click('[data-matter="birth"]')
+        # The English companions (pinyin, English names) show for a bilingual certificate only.
+        assert not page.locator("#f-applicant_name_en").is_visible()
+        page.select_option("#language", "zh-en")
+        assert page.locator("#f-applicant_name_en").is_visible()
+        page.select_option("#language", "zh")
         data = EXAMPLES["birth"]
         for name in ("applicant_name", "birth_date", "birth_place", "father_name", "mother_name", "purpose",
                      "destination"):

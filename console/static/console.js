@@ -50,6 +50,12 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("input", () => checkField(input));
     input.addEventListener("blur", () => checkField(input));
   }
+  const language = document.querySelector("form.matter-form select[name=language]");
+  if (language) {
+    language.addEventListener("change", () => {
+      language.form.dataset.bilingual = language.value === "zh-en" ? "yes" : "no";
+    });
+  }
   for (const button of document.querySelectorAll("button[data-print]")) {
     button.addEventListener("click", () => window.print());
   }
