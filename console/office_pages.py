@@ -17,10 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from issuer.auth import Principal, Role
 from issuer.drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
 from issuer.lifecycle import correct_certificate, revoke_certificate
+from issuer.policy import apply_policies
 from issuer.preview import render_preview
 from records import audit
 from records.errors import CertificateNotFound
-from records.matters import MATTERS
+from records.matters import MATTERS, parse_matter
 from records.models import Certificate, CertificateDocument
 from records.revocation import RevocationReason, reason_words
 from verifier.full_record import page_previews
@@ -117,7 +118,10 @@ def router(ctx: ConsoleContext) -> APIRouter:
         audit.record(ctx.engine, p.actor, "draft.read", str(draft.id), {"via": "console"}, office=office)
         problems = check_draft(draft) if draft.state == "open" else None
         data = json.loads(draft.data_json)
-        return render(request, "draft.html", draft=draft, matter=draft.matter,
+        fee_note = None
+        if problems is not None and problems.ready:  # what the office's rules grant, said before issuing
+            fee_note = apply_policies(parse_matter(draft.matter, data), dt.date.today()).fee_note
+        return render(request, "draft.html", draft=draft, matter=draft.matter, fee_note=fee_note,
                       title=_title(draft.matter, language(request)), language=draft.language, problems=problems,
                       form=build_form(draft.matter, data, problems.fields if problems else None,
                                       lang=language(request)))

@@ -173,3 +173,20 @@ def test_the_administrator_manages_staff_tokens_and_keys_of_their_office(sqlite_
     assert 'id="waiting"' in admin.get("/console/office/admin/anchoring").text
     trail = admin.get("/console/office/admin/audit")
     assert "staff.create" in trail.text and "token.create" in trail.text
+
+
+def test_the_office_s_rules_are_shown_before_issuing(sqlite_runtime, app):
+    """The fee exemption the rules grant, and the refusal they make, are on the draft's page
+    before anyone presses issue (the elderly full-scope power of attorney rule)."""
+    client = signed_in_client(app, make_person(sqlite_runtime, "wangli", name="王丽"))
+    will = client.get(f"/console/office/drafts/{_new_draft(client, 'will', EXAMPLES['will'])}")
+    assert 'id="ready"' in will.text and 'id="fee-note"' in will.text and "免费" in will.text
+
+    elderly = {**EXAMPLES["power-of-attorney"], "birth_date": "1950-01-01",
+               "id_number": "31010419500101" + "005", "scope": "全权委托", "disposes_real_estate": True}
+    from records.idnumber import check_digit
+
+    elderly["id_number"] = elderly["id_number"][:17] + check_digit(elderly["id_number"][:17])
+    page = client.get(f"/console/office/drafts/{_new_draft(client, 'power-of-attorney', elderly)}")
+    assert 'data-code="POLICY_ELDERLY_FULL_POA"' in page.text and 'id="issue"' not in page.text
+    assert 'id="fee-note"' not in page.text
