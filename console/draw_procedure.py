@@ -76,12 +76,14 @@ def population_digest(numbers: Sequence[str]) -> str:
 
 def committed_object(*, office: str | None, matter: str | None, period_from: dt.date, period_to: dt.date,
                      sample_size: int, population: Sequence[str], chain_id: int, registry: str,
-                     nonce: str) -> dict[str, Any]:
-    """What the commitment is the digest of (``population`` sorted already)."""
+                     nonce: str, previous: str | None) -> dict[str, Any]:
+    """What the commitment is the digest of (``population`` sorted already). ``previous``:
+    the commitment of the draw made before this one (None for the first), so the draws form
+    a chain: a draw made and set aside shows, as the one the next draw names."""
     return {"version": VERSION, "office": office, "matter": matter, "from": period_from.isoformat(),
             "to": period_to.isoformat(), "sample_size": sample_size, "population_size": len(population),
             "population_sha256": population_digest(population), "chain_id": chain_id,
-            "registry": registry.lower(), "nonce": nonce}
+            "registry": registry.lower(), "nonce": nonce, "previous": previous}
 
 
 def commitment_of(committed: dict[str, Any]) -> str:
@@ -138,7 +140,7 @@ class PublishedDraw:
 _COMMITTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "version": int, "office": (str, type(None)), "matter": (str, type(None)), "from": str, "to": str,
     "sample_size": int, "population_size": int, "population_sha256": str, "chain_id": int, "registry": str,
-    "nonce": str,
+    "nonce": str, "previous": (str, type(None)),
 }
 
 
@@ -160,6 +162,8 @@ def parse_published(doc: object) -> PublishedDraw:
         raise bad(f"version {committed['version']} is not {VERSION}")
     if not _ADDRESS.fullmatch(committed["registry"]):
         raise bad('"committed.registry" is not a lower-case 0x address')
+    if committed["previous"] is not None and not _HEX64.fullmatch(committed["previous"]):
+        raise bad('"committed.previous" is neither null nor 64 lower-case hex digits')
     for key in ("commitment", "commit_tx", "seed_block_hash"):
         if not isinstance(doc.get(key), str):
             raise bad(f'"{key}" is missing')

@@ -115,9 +115,12 @@ def commit_draw(engine: Engine, registry: RegistryClient, admin_account: LocalAc
     numbers = population(engine, office, matter, period_from, period_to)
     if not numbers:
         raise EmptyPopulation()
+    with read_session(engine) as s:  # the draw before this one, which this one names
+        previous = s.exec(select(InspectionDraw.commitment).order_by(col(InspectionDraw.created_at).desc(),
+                                                                      col(InspectionDraw.id)).limit(1)).first()
     committed = committed_object(office=office, matter=matter, period_from=period_from, period_to=period_to,
                                  sample_size=sample_size, population=numbers, chain_id=registry.chain_id(),
-                                 registry=registry.address, nonce=secrets.token_hex(16))
+                                 registry=registry.address, nonce=secrets.token_hex(16), previous=previous)
     commitment = commitment_of(committed)
     sent, raw = registry.sign_note(admin_account, commitment_note(commitment))
     draw = InspectionDraw(office_code=office, matter=matter, period_from=period_from, period_to=period_to,
@@ -125,6 +128,7 @@ def commit_draw(engine: Engine, registry: RegistryClient, admin_account: LocalAc
                           population_sha256=committed["population_sha256"], nonce=committed["nonce"],
                           chain_id=committed["chain_id"], registry_address=committed["registry"],
                           population_json=json.dumps(numbers, ensure_ascii=False), commitment=commitment,
+                          previous_commitment=previous,
                           commit_tx=sent.tx_hash, state=DrawState.COMMITTED, created_by=actor[:120])
     with write_session(engine) as s:
         s.expire_on_commit = False
@@ -246,7 +250,8 @@ def published_draw(engine: Engine, draw_id: uuid.UUID | str) -> dict[str, Any]:
     numbers = json.loads(draw.population_json)
     committed = committed_object(office=draw.office_code, matter=draw.matter, period_from=draw.period_from,
                                  period_to=draw.period_to, sample_size=draw.sample_size, population=numbers,
-                                 chain_id=draw.chain_id, registry=draw.registry_address, nonce=draw.nonce)
+                                 chain_id=draw.chain_id, registry=draw.registry_address, nonce=draw.nonce,
+                                 previous=draw.previous_commitment)
     return {
         "format": FORMAT,
         "draw_id": str(draw.id),

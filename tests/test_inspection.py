@@ -138,6 +138,14 @@ def test_a_draw_is_committed_first_then_seeded_by_the_next_block_and_re_derived(
     assert verify_published(inspection.published_draw(rt.engine, twin.id), rt.registry) == []
 
     assert [d.id for d in inspection.list_draws(rt.engine, limit=2)] == [twin.id, old.id]
+    # The draws form a chain: each names the one before it, so none can be set aside unseen.
+    assert draw.previous_commitment is None and everything.previous_commitment == draw.commitment
+    assert twin.previous_commitment == old.commitment
+    published = inspection.published_draw(rt.engine, twin.id)
+    assert published["committed"]["previous"] == old.commitment
+    published["committed"]["previous"] = draw.commitment  # claiming another predecessor
+    assert "the commitment is not the SHA-256 of the committed parameters" in local_problems(
+        parse_published(published))
     commits = _actions(rt, "inspection.commit")
     assert len(commits) == 5 and {e.target for e in commits} >= {str(draw.id), str(twin.id)}
     # The regulator's own records: never in the inspected office's audit trail.

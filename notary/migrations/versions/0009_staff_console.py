@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column('registry_address', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
         sa.Column('population_json', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column('commitment', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('previous_commitment', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column('commit_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=True),
         sa.Column('commit_block', sa.BigInteger(), nullable=True),
         sa.Column('seed_block', sa.BigInteger(), nullable=True),
