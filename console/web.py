@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from errors import NotaryError
 from records import audit
+from records.matters import MATTERS
 from sqlalchemy.exc import DataError
 from issuer.auth import Principal, Role
 from issuer.service import IssuerContext
@@ -133,11 +134,20 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     if isinstance(context.get("error"), NotaryError):
         view = context["error"].client_view()
         context["error"] = ShownError(view["code"], view["message"], view["message_zh"])
+    lang = language(request)
     response = TEMPLATES.TemplateResponse(request, template, {
-        "lang": language(request), "staff": staff, "csrf": staff.csrf if staff else None,
-        "path": request.url.path, **context}, status_code=status)
+        "lang": lang, "staff": staff, "csrf": staff.csrf if staff else None, "path": request.url.path,
+        "matter_title": lambda key: _matter_title(key, lang), **context}, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _matter_title(key: str | None, lang: str) -> str:
+    """A matter's name for a page (公证事项), or the key as stored when no matter has it."""
+    model = MATTERS.get(key or "")
+    if model is None:
+        return key or ""
+    return model.title_zh if lang == "zh" else model.title_en
 
 
 def error_page(request: Request, exc: NotaryError) -> HTMLResponse:
