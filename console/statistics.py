@@ -73,25 +73,6 @@ _CERT, _OUTBOX, _BATCH, _AUDIT, _LOG, _KEY = (t.c for t in (_CERTIFICATES, _OUTB
 
 
 @dataclass(frozen=True)
-class MonthRow:
-    """One office's figures for one matter in one month (see the module's definitions)."""
-
-    office_code: str
-    matter: str
-    month: str  # YYYY-MM
-    issued: int = 0
-    corrected: int = 0
-    revoked: int = 0
-    fee_exempt: int = 0
-    policy_refusals: int = 0
-    anchor_delay_avg_s: float | None = None
-    anchor_delay_max_s: float | None = None
-    verifications: int = 0
-    anchored: int = 0
-    pending_anchors: int = 0
-
-
-@dataclass(frozen=True)
 class Totals:
     """The sum of several rows; the average delay is weighted by the anchored count."""
 
@@ -105,6 +86,19 @@ class Totals:
     verifications: int = 0
     anchored: int = 0
     pending_anchors: int = 0
+
+
+@dataclass(frozen=True)
+class _Place:
+    office_code: str
+    matter: str
+    month: str  # YYYY-MM
+
+
+@dataclass(frozen=True)
+class MonthRow(Totals, _Place):
+    """One office's figures for one matter in one month (see the module's definitions): its
+    place (office, matter, month) first, then the figures of Totals."""
 
 
 @dataclass
