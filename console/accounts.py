@@ -254,6 +254,38 @@ def sign_in(engine: Engine, sealing_key: bytes, username: str, password: str, co
     return user
 
 
+def confirm_code(engine: Engine, sealing_key: bytes, user_id: uuid.UUID, code: str, *, client: str,
+                 now: dt.datetime | None = None) -> None:
+    """A signed-in person's fresh TOTP code, before a powerful action. A wrong code counts
+    as a failed sign-in: the fifth in a row locks the account and ends its sessions (a
+    session in other hands cannot guess the second factor)."""
+    now = now or utcnow()
+    with write_session(engine) as s:
+        user = s.exec(select(StaffUser).where(StaffUser.id == user_id).with_for_update()).first()
+        if user is None:
+            raise AccountNotFound()
+        actor = f"{user.role}:{user.name}"
+        step = totp.accepted_step(totp.unseal(sealing_key, user.totp_sealed, str(user.id)), code,
+                                  user.totp_last_step, now.timestamp())
+        if step is None:
+            user.failed_signins += 1
+            locked = user.failed_signins >= MAX_FAILURES
+            if locked:
+                user.locked_until, user.failed_signins = now + dt.timedelta(minutes=LOCK_MINUTES), 0
+                _end_sessions(s, user.id)
+            s.add(user)
+            audit.append(s, actor, "staff.confirm_failed", str(user.id), {"client": client, "locked": locked},
+                         office=user.office_code)
+            s.commit()
+            if locked:
+                raise AccountLocked(LOCK_MINUTES)
+            raise SignInFailed()
+        user.totp_last_step, user.failed_signins = step, 0
+        s.add(user)
+        audit.append(s, actor, "staff.confirm", str(user.id), {"client": client}, office=user.office_code)
+        s.commit()
+
+
 def _count_unknown(limiter: FailureLimiter | None, name: str) -> int:
     """Count a failure for a name no account has; the minutes it is "locked" for once it has
     failed as often as an account may (0: not locked)."""

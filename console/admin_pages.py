@@ -28,7 +28,7 @@ from verifier.apikeys import create_api_key, list_api_keys, revoke_api_key
 
 from . import accounts
 from .errors import AccountNotFound, InvalidAccount, InvalidForm
-from .web import OFFICE_ADMINS, ConsoleContext, Staff, current_staff, render, staff_route
+from .web import OFFICE_ADMINS, ConsoleContext, Staff, current_staff, render, require_elevated, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
 OFFICE_ROLES = {"notary": Role.NOTARY, "office_admin": Role.OFFICE_ADMIN}
@@ -88,6 +88,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/staff")
     async def staff_create(request: Request, staff: Who) -> Response:
         code = mine(staff)
+        require_elevated(staff, "/console/office/admin/staff")
         form = await request.form()
         role = OFFICE_ROLES.get(str(form.get("role", "")))
         if role is None:
@@ -101,6 +102,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/staff/{user_id}/reset")
     async def staff_reset(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
         code = mine(staff)
+        require_elevated(staff, "/console/office/admin/staff")
         made = await run_in_threadpool(lambda: accounts.reset_user(ctx.engine, ctx.sealing_key, str(user_id),
                                                                    actor=staff.actor, office_code=code))
         return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
@@ -109,6 +111,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/staff/{user_id}/disable")
     async def staff_disable(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
         code = mine(staff)
+        require_elevated(staff, "/console/office/admin/staff")
         form = await request.form()
         if user_id == staff.user.id:
             raise InvalidAccount("you cannot disable your own account", "不能停用自己的账户")
@@ -131,6 +134,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/tokens")
     async def token_create(request: Request, staff: Who) -> Response:
         mine(staff)
+        require_elevated(staff, "/console/office/admin/credentials")
         form = await request.form()
         role = OFFICE_ROLES.get(str(form.get("role", "")))
         name = _holder_name(form.get("name"), "the token's holder", "令牌持有人")
@@ -144,6 +148,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/tokens/{token_id}/revoke")
     def token_revoke(staff: Who, token_id: uuid.UUID) -> Response:
         mine(staff)
+        require_elevated(staff, "/console/office/admin/credentials")
         if not any(t.id == token_id for t in office_tokens()):
             raise AccountNotFound()
         revoke_token(ctx.engine, str(token_id), actor=staff.actor)
@@ -152,6 +157,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/apikeys")
     async def apikey_create(request: Request, staff: Who) -> Response:
         mine(staff)
+        require_elevated(staff, "/console/office/admin/credentials")
         form = await request.form()
         name = _holder_name(form.get("name"), "the registry or court the key is for", "使用该密钥的机构名称")
         row, key = create_api_key(ctx.engine, name, expires_at=_expiry(form.get("days")), actor=staff.actor,
@@ -162,6 +168,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/apikeys/{key_id}/revoke")
     def apikey_revoke(staff: Who, key_id: uuid.UUID) -> Response:
         mine(staff)
+        require_elevated(staff, "/console/office/admin/credentials")
         try:
             revoke_api_key(ctx.engine, str(key_id), actor=staff.actor, office=office)
         except CredentialLookupError:
@@ -192,6 +199,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.post("/key/rotate")
     async def key_rotate(request: Request, staff: Who) -> Response:
         mine(staff)
+        require_elevated(staff, "/console/office/admin/key")
         form = await request.form()
         if ctx.rotate_key is None or form.get("confirmed") != "yes":
             return render(request, "admin_key_confirm.html")

@@ -80,6 +80,18 @@ class AccountNotFound(ConsoleError):
         super().__init__("no such staff account", "没有此工作人员账户")
 
 
+class ElevationRequired(ConsoleError):
+    """A powerful action (accounts, credentials, the signing key) without a fresh TOTP code:
+    the reader is sent to give one, then back to ``back``."""
+
+    code = "CONFIRMATION_REQUIRED"
+    http_status = 403
+
+    def __init__(self, back: str) -> None:
+        super().__init__("confirm with a new code from your authenticator app first", "请先输入身份验证器中的新动态码确认")
+        self.back = back
+
+
 class PasswordChangeRequired(ConsoleError):
     code = "PASSWORD_CHANGE_REQUIRED"
     http_status = 403

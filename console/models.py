@@ -52,6 +52,9 @@ class StaffSession(SQLModel, table=True):
     last_seen_at: dt.datetime = Field(default_factory=utcnow)
     client: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=200)
+    # Until when a fresh TOTP code allows the powerful actions (accounts, credentials, the
+    # signing key): a session taken over without the second factor cannot do them.
+    elevated_until: dt.datetime | None = None
 
 
 class DrawState(StrEnum):

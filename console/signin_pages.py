@@ -11,11 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from errors import NotaryError
 from records import audit
+from storage.clock import utcnow
 from verifier.ratelimit import RateLimited
 
 from . import accounts, staff_sessions
 from .web import (
     ALL_STAFF,
+    ELEVATION,
     LANGUAGES,
     ConsoleContext,
     Staff,
@@ -108,6 +110,23 @@ def router(ctx: ConsoleContext) -> APIRouter:
         response = RedirectResponse("/console/signin", status_code=303)
         ctx.delete_cookie(response, ctx.session_cookie)
         return response
+
+    @signed_in.get("/confirm")
+    def confirm_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+        return render(request, "confirm.html", next=safe_next(next))
+
+    @signed_in.post("/confirm")
+    def confirm(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+                code: Annotated[str, Form(max_length=20)], next: Annotated[str, Form(max_length=500)] = "/console/"
+                ) -> Response:
+        """A fresh TOTP code: the powerful actions are allowed for a few minutes."""
+        target = safe_next(next)
+        try:
+            accounts.confirm_code(ctx.engine, ctx.sealing_key, staff.user.id, code, client=ctx.client(request))
+        except NotaryError as exc:
+            return render(request, "confirm.html", status=exc.http_status, error=exc, next=target)
+        staff_sessions.elevate(ctx.engine, staff.session.token_hash, utcnow() + ELEVATION)
+        return RedirectResponse(target, status_code=303)
 
     @pending.get("/password")
     def password_page(request: Request) -> Response:

@@ -77,6 +77,13 @@ def resume(engine: Engine, token: str | None, timeouts: Timeouts, *,
     return row, user
 
 
+def elevate(engine: Engine, digest: str, until: dt.datetime) -> None:
+    """Allow the session the powerful actions until ``until`` (after a fresh TOTP code)."""
+    with write_session(engine) as s:
+        s.exec(update(StaffSession).where(col(StaffSession.token_hash) == digest).values(elevated_until=until))
+        s.commit()
+
+
 def end(engine: Engine, digest: str) -> None:
     """End one session (sign out)."""
     with write_session(engine) as s:

@@ -8,6 +8,7 @@ from HTTPS (or a loopback address) and never lets a sibling domain set."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 import uuid
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from errors import NotaryError
 from records import audit
 from records.matters import MATTERS
+from storage.clock import utcnow
 from sqlalchemy.exc import DataError
 from issuer.auth import Principal, Role
 from issuer.service import IssuerContext
@@ -35,7 +37,7 @@ from verifier.service import VerifierContext
 
 from . import staff_sessions
 from .accounts import principal_of
-from .errors import CsrfRejected, InvalidForm, NotAllowed, PasswordChangeRequired, SessionExpired
+from .errors import CsrfRejected, ElevationRequired, InvalidForm, NotAllowed, PasswordChangeRequired, SessionExpired
 from .models import StaffSession, StaffUser
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -111,6 +113,21 @@ class Staff:
     @property
     def csrf(self) -> str:
         return self.session.csrf_token
+
+    @property
+    def elevated(self) -> bool:
+        until = self.session.elevated_until
+        return until is not None and until > utcnow()
+
+
+ELEVATION = dt.timedelta(minutes=5)  # how long a fresh code allows the powerful actions
+
+
+def require_elevated(staff: Staff, back: str) -> None:
+    """Refuse a powerful action until the person gives a fresh TOTP code (sudo mode), then
+    send them back to ``back`` (the page the action's form is on)."""
+    if not staff.elevated:
+        raise ElevationRequired(back)
 
 
 def language(request: Request) -> str:
@@ -246,6 +263,9 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
                 except NotaryError as exc:
                     if isinstance(exc, PasswordChangeRequired):
                         return RedirectResponse("/console/password", status_code=303)
+                    if isinstance(exc, ElevationRequired):
+                        return RedirectResponse(f"/console/confirm?next={quote(safe_next(exc.back), safe='')}",
+                                                status_code=303)
                     if exc.http_status == 403 and not isinstance(exc, CsrfRejected):
                         # Someone signed in trying what their role or office does not allow: recorded.
                         await run_in_threadpool(audit.record, ctx.engine, staff.actor, "console.refused",

@@ -91,3 +91,12 @@ def form_fields(data: dict, prefix: str = "") -> dict:
         else:
             out[prefix + key] = str(value)
     return out
+
+
+def elevate(client: TestClient, person: Person) -> None:
+    """Give a fresh TOTP code, as the console asks before accounts, credentials and the
+    signing key are changed (the session may then do so for five minutes)."""
+    page = client.get("/console/confirm")
+    answer = client.post("/console/confirm", data={"csrf": csrf_of(page.text), "code": person.code(),
+                                                   "next": "/console/"}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text

@@ -32,7 +32,7 @@ from issuer.service import issue_certificate
 from notary.app import create_app
 from records.matters import EXAMPLES, MATTERS
 from records.models import Owner
-from tests.console_helpers import form_fields, PASSWORD, Person, csrf_of, make_person, sign_in
+from tests.console_helpers import elevate, form_fields, PASSWORD, Person, csrf_of, make_person, sign_in
 from verifier.apikeys import create_api_key
 
 OTHER_OFFICE = "BJ-OTHER"
@@ -105,6 +105,8 @@ def _world(rt) -> World:
         "outsider": make_person(rt, "outsider", Role.OFFICE_ADMIN, office=OTHER_OFFICE, name="外处"),
     }
     clients = {who: _signed_in(app, person) for who, person in people.items()}
+    for who, client in clients.items():  # every powerful action allowed by a fresh code: the walls are what is tried
+        elevate(client, people[who])
     csrf = {who: csrf_of(client.get("/console/account").text) for who, client in clients.items()}
     notary = accounts.find_user(rt.engine, "wangli")
     cert = issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"], actor="notary:王丽",

@@ -17,7 +17,7 @@ from notary.app import create_app
 from records.audit import AuditEvent
 from records.matters import EXAMPLES
 from records.models import Certificate
-from tests.console_helpers import form_fields, csrf_of, make_person, signed_in_client
+from tests.console_helpers import elevate, form_fields, csrf_of, make_person, signed_in_client
 
 
 @pytest.fixture
@@ -154,8 +154,14 @@ def test_anonymous_visitors_are_sent_to_sign_in(app):
 
 
 def test_the_administrator_manages_staff_tokens_and_keys_of_their_office(sqlite_runtime, app):
-    admin = signed_in_client(app, make_person(sqlite_runtime, "liming", Role.OFFICE_ADMIN, name="李明"))
+    person = make_person(sqlite_runtime, "liming", Role.OFFICE_ADMIN, name="李明")
+    admin = signed_in_client(app, person)
     page = admin.get("/console/office/admin/staff")
+    # A powerful action asks for a fresh code first, then allows them for a while.
+    ask = admin.post("/console/office/admin/staff", data={"csrf": csrf_of(page.text), "username": "newnotary",
+                                                          "name": "新公证员", "role": "notary"}, follow_redirects=False)
+    assert ask.status_code == 303 and ask.headers["location"].startswith("/console/confirm?next=")
+    elevate(admin, person)
     made = admin.post("/console/office/admin/staff", data={"csrf": csrf_of(page.text), "username": "newnotary",
                                                            "name": "新公证员", "role": "notary"})
     assert 'id="made-password"' in made.text and 'id="totp-qr"' in made.text

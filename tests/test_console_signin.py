@@ -212,3 +212,37 @@ def test_account_rules(sqlite_runtime):
         user = s.exec(select(StaffUser)).one()
     assert user.password_hash.startswith("$argon2id$") and "Long-enough" not in user.totp_sealed
     assert verify_chain(engine) is None
+
+
+def test_powerful_actions_need_a_fresh_code_and_guessing_it_locks_the_account(sqlite_runtime, app):
+    """A session in other hands (a borrowed browser) cannot make accounts or credentials
+    without the second factor: five wrong codes lock the account and end its sessions."""
+    from tests.console_helpers import elevate
+
+    person = make_person(sqlite_runtime, "liming", Role.OFFICE_ADMIN, name="李明")
+    client = signed_in_client(app, person)
+    page = client.get("/console/office/admin/credentials")
+    form = {"csrf": csrf_of(page.text), "name": "出证系统", "role": "notary", "days": "30"}
+    ask = client.post("/console/office/admin/tokens", data=form, follow_redirects=False)
+    assert ask.status_code == 303 and ask.headers["location"] == "/console/confirm?next=%2Fconsole%2Foffice%2Fadmin%2Fcredentials"
+    for _ in range(4):
+        wrong = client.post("/console/confirm", data={"csrf": form["csrf"], "code": "000000", "next": "/console/"})
+        assert wrong.status_code == 401
+    locked = client.post("/console/confirm", data={"csrf": form["csrf"], "code": "000000", "next": "/console/"})
+    assert locked.status_code == 429
+    assert client.get("/console/office", follow_redirects=False).status_code == 303  # signed out everywhere
+    assert _audit(sqlite_runtime, "staff.confirm_failed")
+
+    other = make_person(sqlite_runtime, "chenjing", Role.OFFICE_ADMIN, name="陈静")
+    client = signed_in_client(app, other)
+    elevate(client, other)
+    page = client.get("/console/office/admin/credentials")
+    made = client.post("/console/office/admin/tokens", data={**form, "csrf": csrf_of(page.text)})
+    assert made.status_code == 200 and 'id="secret">ent_' in made.text
+    with Session(sqlite_runtime.engine) as s:  # allowed for five minutes, not for good
+        row = s.get(StaffSession, staff_sessions.token_hash(client.cookies.get("__Host-notary_staff")))
+        row.elevated_until = row.elevated_until - dt.timedelta(minutes=6)
+        s.add(row)
+        s.commit()
+    assert client.post("/console/office/admin/tokens", data={**form, "csrf": csrf_of(page.text)},
+                       follow_redirects=False).status_code == 303

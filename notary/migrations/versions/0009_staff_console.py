@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column('last_seen_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column('user_agent', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column('elevated_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(['user_id'], ['staff_user.id'], ),
         sa.PrimaryKeyConstraint('token_hash')
         )
