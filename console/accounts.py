@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import math
 import re
 import uuid
@@ -22,7 +23,7 @@ from storage.sessions import write_session
 from verifier.ratelimit import FailureLimiter, RateLimited
 
 from . import passwords, totp
-from .errors import AccountLocked, AccountNotFound, InvalidAccount, SignInFailed
+from .errors import AccountLocked, AccountNotFound, CodeAlreadyUsed, InvalidAccount, SignInFailed
 from .models import StaffSession, StaffUser
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -77,7 +78,7 @@ def create_user(engine: Engine, sealing_key: bytes, username: str, name: str, ro
         raise InvalidAccount("notaries and office administrators belong to an office", "公证员和公证处管理员须属于某一公证处")
     office = office_code if role != Role.REGISTRY_ADMIN else None
     chosen = password is not None
-    password = password if password is not None else passwords.temporary_password()
+    password = password if password is not None else passwords.temporary_password(username)
     passwords.check_new_password(password, username)
     secret = totp.new_secret()
     user = StaffUser(username=username, name=name, role=role.value, office_code=office,
@@ -128,15 +129,21 @@ def reset_user(engine: Engine, sealing_key: bytes, ref: str, *, actor: str, offi
     ``office_code``: the administrator's office; another office's account is not found.
     ``password``: a password chosen by the caller (the demo), not to be changed at sign-in."""
     chosen = password is not None
-    password = password if password is not None else passwords.temporary_password()
+    with Session(engine) as s:
+        found = _find(s, ref)
+        if found is None or (office_code is not None and found.office_code != office_code):
+            raise AccountNotFound()
+        username = found.username
+    password = password if password is not None else passwords.temporary_password(username)
+    passwords.check_new_password(password, username)
+    hashed = passwords.hash_password(password)  # ~0.1 s of work: before the write transaction, not in it
     secret = totp.new_secret()
     with write_session(engine) as s:
         s.expire_on_commit = False
         user = _find(s, ref, for_update=True)
         if user is None or (office_code is not None and user.office_code != office_code):
             raise AccountNotFound()
-        passwords.check_new_password(password, user.username)
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = hashed
         user.must_change_password = not chosen
         user.failed_signins, user.locked_until, user.disabled_at = 0, None, None
         user.password_changed_at = utcnow()
@@ -173,17 +180,26 @@ def set_disabled(engine: Engine, ref: str, disabled: bool, *, actor: str, office
 
 def change_password(engine: Engine, user_id: uuid.UUID, current: str, new: str, *, keep_session: str | None) -> None:
     """The user's own change: the current password first; every other session ends."""
+    with Session(engine) as s:
+        found = s.get(StaffUser, user_id)
+        if found is None:
+            raise AccountNotFound()
+        stored, username = found.password_hash, found.username
+    # The argon2 work (~0.3 s) is done before the write transaction, which would hold every
+    # other writer of a SQLite database meanwhile.
+    if not passwords.password_matches(stored, current):
+        raise InvalidAccount("the current password is wrong", "当前密码不正确")
+    passwords.check_new_password(new, username)
+    if passwords.password_matches(stored, new):
+        raise InvalidAccount("choose a password different from the current one", "新密码不能与当前密码相同")
+    hashed = passwords.hash_password(new)
     with write_session(engine) as s:
         user = s.exec(select(StaffUser).where(StaffUser.id == user_id).with_for_update()).first()
         if user is None:
             raise AccountNotFound()
-        if not passwords.password_matches(user.password_hash, current):
-            raise InvalidAccount("the current password is wrong", "当前密码不正确")
-        passwords.check_new_password(new, user.username)
-        if passwords.password_matches(user.password_hash, new):
-            raise InvalidAccount("choose a password different from the current one", "新密码不能与当前密码相同")
-        user.password_hash, user.must_change_password, user.password_changed_at = \
-            passwords.hash_password(new), False, utcnow()
+        if user.password_hash != stored:  # changed or reset by someone else meanwhile
+            raise InvalidAccount("the password was changed meanwhile; sign in again", "密码已被更改，请重新登录")
+        user.password_hash, user.must_change_password, user.password_changed_at = hashed, False, utcnow()
         s.add(user)
         _end_sessions(s, user.id, keep=keep_session)
         audit.append(s, f"{user.role}:{user.name}", "staff.password", str(user.id), {"username": user.username},
@@ -214,9 +230,10 @@ def sign_in(engine: Engine, sealing_key: bytes, username: str, password: str, co
         s.expire_on_commit = False
         user = _find(s, name, for_update=True) if user is not None else None
         if user is None:
-            # What was typed is not kept (it may be a password typed in the wrong box): its
-            # hash lets the same wrong name be counted and recognised.
-            typed = hashlib.sha256(name.encode()).hexdigest()[:16]
+            # What was typed is not kept (it may be a password typed in the wrong box): a keyed
+            # hash (not reversible by a dictionary without the installation's secret) lets the
+            # same wrong name be recognised.
+            typed = hmac.new(sealing_key, b"typed user name\x00" + name.encode(), hashlib.sha256).hexdigest()[:16]
             locked = _count_unknown(unknown_names, name)
             audit.append(s, "anonymous", "staff.signin_locked" if locked else "staff.signin_failed", "unknown",
                          {"username_sha256": typed, "client": client})
@@ -265,8 +282,10 @@ def confirm_code(engine: Engine, sealing_key: bytes, user_id: uuid.UUID, code: s
         if user is None:
             raise AccountNotFound()
         actor = f"{user.role}:{user.name}"
-        step = totp.accepted_step(totp.unseal(sealing_key, user.totp_sealed, str(user.id)), code,
-                                  user.totp_last_step, now.timestamp())
+        secret = totp.unseal(sealing_key, user.totp_sealed, str(user.id))
+        step = totp.accepted_step(secret, code, user.totp_last_step, now.timestamp())
+        if step is None and totp.is_step_code(secret, code, user.totp_last_step):
+            raise CodeAlreadyUsed()  # the code just signed in with: the person waits for the next, no guess
         if step is None:
             user.failed_signins += 1
             locked = user.failed_signins >= MAX_FAILURES

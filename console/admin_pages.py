@@ -15,7 +15,6 @@ import qrcode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, select
-from starlette.concurrency import run_in_threadpool
 
 from errors import NotaryError
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
@@ -28,7 +27,7 @@ from verifier.apikeys import create_api_key, list_api_keys, revoke_api_key
 
 from . import accounts
 from .errors import AccountNotFound, InvalidAccount, InvalidForm
-from .web import OFFICE_ADMINS, ConsoleContext, Staff, current_staff, render, require_elevated, staff_route
+from .web import OFFICE_ADMINS, ConsoleContext, ShownError, Staff, current_staff, posted, render, require_elevated, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
 OFFICE_ROLES = {"notary": Role.NOTARY, "office_admin": Role.OFFICE_ADMIN}
@@ -86,33 +85,31 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, mine(staff)), made=None)
 
     @r.post("/staff")
-    async def staff_create(request: Request, staff: Who) -> Response:
+    def staff_create(request: Request, staff: Who) -> Response:
         code = mine(staff)
         require_elevated(staff, "/console/office/admin/staff")
-        form = await request.form()
+        form = posted(request)
         role = OFFICE_ROLES.get(str(form.get("role", "")))
         if role is None:
             raise InvalidAccount("choose notary or office administrator", "请选择公证员或公证处管理员")
-        made = await run_in_threadpool(accounts.create_user, ctx.engine, ctx.sealing_key,
-                                       str(form.get("username", ""))[:100], str(form.get("name", ""))[:100], role,
-                                       code, actor=staff.actor)
+        made = accounts.create_user(ctx.engine, ctx.sealing_key, str(form.get("username", ""))[:100],
+                                    str(form.get("name", ""))[:100], role, code, actor=staff.actor)
         return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
                       qr=_qr_data_uri(made.totp_uri))
 
     @r.post("/staff/{user_id}/reset")
-    async def staff_reset(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
+    def staff_reset(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
         code = mine(staff)
         require_elevated(staff, "/console/office/admin/staff")
-        made = await run_in_threadpool(lambda: accounts.reset_user(ctx.engine, ctx.sealing_key, str(user_id),
-                                                                   actor=staff.actor, office_code=code))
+        made = accounts.reset_user(ctx.engine, ctx.sealing_key, str(user_id), actor=staff.actor, office_code=code)
         return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
                       qr=_qr_data_uri(made.totp_uri))
 
     @r.post("/staff/{user_id}/disable")
-    async def staff_disable(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
+    def staff_disable(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
         code = mine(staff)
         require_elevated(staff, "/console/office/admin/staff")
-        form = await request.form()
+        form = posted(request)
         if user_id == staff.user.id:
             raise InvalidAccount("you cannot disable your own account", "不能停用自己的账户")
         accounts.set_disabled(ctx.engine, str(user_id), form.get("enable") != "yes", actor=staff.actor,
@@ -132,10 +129,10 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       shown=None, now=utcnow())
 
     @r.post("/tokens")
-    async def token_create(request: Request, staff: Who) -> Response:
+    def token_create(request: Request, staff: Who) -> Response:
         mine(staff)
         require_elevated(staff, "/console/office/admin/credentials")
-        form = await request.form()
+        form = posted(request)
         role = OFFICE_ROLES.get(str(form.get("role", "")))
         name = _holder_name(form.get("name"), "the token's holder", "令牌持有人")
         if role is None:
@@ -155,10 +152,10 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return RedirectResponse("/console/office/admin/credentials", status_code=303)
 
     @r.post("/apikeys")
-    async def apikey_create(request: Request, staff: Who) -> Response:
+    def apikey_create(request: Request, staff: Who) -> Response:
         mine(staff)
         require_elevated(staff, "/console/office/admin/credentials")
-        form = await request.form()
+        form = posted(request)
         name = _holder_name(form.get("name"), "the registry or court the key is for", "使用该密钥的机构名称")
         row, key = create_api_key(ctx.engine, name, expires_at=_expiry(form.get("days")), actor=staff.actor,
                                   office=office)
@@ -177,18 +174,20 @@ def router(ctx: ConsoleContext) -> APIRouter:
 
     # ---------------------------------------------------------------- signing key
     @r.get("/key")
-    async def key_status(request: Request, staff: Who) -> Response:
+    def key_status(request: Request, staff: Who) -> Response:
         mine(staff)
         try:
             signer, usable, problem = ctx.issuing.current_signer(), True, None
-        except NotaryError as exc:  # expired, revoked or retired: shown, with why
-            signer, usable, problem = ctx.issuing.signer, False, exc
+        except NotaryError as exc:  # expired, revoked or retired: shown, with why (its public words)
+            view = exc.client_view()
+            signer, usable, problem = ctx.issuing.signer, False, ShownError(view["code"], view["message"],
+                                                                             view["message_zh"])
         cert = signer.certificate
         fingerprint = signer.fingerprint
         on_ledger = "no-ledger"
         if ctx.verifying.registry is not None:
             try:
-                key = await run_in_threadpool(ctx.verifying.registry.get_signing_key, fingerprint)
+                key = ctx.verifying.registry.get_signing_key(fingerprint)
                 on_ledger = "missing" if key is None else "retired" if key.revoked_at else "registered"
             except NotaryError:  # the node away: the page says so instead of failing
                 on_ledger = "unknown"
@@ -197,13 +196,13 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       on_ledger=on_ledger, usable=usable, problem=problem, can_rotate=ctx.rotate_key is not None)
 
     @r.post("/key/rotate")
-    async def key_rotate(request: Request, staff: Who) -> Response:
+    def key_rotate(request: Request, staff: Who) -> Response:
         mine(staff)
         require_elevated(staff, "/console/office/admin/key")
-        form = await request.form()
+        form = posted(request)
         if ctx.rotate_key is None or form.get("confirmed") != "yes":
             return render(request, "admin_key_confirm.html")
-        await run_in_threadpool(ctx.rotate_key, staff.actor)
+        ctx.rotate_key(staff.actor)
         return RedirectResponse("/console/office/admin/key", status_code=303)
 
     # ---------------------------------------------------------------- anchoring queue

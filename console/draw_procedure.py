@@ -11,7 +11,8 @@ The procedure
    numbers joined by a line feed (UTF-8, no line feed after the last).
 2. *Commitment.* The object ``committed`` = {version: 1, office, matter (null: all), from,
    to (YYYY-MM-DD), sample_size, population_size, population_sha256, chain_id, registry
-   (the registry contract's address, lower-case 0x-hex), nonce (16 random bytes, hex)} is
+   (the registry contract's address, lower-case 0x-hex), nonce (16 random bytes, hex),
+   previous (the commitment of the draw made before, 64 zeros for the first)} is
    written as canonical JSON: keys sorted, no spaces (``,`` and ``:``), non-ASCII characters
    as themselves, UTF-8. ``commitment`` is its SHA-256 (hex).
 3. *Publication before the seed exists.* The registry administrator's account sends a
@@ -76,10 +77,10 @@ def population_digest(numbers: Sequence[str]) -> str:
 
 def committed_object(*, office: str | None, matter: str | None, period_from: dt.date, period_to: dt.date,
                      sample_size: int, population: Sequence[str], chain_id: int, registry: str,
-                     nonce: str, previous: str | None) -> dict[str, Any]:
+                     nonce: str, previous: str) -> dict[str, Any]:
     """What the commitment is the digest of (``population`` sorted already). ``previous``:
-    the commitment of the draw made before this one (None for the first), so the draws form
-    a chain: a draw made and set aside shows, as the one the next draw names."""
+    the commitment of the draw made before this one (64 zeros for the first), so the draws
+    form a chain: a draw made and set aside shows, as the one the next draw names."""
     return {"version": VERSION, "office": office, "matter": matter, "from": period_from.isoformat(),
             "to": period_to.isoformat(), "sample_size": sample_size, "population_size": len(population),
             "population_sha256": population_digest(population), "chain_id": chain_id,
@@ -140,7 +141,7 @@ class PublishedDraw:
 _COMMITTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "version": int, "office": (str, type(None)), "matter": (str, type(None)), "from": str, "to": str,
     "sample_size": int, "population_size": int, "population_sha256": str, "chain_id": int, "registry": str,
-    "nonce": str, "previous": (str, type(None)),
+    "nonce": str, "previous": str,
 }
 
 
@@ -162,8 +163,8 @@ def parse_published(doc: object) -> PublishedDraw:
         raise bad(f"version {committed['version']} is not {VERSION}")
     if not _ADDRESS.fullmatch(committed["registry"]):
         raise bad('"committed.registry" is not a lower-case 0x address')
-    if committed["previous"] is not None and not _HEX64.fullmatch(committed["previous"]):
-        raise bad('"committed.previous" is neither null nor 64 lower-case hex digits')
+    if not _HEX64.fullmatch(committed["previous"]):
+        raise bad('"committed.previous" is not 64 lower-case hex digits')
     for key in ("commitment", "commit_tx", "seed_block_hash"):
         if not isinstance(doc.get(key), str):
             raise bad(f'"{key}" is missing')

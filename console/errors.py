@@ -80,6 +80,15 @@ class AccountNotFound(ConsoleError):
         super().__init__("no such staff account", "没有此工作人员账户")
 
 
+class CodeAlreadyUsed(ConsoleError):
+    code = "CODE_ALREADY_USED"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__("this code has just been used: wait for the next one in your authenticator app",
+                         "该动态码刚刚已使用，请等待身份验证器显示下一个动态码")
+
+
 class ElevationRequired(ConsoleError):
     """A powerful action (accounts, credentials, the signing key) without a fresh TOTP code:
     the reader is sent to give one, then back to ``back``."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from web3.exceptions import Web3RPCError
 
@@ -52,6 +53,8 @@ _OFFICE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 # ---------------------------------------------------------------------------------- parameters
 
+FIRST_PREVIOUS = "0" * 64  # what the first draw names as the one before it
+CHAIN_ATTEMPTS = 5
 FIRST_YEAR, LAST_YEAR = 1949, 2999  # certificates are dated within these; beyond, date arithmetic overflows
 
 
@@ -115,29 +118,38 @@ def commit_draw(engine: Engine, registry: RegistryClient, admin_account: LocalAc
     numbers = population(engine, office, matter, period_from, period_to)
     if not numbers:
         raise EmptyPopulation()
-    with read_session(engine) as s:  # the draw before this one, which this one names
-        previous = s.exec(select(InspectionDraw.commitment).order_by(col(InspectionDraw.created_at).desc(),
-                                                                      col(InspectionDraw.id)).limit(1)).first()
-    committed = committed_object(office=office, matter=matter, period_from=period_from, period_to=period_to,
-                                 sample_size=sample_size, population=numbers, chain_id=registry.chain_id(),
-                                 registry=registry.address, nonce=secrets.token_hex(16), previous=previous)
-    commitment = commitment_of(committed)
-    sent, raw = registry.sign_note(admin_account, commitment_note(commitment))
-    draw = InspectionDraw(office_code=office, matter=matter, period_from=period_from, period_to=period_to,
-                          sample_size=sample_size, population_size=len(numbers),
-                          population_sha256=committed["population_sha256"], nonce=committed["nonce"],
-                          chain_id=committed["chain_id"], registry_address=committed["registry"],
-                          population_json=json.dumps(numbers, ensure_ascii=False), commitment=commitment,
-                          previous_commitment=previous,
-                          commit_tx=sent.tx_hash, state=DrawState.COMMITTED, created_by=actor[:120])
-    with write_session(engine) as s:
-        s.expire_on_commit = False
-        s.add(draw)
-        audit.append(s, actor, "inspection.commit", str(draw.id), {
-            "commitment": commitment, "office": office, "matter": matter, "from": period_from.isoformat(),
-            "to": period_to.isoformat(), "sample_size": sample_size, "population_size": len(numbers),
-            "commit_tx": sent.tx_hash}, office=None)  # the regulator's: never in an office's trail
-        s.commit()
+    for attempt in range(CHAIN_ATTEMPTS):
+        # The draw before this one, which this one names; two draws naming the same one (made
+        # at the same moment) cannot both be stored: the later takes the other as its own.
+        with read_session(engine) as s:
+            previous = s.exec(select(InspectionDraw.commitment).order_by(
+                col(InspectionDraw.created_at).desc(), col(InspectionDraw.id)).limit(1)).first() or FIRST_PREVIOUS
+        committed = committed_object(office=office, matter=matter, period_from=period_from, period_to=period_to,
+                                     sample_size=sample_size, population=numbers, chain_id=registry.chain_id(),
+                                     registry=registry.address, nonce=secrets.token_hex(16), previous=previous)
+        commitment = commitment_of(committed)
+        sent, raw = registry.sign_note(admin_account, commitment_note(commitment))  # signed here, sent below
+        draw = InspectionDraw(office_code=office, matter=matter, period_from=period_from, period_to=period_to,
+                              sample_size=sample_size, population_size=len(numbers),
+                              population_sha256=committed["population_sha256"], nonce=committed["nonce"],
+                              chain_id=committed["chain_id"], registry_address=committed["registry"],
+                              population_json=json.dumps(numbers, ensure_ascii=False), commitment=commitment,
+                              previous_commitment=previous,
+                              commit_tx=sent.tx_hash, state=DrawState.COMMITTED, created_by=actor[:120])
+        try:
+            with write_session(engine) as s:
+                s.expire_on_commit = False
+                s.add(draw)
+                audit.append(s, actor, "inspection.commit", str(draw.id), {
+                    "commitment": commitment, "previous": previous, "office": office, "matter": matter,
+                    "from": period_from.isoformat(), "to": period_to.isoformat(), "sample_size": sample_size,
+                    "population_size": len(numbers), "commit_tx": sent.tx_hash},
+                             office=None)  # the regulator's: never in an office's trail
+                s.commit()
+            break
+        except IntegrityError:
+            if attempt == CHAIN_ATTEMPTS - 1:
+                raise
     try:
         registry.broadcast(raw)
     except Web3RPCError as exc:

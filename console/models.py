@@ -84,9 +84,10 @@ class InspectionDraw(SQLModel, table=True):
     registry_address: str = Field(max_length=42)  # the registry contract's address, 0x-hex, lower case
     population_json: str  # the population's certificate numbers, sorted (JSON list), as committed
     commitment: str = Field(max_length=64, unique=True)
-    # The commitment of the draw made before this one (None: the first): the draws form a
-    # chain, so a draw made and set aside is named by the next one.
-    previous_commitment: str | None = Field(default=None, max_length=64)
+    # The commitment of the draw made before this one (64 zeros: the first): the draws form
+    # a chain, so a draw made and set aside is named by the next one. Unique: no two draws
+    # name the same one, so the chain cannot fork.
+    previous_commitment: str = Field(max_length=64, unique=True)
     commit_tx: str | None = Field(default=None, max_length=66)
     commit_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     seed_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

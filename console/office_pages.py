@@ -12,13 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from issuer.auth import Principal, Role
 from issuer.drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
 from issuer.lifecycle import correct_certificate, revoke_certificate
 from issuer.policy import apply_policies
 from issuer.preview import render_preview
+from issuer.render import MAX_PAGES
 from records import audit
 from records.errors import CertificateNotFound
 from records.matters import MATTERS, parse_matter
@@ -28,7 +28,7 @@ from verifier.full_record import page_previews
 
 from .certificate_search import SearchQuery, search
 from .matter_forms import build_form, parse_form
-from .web import OFFICE_STAFF, ConsoleContext, Staff, current_staff, language, render, staff_route
+from .web import OFFICE_STAFF, ConsoleContext, Staff, current_staff, language, posted, render, staff_route
 
 PRINT_DPI = 200  # page images of the print view: the QR code keeps modules a scanner reads
 Who = Annotated[Staff, Depends(current_staff)]
@@ -98,17 +98,16 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       form=build_form(matter, prefill, lang=language(request)), language="zh", problems=None)
 
     @r.post("/drafts")
-    async def create(request: Request, staff: Who) -> Response:
+    def create(request: Request, staff: Who) -> Response:
         p = issuer(staff)
-        form = await request.form()
+        form = posted(request)
         matter = str(form.get("matter", ""))
         if matter not in MATTERS:
             return RedirectResponse("/console/office/drafts/new", status_code=303)
         language = "zh-en" if form.get("language") == "zh-en" else "zh"
         data = p.name_as_notary(parse_form(matter, form))
         assert isinstance(data, dict)
-        draft = await run_in_threadpool(create_draft, ctx.engine, office, matter, data, language, p.actor,
-                                        holder=p.holder_id)
+        draft = create_draft(ctx.engine, office, matter, data, language, p.actor, holder=p.holder_id)
         return RedirectResponse(f"/console/office/drafts/{draft.id}", status_code=303)
 
     @r.get("/drafts/{draft_id}")
@@ -127,31 +126,30 @@ def router(ctx: ConsoleContext) -> APIRouter:
                                       lang=language(request)))
 
     @r.post("/drafts/{draft_id}")
-    async def save_draft(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
+    def save_draft(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
         p = issuer(staff)
-        form = await request.form()
+        form = posted(request)
         draft = get_draft(ctx.engine, draft_id, office, owner=owner(p))
         language = "zh-en" if form.get("language") == "zh-en" else "zh"
-        await run_in_threadpool(update_draft, ctx.engine, draft_id, office, parse_form(draft.matter, form), language,
-                                p.actor, owner=owner(p), name_notary=p.name_as_notary)
+        update_draft(ctx.engine, draft_id, office, parse_form(draft.matter, form), language, p.actor, owner=owner(p),
+                     name_notary=p.name_as_notary)
         return RedirectResponse(f"/console/office/drafts/{draft_id}#checks", status_code=303)
 
     @r.get("/drafts/{draft_id}/preview")
-    async def preview(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
+    def preview(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
         p = issuer(staff)
         draft = get_draft(ctx.engine, draft_id, office, owner=owner(p))
-        await run_in_threadpool(audit.record, ctx.engine, p.actor, "draft.preview", str(draft.id), {"via": "console"},
-                                office=office)
+        audit.record(ctx.engine, p.actor, "draft.preview", str(draft.id), {"via": "console"}, office=office)
         data = p.name_as_notary(json.loads(draft.data_json))
-        pdf = await run_in_threadpool(render_preview, ctx.issuing, draft.matter, data, draft.language)
-        images = await run_in_threadpool(page_previews, pdf, 110)
+        pdf = render_preview(ctx.issuing, draft.matter, data, draft.language)
+        images = page_previews(pdf, 110, max_pages=2 * MAX_PAGES)
         return render(request, "preview.html", draft=draft, images=images, title=_title(draft.matter, language(request)))
 
     @r.post("/drafts/{draft_id}/issue")
-    async def issue(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
+    def issue(request: Request, staff: Who, draft_id: uuid.UUID) -> Response:
         p = issuer(staff)
-        _, issued = await run_in_threadpool(lambda: issue_draft(ctx.issuing, draft_id, office, p.actor, owner=owner(p),
-                                                                issued_by=p.owner, name_notary=p.name_as_notary))
+        _, issued = issue_draft(ctx.issuing, draft_id, office, p.actor, owner=owner(p), issued_by=p.owner,
+                                name_notary=p.name_as_notary)
         # The access code is shown this once (never stored in the clear): no redirect, no cache.
         return render(request, "issued.html", issued=issued)
 
@@ -166,7 +164,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         p = staff.principal
         cert = readable(p, certificate_id, "certificate.read")
         matter = MATTERS[cert.matter].model_validate(json.loads(cert.data_json), context={"stored_record": True})
-        reason = reason_words(cert.revocation_reason) if cert.status != "issued" else None
+        reason = reason_words(cert.revocation_reason) if cert.status == "revoked" else None
         return render(request, "certificate.html", cert=cert, particulars=matter.particulars(),
                       title=_title(cert.matter, language(request)), reason=reason,
                       reasons=[(int(r_), reason_words(int(r_))) for r_ in RevocationReason],
@@ -182,18 +180,18 @@ def router(ctx: ConsoleContext) -> APIRouter:
             "Content-Disposition": f'attachment; filename="{cert.id}.pdf"', "Cache-Control": "no-store"})
 
     @r.get("/certificates/{certificate_id}/print")
-    async def print_view(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
+    def print_view(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
         cert = readable(staff.principal, certificate_id, "certificate.print")
         with Session(ctx.engine) as s:
             doc = s.get(CertificateDocument, cert.id)
         assert doc is not None
-        images = await run_in_threadpool(page_previews, doc.pdf, PRINT_DPI)
+        images = page_previews(doc.pdf, PRINT_DPI, max_pages=2 * MAX_PAGES)  # every page: the print is the certificate
         return render(request, "print.html", cert=cert, images=images)
 
     @r.post("/certificates/{certificate_id}/revoke")
-    async def revoke(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
+    def revoke(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
         p = issuer(staff)
-        form = await request.form()
+        form = posted(request)
         cert = readable(p, certificate_id, "certificate.read")
         try:
             reason = RevocationReason(int(str(form.get("reason", ""))))
@@ -205,8 +203,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
             return render(request, "revoke_confirm.html", cert=cert, reason=reason, note=note,
                           reasons=[(int(r_), reason_words(int(r_))) for r_ in RevocationReason],
                           status=200 if reason is not None or "reason" not in form else 422)
-        await run_in_threadpool(lambda: revoke_certificate(ctx.engine, certificate_id, reason, note, office_code=office,
-                                                           by=p, actor=p.actor))
+        revoke_certificate(ctx.engine, certificate_id, reason, note, office_code=office, by=p, actor=p.actor)
         return RedirectResponse(f"/console/office/certificates/{certificate_id}", status_code=303)
 
     @r.get("/certificates/{certificate_id}/correct")
@@ -218,18 +215,17 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       form=build_form(cert.matter, json.loads(cert.data_json), lang=language(request)), confirm=False)
 
     @r.post("/certificates/{certificate_id}/correct")
-    async def correct(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
+    def correct(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
         p = issuer(staff)
-        form = await request.form()
+        form = posted(request)
         cert = readable(p, certificate_id, "certificate.read")
         p.check_change(cert)
         data = parse_form(cert.matter, form)
         if form.get("confirmed") != "yes":
             return render(request, "correct.html", cert=cert, title=_title(cert.matter, language(request)),
                           form=build_form(cert.matter, data, lang=language(request)), confirm=True)
-        issued = await run_in_threadpool(lambda: correct_certificate(
-            ctx.issuing, certificate_id, data, office_code=office, by=p, actor=p.actor, issued_by=p.owner,
-            name_notary=p.name_as_notary))
+        issued = correct_certificate(ctx.issuing, certificate_id, data, office_code=office, by=p, actor=p.actor,
+                                     issued_by=p.owner, name_notary=p.name_as_notary)
         return render(request, "issued.html", issued=issued, corrected=cert)
 
     return r

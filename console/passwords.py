@@ -50,6 +50,13 @@ def check_new_password(password: str, username: str) -> None:
                              "characters)", "密码过于简单（包含用户名或字符重复过多）")
 
 
-def temporary_password() -> str:
-    """A password for a new or reset account, changed at the first sign-in."""
-    return secrets.token_urlsafe(12)
+def temporary_password(username: str) -> str:
+    """A password for a new or reset account, changed at the first sign-in; one that meets
+    the rules for ``username`` (a random one may hold a short user name by chance)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            check_new_password(password, username)
+        except InvalidAccount:
+            continue
+        return password

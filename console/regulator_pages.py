@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from records import audit
 from records.errors import CertificateNotFound
@@ -24,7 +23,7 @@ from . import charts, inspection, statistics
 from .csv_export import statistics_csv
 from .errors import LedgerUnavailable
 from .models import FindingOutcome
-from .web import REGULATORS, ConsoleContext, Staff, current_staff, language, render, staff_route
+from .web import REGULATORS, ConsoleContext, Staff, current_staff, language, posted, render, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
 Day = Annotated[str, Query(max_length=10)]
@@ -59,7 +58,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
                  since: Day = "", until: Day = "") -> Response:
         start, end = period(since, until)
         rows = statistics.monthly_statistics(ctx.engine, office=office or None, since=start, until=end)
-        months = statistics.month_range(start, end - dt.timedelta(days=1))[-24:]
+        months = statistics.month_range(start, end)[-24:]  # ``end`` is exclusive there too
         by_month = statistics.totals_by_month(rows, months)
         by_office = statistics.totals_by_office(rows)
         zh = language(request) == "zh"
@@ -102,8 +101,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return ctx.ledger()
 
     @r.post("/inspections")
-    async def new_draw(request: Request, staff: Who) -> Response:
-        form = await request.form()
+    def new_draw(request: Request, staff: Who) -> Response:
+        form = posted(request)
         try:
             size = int(str(form.get("size", "")))
         except ValueError:
@@ -119,7 +118,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
             return inspection.complete_draw(ctx.engine, registry, admin, draw.id, actor=staff.actor,
                                             mine_if_needed=mine)
 
-        draw = await run_in_threadpool(commit_and_draw)
+        draw = commit_and_draw()
         return RedirectResponse(f"/console/regulator/inspections/{draw.id}", status_code=303)
 
     @r.get("/inspections/{draw_id}")
@@ -136,10 +135,9 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       outcomes=[o.value for o in FindingOutcome])
 
     @r.post("/inspections/{draw_id}/complete")
-    async def complete(staff: Who, draw_id: uuid.UUID) -> Response:
+    def complete(staff: Who, draw_id: uuid.UUID) -> Response:
         registry, admin, mine = ledger()
-        await run_in_threadpool(lambda: inspection.complete_draw(ctx.engine, registry, admin, draw_id,
-                                                                 actor=staff.actor, mine_if_needed=mine))
+        inspection.complete_draw(ctx.engine, registry, admin, draw_id, actor=staff.actor, mine_if_needed=mine)
         return RedirectResponse(f"/console/regulator/inspections/{draw_id}", status_code=303)
 
     @r.get("/inspections/{draw_id}/draw.json")
@@ -149,11 +147,10 @@ def router(ctx: ConsoleContext) -> APIRouter:
             "Content-Disposition": f'attachment; filename="draw-{draw_id}.json"'})
 
     @r.post("/inspections/{draw_id}/findings")
-    async def finding(request: Request, staff: Who, draw_id: uuid.UUID) -> Response:
-        form = await request.form()
-        await run_in_threadpool(lambda: inspection.record_finding(
-            ctx.engine, draw_id, str(form.get("certificate", ""))[:80], str(form.get("outcome", ""))[:20],
-            str(form.get("note", "")) or None, staff.actor))
+    def finding(request: Request, staff: Who, draw_id: uuid.UUID) -> Response:
+        form = posted(request)
+        inspection.record_finding(ctx.engine, draw_id, str(form.get("certificate", ""))[:80],
+                                  str(form.get("outcome", ""))[:20], str(form.get("note", "")) or None, staff.actor)
         return RedirectResponse(f"/console/regulator/inspections/{draw_id}#findings", status_code=303)
 
     @r.get("/certificates/{certificate_id}")
@@ -190,13 +187,13 @@ def router(ctx: ConsoleContext) -> APIRouter:
                       offices=_offices(ctx.engine), base="/console/regulator/audit", check=None)
 
     @r.post("/audit/verify")
-    async def audit_verify(request: Request, staff: Who) -> Response:
+    def audit_verify(request: Request, staff: Who) -> Response:
         """`notary audit`'s check, from the console: the hash chain intact, and its heads
         on the ledger where they were anchored."""
-        broken = await run_in_threadpool(audit.verify_chain, ctx.engine)
+        broken = audit.verify_chain(ctx.engine)
         problems: list[str] = []
         if ctx.verifying.registry is not None:
-            problems = await run_in_threadpool(audit.check_anchored_heads, ctx.engine, ctx.verifying.registry)
+            problems = audit.check_anchored_heads(ctx.engine, ctx.verifying.registry)
         audit.record(ctx.engine, staff.actor, "audit.verify", "audit", {"broken_at": broken, "problems": len(problems)})
         events = audit.list_events(ctx.engine, limit=100)
         return render(request, "audit.html", events=events, office="", action="", page=1, offices=_offices(ctx.engine),

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from errors import NotaryError
 from records import audit
@@ -133,7 +132,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return render(request, "password.html")
 
     @pending.post("/password")
-    async def change_password(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+    def change_password(request: Request, staff: Annotated[Staff, Depends(current_staff)],
                               current: Annotated[str, Form(max_length=200)], new: Annotated[str, Form(max_length=200)],
                               again: Annotated[str, Form(max_length=200)]) -> Response:
         if new != again:
@@ -142,7 +141,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
             return render(request, "password.html", status=422,
                           error=InvalidAccount("the two new passwords differ", "两次输入的新密码不一致"))
         try:
-            await run_in_threadpool(accounts.change_password, ctx.engine, staff.user.id, current, new,
+            accounts.change_password(ctx.engine, staff.user.id, current, new,
                                     keep_session=staff.session.token_hash)
         except NotaryError as exc:
             return render(request, "password.html", status=exc.http_status, error=exc)

@@ -61,6 +61,12 @@ def accepted_step(secret: str, code: str, last_step: int, now: float | None = No
     return None
 
 
+def is_step_code(secret: str, code: str, step: int) -> bool:
+    """``code`` is the one of time step ``step`` (the last accepted: a code used again)."""
+    code = code.strip().replace(" ", "")
+    return step > 0 and len(code) == 6 and pyotp.utils.strings_equal(pyotp.TOTP(secret).at(step * STEP_SECONDS), code)
+
+
 def code_now(secret: str, now: float | None = None) -> str:
     """The current code (for the demo and tests, which play the authenticator app)."""
     return pyotp.TOTP(secret).at(time.time() if now is None else now)

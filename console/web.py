@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -192,7 +193,7 @@ def refuse_nul(request: Request, form: Any = None) -> None:
     and no field of the console has a use for it)."""
     values = list(request.query_params.values()) + [v for v in (form.values() if form is not None else [])
                                                      if isinstance(v, str)]
-    if any("\x00" in v for v in values) or "%00" in request.url.path:
+    if any("\x00" in v for v in values) or "\x00" in request.url.path:
         raise InvalidForm("a value holds a NUL character", "输入内容含有空字符（NUL）")
 
 
@@ -219,6 +220,9 @@ def public_route(ctx: ConsoleContext) -> type[APIRoute]:
                 try:
                     refuse_nul(request, await request.form() if request.method == "POST" else None)
                     return await handler(request)
+                except RequestValidationError:
+                    return error_page(request, InvalidForm("a value of the form or address is not valid here",
+                                                           "表单或网址中的内容无效"))
                 except NotaryError as exc:
                     return error_page(request, exc)
 
@@ -248,15 +252,21 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
                 staff = Staff(found[1], found[0])
                 request.state.staff = staff
                 try:
+                    # The form is read here once (handlers take it from request.state.form, so
+                    # they can be plain functions run off the event loop).
+                    form = await request.form() if request.method not in ("GET", "HEAD") else None
+                    request.state.form = form
+                    refuse_nul(request, form)
                     if staff.role not in roles:
                         raise NotAllowed()
                     if staff.user.must_change_password and not allow_pending_password:
                         return RedirectResponse("/console/password", status_code=303)
-                    form = await request.form() if request.method not in ("GET", "HEAD") else None
                     if form is not None:
                         check_csrf(staff.csrf, form.get("csrf"))
-                    refuse_nul(request, form)
                     return await handler(request)
+                except RequestValidationError:  # a malformed id or parameter in the address
+                    return error_page(request, InvalidForm("the address holds a value that is not valid here",
+                                                           "网址中的参数无效"))
                 except DataError:  # a value the database refuses: the request's fault, nothing stored
                     return error_page(request, InvalidForm("a value cannot be stored or searched as given",
                                                            "输入内容无法保存或查询"))
@@ -268,8 +278,8 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
                                                 status_code=303)
                     if exc.http_status == 403 and not isinstance(exc, CsrfRejected):
                         # Someone signed in trying what their role or office does not allow: recorded.
-                        await run_in_threadpool(audit.record, ctx.engine, staff.actor, "console.refused",
-                                                request.url.path[:200], {"code": exc.code, "method": request.method},
+                        await run_in_threadpool(audit.record, ctx.engine, staff.actor, "console.refused", "console", {
+                            "code": exc.code, "method": request.method, "path": request.url.path[:200]},
                                                 office=staff.user.office_code)
                     return error_page(request, exc)
 
@@ -281,6 +291,11 @@ def staff_route(ctx: ConsoleContext, roles: tuple[Role, ...], *, allow_pending_p
 def current_staff(request: Request) -> Staff:
     """The dependency handlers take: set by the route class before the handler runs."""
     return request.state.staff
+
+
+def posted(request: Request) -> Any:
+    """The form of a POST, read (and its CSRF token checked) by the route class."""
+    return request.state.form
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

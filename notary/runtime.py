@@ -489,8 +489,10 @@ def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[byt
     rt.__dict__.pop("signer", None)  # reload the new store
     if "key_guard" in rt.__dict__:
         rt.key_guard.check_now()  # this process signs with the new key from its next certificate
-    if rt.__dict__.get("signing_pool") is not None:
-        rt.__dict__.pop("signing_pool").close()  # its workers hold the old key
+    if (pool := rt.__dict__.get("signing_pool")) is not None:
+        # Its processes hold the old key: new ones read the new store. The pool itself stays,
+        # as the server's issuing context holds it (closing it broke every later issue).
+        pool.reload()
     new = rt.signer.fingerprint
     if rt.registry is not None:
         assert rt.accounts is not None  # opened for writing (keys are made): _open_chain set both

@@ -196,3 +196,26 @@ def test_the_office_s_rules_are_shown_before_issuing(sqlite_runtime, app):
     page = client.get(f"/console/office/drafts/{_new_draft(client, 'power-of-attorney', elderly)}")
     assert 'data-code="POLICY_ELDERLY_FULL_POA"' in page.text and 'id="issue"' not in page.text
     assert 'id="fee-note"' not in page.text
+
+
+def test_a_key_rotated_from_the_console_signs_the_next_certificate(sqlite_runtime, app):
+    """The rotation keeps the server's signing processes (it closed them once, and every
+    later issue answered 500): the next certificate is signed with the new key."""
+    person = make_person(sqlite_runtime, "liming", Role.OFFICE_ADMIN, name="李明")
+    admin = signed_in_client(app, person)
+    elevate(admin, person)
+    before = sqlite_runtime.signer.fingerprint
+    draft_id = _new_draft(admin, "birth", EXAMPLES["birth"])
+    page = admin.get("/console/office/admin/key")
+    assert admin.post("/console/office/admin/key/rotate", data={"csrf": csrf_of(page.text)}).status_code == 200
+    done = admin.post("/console/office/admin/key/rotate", data={"csrf": csrf_of(page.text), "confirmed": "yes"},
+                      follow_redirects=False)
+    assert done.status_code == 303
+    after = sqlite_runtime.signer.fingerprint
+    assert after != before
+    issued = admin.post(f"/console/office/drafts/{draft_id}/issue", data={"csrf": csrf_of(page.text)})
+    assert issued.status_code == 200 and 'id="access-code"' in issued.text, issued.text[:500]
+    with Session(sqlite_runtime.engine) as s:
+        cert = s.exec(select(Certificate)).one()
+    assert cert.signer_fingerprint == after.hex()
+    assert 'data-state="registered"' in admin.get("/console/office/admin/key").text

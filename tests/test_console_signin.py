@@ -246,3 +246,14 @@ def test_powerful_actions_need_a_fresh_code_and_guessing_it_locks_the_account(sq
         s.commit()
     assert client.post("/console/office/admin/tokens", data={**form, "csrf": csrf_of(page.text)},
                        follow_redirects=False).status_code == 303
+
+
+def test_the_code_just_signed_in_with_is_not_counted_as_a_guess(sqlite_runtime, app):
+    person = make_person(sqlite_runtime, "liming", Role.OFFICE_ADMIN, name="李明")
+    client = signed_in_client(app, person)
+    page = client.get("/console/confirm")
+    for _ in range(6):  # more than the lock-out allows, were they counted
+        again = client.post("/console/confirm", data={"csrf": csrf_of(page.text), "code": person.stale_code(),
+                                                      "next": "/console/"})
+        assert again.status_code == 409 and 'data-code="CODE_ALREADY_USED"' in again.text
+    assert client.get("/console/office").status_code == 200  # still signed in, not locked

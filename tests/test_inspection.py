@@ -139,7 +139,7 @@ def test_a_draw_is_committed_first_then_seeded_by_the_next_block_and_re_derived(
 
     assert [d.id for d in inspection.list_draws(rt.engine, limit=2)] == [twin.id, old.id]
     # The draws form a chain: each names the one before it, so none can be set aside unseen.
-    assert draw.previous_commitment is None and everything.previous_commitment == draw.commitment
+    assert draw.previous_commitment == "0" * 64 and everything.previous_commitment == draw.commitment
     assert twin.previous_commitment == old.commitment
     published = inspection.published_draw(rt.engine, twin.id)
     assert published["committed"]["previous"] == old.commitment
@@ -404,3 +404,26 @@ def test_derive_selection_changes_with_the_seed(numbers, commitment, block_hash,
     # change of the seed block's hash, or of the commitment, draws another sample.
     assert derive_selection(commitment, other, numbers, len(numbers)) != full
     assert derive_selection(other, block_hash, numbers, len(numbers)) != full
+
+
+def test_two_draws_at_once_cannot_fork_the_chain(rt, monkeypatch):
+    """A draw made by someone else between reading the chain's head and storing this one:
+    this one is stored naming that draw instead (no two draws name the same predecessor)."""
+    _issue(rt)
+    start, end = dt.date.today() - dt.timedelta(days=1), dt.date.today()
+    first = _draw(rt, office=None, matter=None, period_from=start, period_to=end, sample_size=1)
+    sign_note = rt.registry.sign_note
+    raced: list[InspectionDraw] = []
+
+    def sign_and_let_another_draw_in(*args, **kwargs):
+        signed = sign_note(*args, **kwargs)
+        if not raced:  # the other regulator's draw lands now, naming the same predecessor
+            monkeypatch.setattr(rt.registry, "sign_note", sign_note)
+            raced.append(_draw(rt, office=None, matter="birth", period_from=start, period_to=end, sample_size=1))
+        return signed
+
+    monkeypatch.setattr(rt.registry, "sign_note", sign_and_let_another_draw_in)
+    mine = _draw(rt, office=None, matter=None, period_from=start, period_to=end, sample_size=2)
+    assert raced[0].previous_commitment == first.commitment
+    assert mine.previous_commitment == raced[0].commitment  # retried, after the other one
+    assert verify_published(inspection.published_draw(rt.engine, mine.id), rt.registry) == []

@@ -33,11 +33,12 @@ class CertificateRecord(BaseModel):
     previews: list[str] = []  # data: URIs of PNG page images
 
 
-def page_previews(pdf: bytes, dpi: int = PREVIEW_DPI) -> list[str]:
+def page_previews(pdf: bytes, dpi: int = PREVIEW_DPI, max_pages: int = MAX_PREVIEW_PAGES) -> list[str]:
+    """PNG images of the first ``max_pages`` pages, as data: URIs."""
     doc = pdfium.PdfDocument(pdf)
     try:
         out = []
-        for index in range(min(len(doc), MAX_PREVIEW_PAGES)):
+        for index in range(min(len(doc), max_pages)):
             buf = io.BytesIO()
             doc[index].render(scale=dpi / 72).to_pil().save(buf, format="PNG", optimize=True)
             out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column('registry_address', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
         sa.Column('population_json', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column('commitment', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column('previous_commitment', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column('previous_commitment', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column('commit_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=True),
         sa.Column('commit_block', sa.BigInteger(), nullable=True),
         sa.Column('seed_block', sa.BigInteger(), nullable=True),
@@ -47,7 +47,8 @@ def upgrade() -> None:
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('drawn_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('commitment')
+        sa.UniqueConstraint('commitment'),
+        sa.UniqueConstraint('previous_commitment')
         )
     if 'staff_user' not in tables:
         op.create_table('staff_user',
