@@ -84,6 +84,11 @@ def router(ctx: ConsoleContext) -> APIRouter:
     def staff_list(request: Request, staff: Who) -> Response:
         return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, mine(staff)), made=None)
 
+    def handed_over(request: Request, code: str, made: accounts.NewCredentials) -> Response:
+        """The staff page with a new or reset account's secrets, shown this once."""
+        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
+                      qr=_qr_data_uri(made.totp_uri))
+
     @r.post("/staff")
     def staff_create(request: Request, staff: Who) -> Response:
         code = mine(staff)
@@ -94,16 +99,14 @@ def router(ctx: ConsoleContext) -> APIRouter:
             raise InvalidAccount("choose notary or office administrator", "请选择公证员或公证处管理员")
         made = accounts.create_user(ctx.engine, ctx.sealing_key, str(form.get("username", ""))[:100],
                                     str(form.get("name", ""))[:100], role, code, actor=staff.actor)
-        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
-                      qr=_qr_data_uri(made.totp_uri))
+        return handed_over(request, code, made)
 
     @r.post("/staff/{user_id}/reset")
     def staff_reset(request: Request, staff: Who, user_id: uuid.UUID) -> Response:
         code = mine(staff)
         require_elevated(staff, "/console/office/admin/staff")
         made = accounts.reset_user(ctx.engine, ctx.sealing_key, str(user_id), actor=staff.actor, office_code=code)
-        return render(request, "admin_staff.html", users=accounts.list_users(ctx.engine, code), made=made,
-                      qr=_qr_data_uri(made.totp_uri))
+        return handed_over(request, code, made)
 
     @r.post("/staff/{user_id}/disable")
     def staff_disable(request: Request, staff: Who, user_id: uuid.UUID) -> Response:

@@ -33,6 +33,7 @@ from signing.text_safety import policy_problem
 from storage.clock import utcnow
 from storage.sessions import read_session, write_session
 
+from .dates import FIRST_YEAR, LAST_YEAR, in_calendar
 from .draw_procedure import FORMAT, commitment_note, commitment_of, committed_object, derive_selection
 from .errors import (
     CertificateNotInDraw,
@@ -55,7 +56,6 @@ _OFFICE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 FIRST_PREVIOUS = "0" * 64  # what the first draw names as the one before it
 CHAIN_ATTEMPTS = 5
-FIRST_YEAR, LAST_YEAR = 1949, 2999  # certificates are dated within these; beyond, date arithmetic overflows
 
 
 def _years_later(day: dt.date, years: int) -> dt.date:
@@ -77,7 +77,7 @@ def check_parameters(office: str | None, matter: str | None, period_from: dt.dat
         raise InvalidDrawParameters(f"unknown matter {matter[:40]!r}", f"未知的公证事项：{matter[:40]}")
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or not 1 <= sample_size <= MAX_SAMPLE:
         raise InvalidDrawParameters(f"the sample size is 1 to {MAX_SAMPLE}", f"抽取数量为1至{MAX_SAMPLE}件")
-    if not (FIRST_YEAR <= period_from.year <= LAST_YEAR and FIRST_YEAR <= period_to.year <= LAST_YEAR):
+    if not (in_calendar(period_from) and in_calendar(period_to)):
         raise InvalidDrawParameters(f"the period lies between {FIRST_YEAR} and {LAST_YEAR}",
                                     f"抽查期间应在{FIRST_YEAR}年至{LAST_YEAR}年之间")
     if period_from > period_to:

@@ -4,29 +4,27 @@ issuer.lifecycle): the pages add forms and confirmation steps, never permissions
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
 from issuer.auth import Principal, Role
 from issuer.drafts import check_draft, create_draft, discard_draft, get_draft, issue_draft, list_drafts, update_draft
 from issuer.lifecycle import correct_certificate, revoke_certificate
-from issuer.policy import apply_policies
 from issuer.preview import render_preview
+from issuer.reads import read_certificate, signed_pdf
 from issuer.render import MAX_PAGES
 from records import audit
-from records.errors import CertificateNotFound
-from records.matters import MATTERS, parse_matter
-from records.models import Certificate, CertificateDocument
+from records.matters import MATTERS
+from records.models import Certificate
 from records.revocation import RevocationReason, reason_words
 from verifier.full_record import page_previews
 
 from .certificate_search import SearchQuery, search
+from .dates import parse_day
 from .matter_forms import build_form, parse_form
 from .web import OFFICE_STAFF, ConsoleContext, Staff, current_staff, language, posted, render, staff_route
 
@@ -36,16 +34,6 @@ Who = Annotated[Staff, Depends(current_staff)]
 
 def _matters(lang: str) -> list[tuple[str, str]]:
     return [(key, model.title_zh if lang == "zh" else model.title_en) for key, model in MATTERS.items()]
-
-
-def _date(text: str | None) -> dt.date | None:
-    """A search date as typed; None for an empty or impossible one (or one so far from today
-    that no certificate has it and date arithmetic would overflow)."""
-    try:
-        day = dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-    return day if day is not None and 1949 <= day.year <= 2999 else None
 
 
 def router(ctx: ConsoleContext) -> APIRouter:
@@ -61,14 +49,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return p.holder_id if p.role == Role.NOTARY else None
 
     def readable(p: Principal, certificate_id: uuid.UUID, action: str) -> Certificate:
-        with Session(ctx.engine) as s:
-            cert = s.get(Certificate, certificate_id)
-        if cert is None:
-            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        p.check_read(cert)
-        audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number, "via": "console"},
-                     office=cert.office_code)
-        return cert
+        return read_certificate(ctx.engine, p, certificate_id, action, via="console")
 
     @r.get("")
     def home(request: Request, staff: Who,
@@ -78,7 +59,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
              status: Annotated[str, Query(pattern="^(|issued|revoked|superseded)$")] = "",
              page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
         p = issuer(staff)
-        q = SearchQuery(number.strip(), name.strip(), id_number.strip(), _date(date_from), _date(date_to),
+        q = SearchQuery(number.strip(), name.strip(), id_number.strip(), parse_day(date_from), parse_day(date_to),
                         matter if matter in MATTERS else "", status, page)
         rows, total = search(ctx.engine, p, q)
         if rows:  # applicants' names shown: to whom is recorded
@@ -117,10 +98,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
         audit.record(ctx.engine, p.actor, "draft.read", str(draft.id), {"via": "console"}, office=office)
         problems = check_draft(draft) if draft.state == "open" else None
         data = json.loads(draft.data_json)
-        fee_note = None
-        if problems is not None and problems.ready:  # what the office's rules grant, said before issuing
-            fee_note = apply_policies(parse_matter(draft.matter, data), dt.date.today()).fee_note
-        return render(request, "draft.html", draft=draft, matter=draft.matter, fee_note=fee_note,
+        return render(request, "draft.html", draft=draft, matter=draft.matter,
+                      fee_note=problems.fee_note if problems is not None else None,
                       title=_title(draft.matter, language(request)), language=draft.language, problems=problems,
                       form=build_form(draft.matter, data, problems.fields if problems else None,
                                       lang=language(request)))
@@ -173,19 +152,13 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.get("/certificates/{certificate_id}/pdf")
     def download(staff: Who, certificate_id: uuid.UUID) -> Response:
         cert = readable(staff.principal, certificate_id, "certificate.pdf")
-        with Session(ctx.engine) as s:
-            doc = s.get(CertificateDocument, cert.id)
-        assert doc is not None  # stored with the certificate, in the same transaction
-        return Response(doc.pdf, media_type="application/pdf", headers={
+        return Response(signed_pdf(ctx.engine, cert), media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{cert.id}.pdf"', "Cache-Control": "no-store"})
 
     @r.get("/certificates/{certificate_id}/print")
     def print_view(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
         cert = readable(staff.principal, certificate_id, "certificate.print")
-        with Session(ctx.engine) as s:
-            doc = s.get(CertificateDocument, cert.id)
-        assert doc is not None
-        images = page_previews(doc.pdf, PRINT_DPI, max_pages=2 * MAX_PAGES)  # every page: the print is the certificate
+        images = page_previews(signed_pdf(ctx.engine, cert), PRINT_DPI, max_pages=2 * MAX_PAGES)  # every page: the print is the certificate
         return render(request, "print.html", cert=cert, images=images)
 
     @r.post("/certificates/{certificate_id}/revoke")

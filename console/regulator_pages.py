@@ -13,30 +13,21 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from issuer.reads import read_certificate
 from records import audit
-from records.errors import CertificateNotFound
 from records.matters import MATTERS
 from records.models import Certificate
 from verifier.leads import counts_by_claimed_office, list_leads
 
 from . import charts, inspection, statistics
 from .csv_export import statistics_csv
+from .dates import parse_day
 from .errors import LedgerUnavailable
 from .models import FindingOutcome
 from .web import REGULATORS, ConsoleContext, Staff, current_staff, language, posted, render, staff_route
 
 Who = Annotated[Staff, Depends(current_staff)]
 Day = Annotated[str, Query(max_length=10)]
-
-
-def _day(text: str | None, default: dt.date | None = None) -> dt.date | None:
-    """A date as typed, or ``default`` for an empty or impossible one (or one outside the
-    years certificates are dated in, where date arithmetic would overflow)."""
-    try:
-        day = dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return default
-    return day if day is not None and 1949 <= day.year <= 2999 else default
 
 
 def _offices(engine) -> list[str]:
@@ -49,8 +40,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
 
     def period(since: str, until: str) -> tuple[dt.date, dt.date]:
         today = dt.date.today()
-        start = _day(since, today.replace(day=1) - dt.timedelta(days=365)) or today
-        end = _day(until, today + dt.timedelta(days=1)) or today
+        start = parse_day(since, today.replace(day=1) - dt.timedelta(days=365)) or today
+        end = parse_day(until, today + dt.timedelta(days=1)) or today
         return start, max(end, start)
 
     @r.get("")
@@ -113,8 +104,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
             draw = inspection.commit_draw(
                 ctx.engine, registry, admin, office=str(form.get("office", "")) or None,
                 matter=str(form.get("matter", "")) or None,
-                period_from=_day(str(form.get("from", ""))) or dt.date.min,
-                period_to=_day(str(form.get("to", ""))) or dt.date.min, sample_size=size, actor=staff.actor)
+                period_from=parse_day(str(form.get("from", ""))) or dt.date.min,
+                period_to=parse_day(str(form.get("to", ""))) or dt.date.min, sample_size=size, actor=staff.actor)
             return inspection.complete_draw(ctx.engine, registry, admin, draw.id, actor=staff.actor,
                                             mine_if_needed=mine)
 
@@ -155,14 +146,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
 
     @r.get("/certificates/{certificate_id}")
     def certificate(request: Request, staff: Who, certificate_id: uuid.UUID) -> Response:
-        with Session(ctx.engine) as s:
-            cert = s.get(Certificate, certificate_id)
-        if cert is None:
-            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        staff.principal.check_read(cert)
-        audit.record(ctx.engine, staff.actor, "certificate.read", str(cert.id), {"number": cert.number,
-                                                                                  "via": "console"},
-                     office=cert.office_code)
+        cert = read_certificate(ctx.engine, staff.principal, certificate_id, "certificate.read", via="console")
         matter = MATTERS[cert.matter].model_validate(json.loads(cert.data_json), context={"stored_record": True})
         return render(request, "regulator_certificate.html", cert=cert, particulars=matter.particulars())
 

@@ -17,13 +17,13 @@ from sqlmodel import Session, col, func, select
 from issuer.errors import IdempotentRequestRaced, InvalidTransition
 from issuer.models import IdempotencyRecord
 from records import audit
-from records.errors import CertificateNotFound
-from records.models import Certificate, CertificateDocument
+from records.models import Certificate
 from records.revocation import REVOCATION_REASONS, RevocationReason
 from signing.text_safety import no_lone_surrogates
 
 from .auth import Principal, authenticate_token
 from .lifecycle import correct_certificate, revoke_certificate
+from .reads import read_certificate, signed_pdf
 from .service import AuditEntry, IssuedCertificate, IssuerContext, issue_certificate
 
 # Request text holding an unpaired surrogate (a JSON escape such as \ud800) is refused here,
@@ -120,15 +120,7 @@ def router(ctx: IssuerContext) -> APIRouter:
         return authenticate_token(ctx.engine, authorization)
 
     def read(p: Principal, certificate_id: uuid.UUID, action: str) -> Certificate:
-        """The certificate if ``p`` may read it; the read of its personal data is audited
-        before anything is handed out."""
-        with Session(ctx.engine) as s:
-            cert = s.get(Certificate, certificate_id)
-        if cert is None:
-            raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        p.check_read(cert)
-        audit.record(ctx.engine, p.actor, action, str(cert.id), {"number": cert.number}, office=cert.office_code)
-        return cert
+        return read_certificate(ctx.engine, p, certificate_id, action)
 
     def replayed(token_id: uuid.UUID, key: str, request_hash: str) -> IssuedResponse | None:
         """The first answer to this Idempotency-Key, or None if the key is new; a key used
@@ -212,10 +204,7 @@ def router(ctx: IssuerContext) -> APIRouter:
            responses={200: {"content": {"application/pdf": {}}}})
     def get_pdf(certificate_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> Response:
         cert = read(principal(authorization), certificate_id, "certificate.pdf")
-        with Session(ctx.engine) as s:
-            doc = s.get(CertificateDocument, cert.id)
-        assert doc is not None  # stored with the certificate, in the same transaction, never deleted
-        return Response(doc.pdf, media_type="application/pdf",
+        return Response(signed_pdf(ctx.engine, cert), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'})
 
     @r.post("/{certificate_id}/revoke", response_model=CertificateDetail, summary="Revoke (撤销)")

@@ -42,6 +42,7 @@ class DraftProblems:
     code: str | None
     message: str | None
     fields: list[dict]
+    fee_note: str | None = None  # what the office's rules grant when it is issued (a fee exemption)
 
     @property
     def ready(self) -> bool:
@@ -52,14 +53,14 @@ def check_draft(draft: CertificateDraft) -> DraftProblems:
     """Validate the draft as issuing would, without issuing."""
     try:
         matter = parse_matter(draft.matter, json.loads(draft.data_json))
-        apply_policies(matter, dt.date.today())
+        outcome = apply_policies(matter, dt.date.today())
         if draft.language == "zh-en":  # issuing it would need the English page
             check_translation(matter)
     except InvalidMatterData as exc:
         return DraftProblems(exc.code, exc.message, exc.errors)
     except NotaryError as exc:
         return DraftProblems(exc.code, exc.message, [])
-    return DraftProblems(None, None, [])
+    return DraftProblems(None, None, [], outcome.fee_note)
 
 
 def create_draft(engine: Engine, office_code: str, matter: str, data: dict, language: str, actor: str, *,
