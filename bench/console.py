@@ -17,7 +17,6 @@ same way (uvicorn, one process) in the same run, with 16 connections on loopback
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -31,7 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from bench.common import applicant, emit, percentile, service_and_hello
-from bench.verify_lookup import wrk as lookup_wrk
+from bench.verify_lookup import random_requests_script, wrk as lookup_wrk
 from console import accounts, passwords, staff_sessions, totp
 from console.statistics import monthly_statistics
 from issuer.auth import Role
@@ -50,11 +49,8 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> dict:
 
 
 def _script(path: Path, cookie: str, paths: list[str]) -> Path:
-    listed = ",".join(json.dumps(p) for p in paths)
-    path.write_text(f"local items = {{{listed}}}\nmath.randomseed(os.time())\n"
-                    f'wrk.headers["Cookie"] = {json.dumps(cookie)}\n'
-                    "request = function()\n  return wrk.format(nil, items[math.random(#items)])\nend\n")
-    return path
+    """GETs of a random one of ``paths``, signed in with ``cookie``."""
+    return random_requests_script(path, "GET", paths, "item", {"Cookie": cookie})
 
 
 def _session_cookie(rt, username: str, role: Role) -> str:

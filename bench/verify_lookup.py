@@ -58,17 +58,20 @@ def wrk(url: str, seconds: int, script: Path | None = None, connections: int = C
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
-def _random_requests_script(path: Path, method: str, items: list[str], make: str) -> Path:
+def random_requests_script(path: Path, method: str, items: list[str], make: str,
+                           headers: dict[str, str] | None = None) -> Path:
     """A wrk script sending each request for a random one of ``items`` (``make``: a Lua
-    expression of ``item`` giving the path or the body)."""
+    expression of ``item`` giving the path or the body), with ``headers`` besides JSON's."""
     listed = ",".join(json.dumps(i) for i in items)
     body = "nil" if method == "GET" else make
     target = make if method == "GET" else "wrk.path"
+    extra = "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
     path.write_text(
         f"local items = {{{listed}}}\n"
         "math.randomseed(os.time())\n"
         f'wrk.method = "{method}"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
+        f"{extra}"
         "request = function()\n"
         "  local item = items[math.random(#items)]\n"
         f"  return wrk.format(nil, {target}, nil, {body})\n"
@@ -110,9 +113,9 @@ def main(seconds: int, count: int = 1500, workers: int = 1) -> None:
         print(f"batch API, 1,000 ids   {batch['ids_seconds']:.2f} s   1,000 fingerprints {batch['digests_seconds']:.2f} s"
               f"   (target < 1 s)")
         ids = [str(c.id) for c in many]
-        status_many = _random_requests_script(data / "status_many.lua", "GET", ids,
+        status_many = random_requests_script(data / "status_many.lua", "GET", ids,
                                               '"/api/v1/certificates/" .. item .. "/status"')
-        hash_many = _random_requests_script(data / "hash_many.lua", "POST", [c.document_sha256 for c in many],
+        hash_many = random_requests_script(data / "hash_many.lua", "POST", [c.document_sha256 for c in many],
                                             '\'{"sha256": "\' .. item .. \'"}\'')
         wrk(f"{hello}/hello", 2)  # warm-up
         base = wrk(f"{hello}/hello", seconds)
