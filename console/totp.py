@@ -6,13 +6,11 @@ accepted once (its step is remembered), so a code seen over a shoulder cannot be
 from __future__ import annotations
 
 import base64
-import os
 import time
 
 import pyotp
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from keys import sealing
 
 STEP_SECONDS = 30
 DRIFT_STEPS = 1  # a phone's clock a step behind or ahead is still accepted
@@ -21,7 +19,7 @@ ISSUER = "电子公证"
 
 def sealing_key(installation_secret: bytes) -> bytes:
     """The AES key that seals TOTP secrets, derived (HKDF) from an installation secret."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"notary staff totp v1").derive(installation_secret)
+    return sealing.derive_key(installation_secret, b"notary staff totp v1")
 
 
 def new_secret() -> str:
@@ -32,13 +30,11 @@ def new_secret() -> str:
 def seal(key: bytes, secret: str, account: str) -> str:
     """The secret sealed for one account (its id is bound as associated data: a sealed secret
     copied onto another account's row does not open)."""
-    nonce = os.urandom(12)
-    return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, secret.encode(), account.encode())).decode()
+    return base64.b64encode(sealing.seal(key, secret.encode(), account.encode())).decode()
 
 
 def unseal(key: bytes, sealed: str, account: str) -> str:
-    raw = base64.b64decode(sealed)
-    return AESGCM(key).decrypt(raw[:12], raw[12:], account.encode()).decode()
+    return sealing.unseal(key, base64.b64decode(sealed), account.encode()).decode()
 
 
 def provisioning_uri(secret: str, username: str) -> str:

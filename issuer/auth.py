@@ -37,6 +37,7 @@ class Role(str, Enum):
     NOTARY = "notary"  # issues for its office; reads and changes the certificates it issued
     OFFICE_ADMIN = "office_admin"  # issues; reads and changes every certificate of its office
     REGISTRY_ADMIN = "registry_admin"  # supervises: reads every office, issues and changes nothing
+    CLIENT = "client"  # a registered client (lawyer, company): submits evidence for preservation, reads its own
 
 
 class IssuerToken(SQLModel, table=True):
@@ -86,7 +87,8 @@ class Principal:
         if self.role != Role.REGISTRY_ADMIN and cert.office_code != self.office_code:
             # Another office's certificate is reported exactly like a missing one.
             raise CertificateNotFound("no certificate with this id", "没有此编号的公证书")
-        if self.role == Role.NOTARY and (cert.issued_by_holder is None or cert.issued_by_holder != self.holder_id):
+        if self.role in (Role.NOTARY, Role.CLIENT) and (cert.issued_by_holder is None
+                                                        or cert.issued_by_holder != self.holder_id):
             raise Forbidden("this certificate was issued by another notary; ask your office administrator",
                             "该公证书由本处其他公证员出具，请联系公证处管理员")
 
@@ -102,6 +104,16 @@ class Principal:
         if self.role == Role.REGISTRY_ADMIN:
             raise Forbidden("a registry administrator supervises and may not change certificates",
                             "监管账号只能查阅，不能变更公证书")
+        if self.role == Role.CLIENT:
+            raise Forbidden("a client may not revoke or correct certificates; ask the office",
+                            "客户账号不能撤销或更正公证书，请联系公证处")
+
+    def require_client(self, office_code: str) -> None:
+        """Submit evidence for preservation: a registered client of that office, or its staff
+        acting for a walk-in client."""
+        if self.role not in (Role.CLIENT, Role.NOTARY, Role.OFFICE_ADMIN) or self.office_code != office_code:
+            raise Forbidden("this token may not submit evidence to this office",
+                            "该令牌无权向本公证处申请电子证据保全")
 
     def name_as_notary(self, data: object) -> object:
         """The matter data with the notary named as the law requires: a notary's token issues
@@ -123,7 +135,7 @@ class Principal:
         """``query`` (a select of Certificate) narrowed to what this principal may read."""
         if self.role != Role.REGISTRY_ADMIN:
             query = query.where(Certificate.office_code == self.office_code)
-        if self.role == Role.NOTARY:
+        if self.role in (Role.NOTARY, Role.CLIENT):
             query = query.where(Certificate.issued_by_holder == self.holder_id)
         return query
 

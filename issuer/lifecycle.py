@@ -25,6 +25,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from anchoring.outbox import enqueue_revocation, enqueue_supersession
+from feed import events as feed_events
+from feed.models import EventKind
 from issuer.errors import CertificateAlreadyClosed, CertificateBeingChanged
 from records import audit
 from records.errors import CertificateNotFound, InvalidMatterData
@@ -75,6 +77,8 @@ def revoke_certificate(engine: Engine, certificate_id: uuid.UUID, reason: Revoca
         cert.revocation_reason, cert.revocation_note, cert.revoked_at = int(reason), note, utcnow()
         s.add(cert)
         enqueue_revocation(s, cert.id, int(reason))
+        feed_events.append(s, EventKind.REVOKED, cert.office_code, cert.id, {
+            "number": cert.number, "reason": int(reason), "reason_name": reason.name.lower(), "note": note or ""})
         audit.append(s, actor, "revoke", str(cert.id), {"reason": int(reason), "note": note or ""},
                      office=cert.office_code)
         s.commit()
@@ -126,6 +130,8 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
         cert.status, cert.superseded_by, cert.revoked_at = CertificateStatus.SUPERSEDED, new.id, utcnow()
         s.add(cert)
         enqueue_supersession(s, cert.id, new.id, bytes.fromhex(new.document_sha256))
+        feed_events.append(s, EventKind.CORRECTED, cert.office_code, cert.id, {
+            "number": cert.number, "successor_id": str(new.id), "successor_number": new.number})
         return []  # the successor's "correct" event names the certificate it supersedes
 
     try:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from anchoring.outbox import enqueue
+from feed import events as feed_events
+from feed.models import EventKind
 from keys.store import OfficeSigner
 from observability.metrics import CERTIFICATES_ISSUED, ISSUE_SECONDS
 from records import audit
@@ -288,6 +290,9 @@ def _store(s: Session, ctx: IssuerContext, d: _Numbered, pdf: bytes,
     ))
     s.add(CertificateDocument(certificate_id=certificate_id, pdf=pdf))
     enqueue(s, certificate_id, digest, ctx.office.code)
+    feed_events.append(s, EventKind.ISSUED, ctx.office.code, certificate_id, {
+        "number": number, "matter": d.matter_key, "issue_date": d.page.issue_date.isoformat(),
+        "document_sha256": digest.hex(), **({"corrects": str(d.supersedes)} if d.supersedes else {})})
     event = ("correct" if d.supersedes else "issue", str(certificate_id),
              {"number": number, "matter": d.matter_key, "sha256": digest.hex(),
               **({"supersedes": str(d.supersedes)} if d.supersedes else {})})

@@ -73,6 +73,10 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
     app.include_router(verifier_api(verifying, gate))
     app.include_router(verifier_pages(verifying, gate))
     app.include_router(console_router(rt.console_context(issuing, verifying)))
+    # The feed's download links (feed/links.py).
+    # FEED ROUTER
+    # Evidence preservation (preservation/api.py).
+    # PRESERVATION ROUTER
     app.mount("/console/static", StaticFiles(directory=str(CONSOLE_STATIC)), name="console-static")
 
     # The verification pages' style sheet and script (no inline ones: see response_headers).

@@ -23,6 +23,8 @@ import records.audit  # noqa: F401
 import records.models  # noqa: F401
 import verifier.models  # noqa: F401
 import console.models  # noqa: F401
+import feed.models  # noqa: F401
+import preservation.models  # noqa: F401
 from storage.sessions import SQLITE_IMMEDIATE
 
 

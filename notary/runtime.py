@@ -6,6 +6,7 @@ starts the embedded chain node and deploys the registry; later runs reuse all of
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fcntl
 import json
@@ -30,7 +31,10 @@ from anchoring.follower import Follower
 from anchoring.mirror import LedgerMirror
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
+from feed import events as feed_events
+from feed.models import EventKind
 from records import audit
+from storage.sessions import write_session
 from issuer.key_guard import SigningKeyGuard, certificate_window_problem
 from signing.pades import LongTermMaterial, SignatureLevel
 from issuer.service import IssuerContext, Office
@@ -501,7 +505,9 @@ def rotate_office_key(rt: Runtime, actor: str = "operator:unknown") -> tuple[byt
             key = rt.registry.get_signing_key(old)
             if key is not None and key.revoked_at == 0:
                 rt.registry.transact(rt.accounts.admin, "revokeSigningKey", old, int(time.time()))
-    _audit_key_event(rt, actor, "key.rotate", new, {"retired": old.hex(), "registered": new.hex()})
+    _audit_key_event(rt, actor, "key.rotate", new, {"retired": old.hex(), "registered": new.hex()},
+                     feed=(EventKind.KEY_ROTATED, {"retired_fingerprint": old.hex(), "new_fingerprint": new.hex(),
+                                                   "certificate_der_base64": base64.b64encode(rt.signer.certificate.dump()).decode()}))
     return old, new
 
 
@@ -523,8 +529,14 @@ def revoke_office_certificate(rt: Runtime, actor: str = "operator:unknown") -> b
     return fingerprint
 
 
-def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, details: dict) -> None:
-    audit.record(rt.engine, actor, action, fingerprint.hex()[:64], details, office=rt.office.code)
+def _audit_key_event(rt: Runtime, actor: str, action: str, fingerprint: bytes, details: dict,
+                     feed: tuple[EventKind, dict] | None = None) -> None:
+    """The audit event, and the feed's event when one is given, in one transaction."""
+    with write_session(rt.engine) as s:
+        audit.append(s, actor, action, fingerprint.hex()[:64], details, office=rt.office.code)
+        if feed is not None:
+            feed_events.append(s, feed[0], rt.office.code, None, feed[1])
+        s.commit()
 
 
 def _register_office(rt: Runtime) -> None:

@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(default=8, gt=0, le=7 * 24,
                                          description="... and this long after signing in, whatever happens")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    feed_enabled: bool = Field(default=True, description="deliver the feed's webhooks inside `notary serve` "
+                               "(and `notary worker`)")
+    feed_link_hours: float = Field(default=72, gt=0, le=30 * 24,
+                                   description="a certificate download link in a feed event works this long")
+    feed_dead_after_hours: float = Field(default=24, gt=0, le=30 * 24,
+                                         description="an event not delivered for this long is dead-lettered")
+    feed_timeout_seconds: float = Field(default=10, gt=0, le=120, description="one webhook request's time limit")
+    feed_allow_insecure_receivers: bool = Field(default=False, description="allow http:// receivers and private, "
+                                                "loopback or link-local addresses (development and tests only)")
+    preservation_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024,
+                                        description="the largest file accepted for evidence preservation")
+    preservation_retention_days: int = Field(default=3650, ge=1, le=36500,
+                                             description="how long a preserved file is kept by default")
     lookup_cache_seconds: float = Field(default=1.0, ge=0,
                                         description="public status/fingerprint answers are reused this long")
     signing_processes: int = Field(default=0, ge=0, le=64,

@@ -12,14 +12,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # Floor of each package, lowest first (see ARCHITECTURE.md).
 FLOORS = {
     "errors": 0, "storage": 0, "processes": 0, "contracts": 0, "observability": 0,
-    "keys": 1,
+    "keys": 1, "webhooks": 1,
     "anchoring": 2, "signing": 2,
     "records": 3,
-    "issuer": 4, "verifier": 4,
-    "console": 5,
-    "notary": 6,
+    "feed": 4,
+    "issuer": 5, "verifier": 5,
+    "console": 6, "preservation": 6,
+    "notary": 7,
 }
-PEERS_APART = {("issuer", "verifier"), ("verifier", "issuer"), ("anchoring", "signing"), ("signing", "anchoring")}
+PEERS_APART = {("issuer", "verifier"), ("verifier", "issuer"), ("anchoring", "signing"), ("signing", "anchoring"),
+               ("console", "preservation"), ("preservation", "console")}
 
 
 def _imports(path: Path, package: str) -> set[str]:

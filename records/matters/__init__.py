@@ -13,12 +13,14 @@ from ..errors import UnknownMatter
 from .base import MatterInput, en_date, invalid_fields, zh_date, zh_formal_date
 from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
 from .education import DegreeInput, EducationInput, ExperienceInput
+from .evidence import EvidencePreservationInput
 from .estate import DeclarationInput, InheritanceInput, PowerOfAttorneyInput, WillInput
 from .messages import field_label_zh, message_zh
 
 MATTERS: dict[str, type[MatterInput]] = {m.key: m for m in (
     BirthInput, KinshipInput, MaritalStatusInput, NoCriminalRecordInput, EducationInput, DegreeInput,
     PowerOfAttorneyInput, DeclarationInput, InheritanceInput, WillInput, ExperienceInput, NationalityInput,
+    EvidencePreservationInput,
 )}
 
 _PERSON = {"notary": "王丽"}
@@ -84,6 +86,16 @@ EXAMPLES: dict[str, dict] = {
                        "position": "工程师"},
                       {"start": "2015-07-01", "organisation": "上海某银行", "position": "高级经理"}],
         "destination": "新加坡", **_PERSON,
+    },
+    "evidence-preservation": {
+        "applicant_name": "孙律", "sex": "男", "birth_date": "1982-05-05", "id_number": "310104198205050037",
+        "preservation_id": "0f6d2c1e9b8a47d5a3c2b1e0f9d8c7b6",
+        "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "evidence_size": 4, "evidence_name": "聊天记录截图.png", "evidence_name_en": "chat-screenshot.png",
+        "description": "微信聊天记录截图一张", "description_en": "A screenshot of a WeChat conversation",
+        "on_behalf_of": "上海某科技有限公司", "on_behalf_of_en": "Shanghai X Technology Co., Ltd.",
+        "received_at": "2026-11-20T02:15:00Z", "timestamp_time": "2026-11-20T02:15:01Z",
+        "file_kept": True, "retention_until": "2036-11-20", **_PERSON,
     },
     "nationality": {
         "applicant_name": "周婷", "sex": "女", "birth_date": "1995-01-01", "id_number": "310106199501010029",

@@ -191,6 +191,9 @@ class MatterInput(TextModel):
     key: ClassVar[str]
     title_zh: ClassVar[str]
     title_en: ClassVar[str]
+    # False for a matter whose data the service itself records (evidence preservation): the
+    # issuing API and staff drafts refuse it.
+    requested_by_staff: ClassVar[bool] = True
     english_renderings: ClassVar[dict[str, Rendering]] = {"applicant_name": NAME, "notary": NAME}
 
     applicant_name: str = Name
