@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from anchoring.errors import AnchoringError
 from anchoring.queue_gauges import AnchoringQueue
+from feed.api import router as feed_router
 from errors import DatabaseUnavailable, NotaryError
 from signing.pades import SignatureLevel
 from issuer.api import router as issuer_router
@@ -46,16 +47,18 @@ def _error(status: int, code: str, message: str, message_zh: str, **extra) -> JS
                         status_code=status)
 
 
-def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = False) -> ResponseHeaders:
+def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = False,
+               run_feed: bool = False) -> ResponseHeaders:
     """The API for one runtime. With ``run_worker`` the anchoring worker runs alongside, with
-    ``run_follower`` the ledger mirror's follower (without one, lookups keep the mirror
+    ``run_follower`` the ledger mirror's follower, with ``run_feed`` the feed's deliveries (without one, lookups keep the mirror
     current themselves, one step every few seconds at most: anchoring.mirror)."""
     follow = run_follower and rt.registry is not None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         with stopped_after(rt.start_worker_thread() if run_worker else None), \
-                stopped_after(rt.start_follower_thread() if follow else None):
+                stopped_after(rt.start_follower_thread() if follow else None), \
+                stopped_after(rt.start_feed_thread() if run_feed else None):
             yield
 
     app = FastAPI(title="Electronic notarial certificates", version="1", lifespan=lifespan,
@@ -74,7 +77,7 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
     app.include_router(verifier_pages(verifying, gate))
     app.include_router(console_router(rt.console_context(issuing, verifying)))
     # The feed's download links (feed/links.py).
-    # FEED ROUTER
+    app.include_router(feed_router(rt.engine, rt.feed_config.links.key))
     # Evidence preservation (preservation/api.py).
     # PRESERVATION ROUTER
     app.mount("/console/static", StaticFiles(directory=str(CONSOLE_STATIC)), name="console-static")

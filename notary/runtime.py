@@ -32,6 +32,10 @@ from anchoring.mirror import LedgerMirror
 from anchoring.node import EmbeddedNode
 from anchoring.worker import AnchorWorker, WorkerConfig
 from feed import events as feed_events
+from feed import receivers
+from feed.dispatcher import FeedConfig, FeedWorker
+from feed.links import link_key
+from feed.payloads import LinkMaker
 from feed.models import EventKind
 from records import audit
 from storage.sessions import write_session
@@ -213,6 +217,33 @@ class Runtime:
             signin_failures=make_limiters(s.redis_url, s.redis_prefix + "console:client:", max_failures=20)[1],
             unknown_names=make_limiters(s.redis_url, s.redis_prefix + "console:name:", max_failures=5)[1],
             ledger=ledger, rotate_key=lambda actor: rotate_office_key(self, actor))
+
+    @cached_property
+    def feed_config(self) -> FeedConfig:
+        """The feed's keys (receivers' secrets, download links) and limits."""
+        s = self.settings
+        links = LinkMaker(link_key(self.qr_key), s.public_base_url, dt.timedelta(hours=s.feed_link_hours))
+        return FeedConfig(receivers.sealing_key(self.qr_key), links, timeout_seconds=s.feed_timeout_seconds,
+                          dead_after=dt.timedelta(hours=s.feed_dead_after_hours),
+                          allow_insecure=s.feed_allow_insecure_receivers)
+
+    def feed_worker(self) -> FeedWorker:
+        """A feed delivery worker (closed by the caller)."""
+        return FeedWorker(self.engine, self.feed_config)
+
+    def start_feed_thread(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        worker = self.feed_worker()
+
+        def run() -> None:
+            try:
+                worker.run_forever(stop)
+            finally:
+                worker.close()
+
+        thread = threading.Thread(target=run, name="feed-worker", daemon=True)
+        thread.start()
+        return thread, stop
 
     @property
     def totp_sealing_key(self) -> bytes:

@@ -34,6 +34,10 @@ SIGNING_POOL_RESTARTS = Counter("notary_signing_pool_restarts_total", "Times the
                                 "after a signing process died")
 CHAIN_NODE_RESTARTS = Counter("notary_chain_node_restarts_total", "Times the embedded chain node was started "
                               "again after it died")
+FEED_DELIVERIES = Counter("notary_feed_deliveries_total", "Feed webhook attempts, by outcome: delivered, "
+                          "failed (to be retried) or dead (dead-lettered)", ["outcome"])
+FEED_DELIVERY_SECONDS = Histogram("notary_feed_delivery_seconds", "From an event to its delivery (an issued "
+                                  "event waits for its anchor)", buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
 
 
 def exposition(extra: Collector | None = None) -> tuple[bytes, str]:

@@ -9,6 +9,7 @@ import sys
 from . import (  # noqa: F401 - registers
     audit_log,
     credentials,
+    feeding,
     inspecting,
     issuing,
     office_keys,

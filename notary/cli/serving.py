@@ -48,17 +48,19 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the anchoring worker alone (for deployments with separate worker processes)."""
+    """Run the anchoring worker (and, unless NOTARY_FEED_ENABLED=false, the feed's deliveries)
+    alone, for deployments with separate worker processes."""
     import threading
 
     from ..settings import Settings
 
-    configure_logs(Settings().log_format)
+    settings = Settings()
+    configure_logs(settings.log_format)
     rt = open_runtime_or_exit()
     stop = threading.Event()
     exit_on_sigterm()
     try:
-        with node_kept_alive(rt):
+        with node_kept_alive(rt), stopped_after(rt.start_feed_thread() if settings.feed_enabled else None):
             rt.worker().run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
@@ -173,7 +175,7 @@ def _serve(rt, host: str | None, port: int | None) -> None:
     from ..app import create_app
 
     s = rt.settings
-    app_ = create_app(rt, run_worker=s.worker_enabled, run_follower=s.follower_enabled)
+    app_ = create_app(rt, run_worker=s.worker_enabled, run_follower=s.follower_enabled, run_feed=s.feed_enabled)
     if rt.signing_pool is not None:
         # Start the signing processes now, not on the first issue request (~2 s to import).
         threading.Thread(target=rt.signing_pool.warm_up, name="signing-warm-up", daemon=True).start()
@@ -201,7 +203,8 @@ def _serve_supervised(rt, host: str | None, port: int | None, workers: int) -> N
     try:
         follow = s.follower_enabled and rt.registry is not None
         with stopped_after(rt.start_worker_thread() if s.worker_enabled else None), \
-                stopped_after(rt.start_follower_thread() if follow else None), node_kept_alive(rt):
+                stopped_after(rt.start_follower_thread() if follow else None), \
+                stopped_after(rt.start_feed_thread() if s.feed_enabled else None), node_kept_alive(rt):
             uvicorn.run("notary.asgi:create", factory=True, workers=workers, host=host or s.host, port=port or s.port,
                         loop="uvloop", http="httptools", log_level="info", access_log=s.access_log,
                         proxy_headers=False, **_uvicorn_logs(s))

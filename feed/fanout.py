@@ -1,0 +1,73 @@
+"""Fan-out: each new event becomes one delivery per receiver that should get it.
+
+Events are taken in their order (``seq``). A certificate's ``issued`` event waits until its
+anchor is confirmed, so that it carries the receipt; the later events of that certificate
+wait behind it, so a receiver never hears of a revocation before the issue. One fan-out runs
+at a time (an advisory lock on PostgreSQL; SQLite's write lock), in one transaction: the
+deliveries and the event's mark commit together."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from anchoring.status import anchor_status
+from storage.clock import utcnow
+from storage.sessions import write_session
+
+from .events import stream_of
+from .models import EventKind, FeedDelivery, FeedEvent, FeedReceiver, ReceiverKind, RegistrySubscription
+from .receivers import wants
+
+FANOUT_LOCK = 0x6665656466616E  # "feedfan": one fan-out at a time across processes
+REGISTRY_KINDS = (EventKind.REVOKED.value, EventKind.CORRECTED.value)
+
+
+def fan_out(engine: Engine, limit: int = 500) -> int:
+    """Fan out up to ``limit`` waiting events; returns how many were fanned out."""
+    with write_session(engine) as s:
+        if engine.dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FANOUT_LOCK})
+        waiting = list(s.exec(select(FeedEvent).where(col(FeedEvent.fanned_out_at).is_(None))
+                              .order_by(col(FeedEvent.seq)).limit(limit)))
+        if not waiting:
+            return 0
+        receivers = [r for r in s.exec(select(FeedReceiver).where(col(FeedReceiver.disabled_at).is_(None)))]
+        held: set[str] = set()
+        now = utcnow()
+        done = 0
+        for event in waiting:
+            stream = stream_of(event)
+            if stream in held:
+                continue
+            if event.kind == EventKind.ISSUED.value and not _anchored(s, event):
+                held.add(stream)  # and every later event of this certificate
+                continue
+            assert event.seq is not None
+            for receiver in _targets(s, event, receivers):
+                s.add(FeedDelivery(event_seq=event.seq, receiver_id=receiver.id, stream=stream, next_attempt_at=now))
+            event.fanned_out_at = now
+            s.add(event)
+            done += 1
+        s.commit()
+        return done
+
+
+def _anchored(s: Session, event: FeedEvent) -> bool:
+    if event.certificate_id is None:
+        return True
+    status = anchor_status(s, event.certificate_id)
+    # A certificate that never entered the anchoring outbox would wait forever: let it go.
+    return status is None or status.receipt is not None
+
+
+def _targets(s: Session, event: FeedEvent, receivers: list[FeedReceiver]) -> list[FeedReceiver]:
+    found = [r for r in receivers if r.kind == ReceiverKind.PLATFORM.value and r.office_code == event.office_code
+             and wants(r, event.kind)]
+    if event.kind in REGISTRY_KINDS and event.certificate_id is not None:
+        keys = set(s.exec(select(RegistrySubscription.api_key_id)
+                          .where(RegistrySubscription.certificate_id == event.certificate_id)))
+        found += [r for r in receivers if r.kind == ReceiverKind.REGISTRY.value and r.api_key_id in keys
+                  and wants(r, event.kind)]
+    return found
