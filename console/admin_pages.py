@@ -1,6 +1,6 @@
 """The office administrator's pages: staff accounts and roles, issuer tokens and registry
 API keys (create, revoke, expiry), the office's signing key (validity, ledger registration,
-rotation), the anchoring queue and the office's audit trail. An administrator acts on
+rotation), the anchoring queue, the feed's receivers and deliveries, and the office's audit trail. An administrator acts on
 their own office only: another office's account or token is reported as missing."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import uuid
 from typing import Annotated
 
 import qrcode
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, func, select
 
 from errors import NotaryError
+from feed import deliveries as feed_deliveries
+from feed import receivers as feed_receivers
 from anchoring.models import AnchorBatch, BatchState, OutboxEntry
 from issuer.auth import IssuerToken, Role, create_token, revoke_token
 from keys.credentials import CredentialLookupError
@@ -221,6 +223,22 @@ def router(ctx: ConsoleContext) -> APIRouter:
                             .order_by(col(AnchorBatch.created_at).desc()).limit(30)).all()
         return render(request, "admin_anchoring.html", waiting=waiting, by_state=by_state, recent=recent,
                       states=[BatchState.BUILT, BatchState.SENT, BatchState.CONFIRMED], now=utcnow())
+
+    # ---------------------------------------------------------------- the feed
+    @r.get("/feed")
+    def feed_page(request: Request, staff: Who,
+                  state: Annotated[str, Query(pattern="^(|pending|delivered|dead)$")] = "") -> Response:
+        code = mine(staff)
+        return render(request, "admin_feed.html", receivers=feed_receivers.list_receivers(ctx.engine, code),
+                      counts=feed_deliveries.counts(ctx.engine, code), state=state,
+                      deliveries=feed_deliveries.list_deliveries(ctx.engine, office_code=code, state=state or None,
+                                                                 limit=100))
+
+    @r.post("/feed/deliveries/{delivery_id}/replay")
+    def feed_replay(staff: Who, delivery_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+        # Only the office's own receivers' deliveries: another office's is reported as missing.
+        feed_deliveries.replay(ctx.engine, staff.actor, delivery_id=delivery_id, office_code=mine(staff))
+        return RedirectResponse("/console/office/admin/feed", status_code=303)
 
     # ---------------------------------------------------------------- audit trail
     @r.get("/audit")

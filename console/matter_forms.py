@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from records.matters import MATTERS
+from records.matters import requestable_matter
 from records.matters.messages import field_label_zh
 
 EMPTY_ROWS = 2  # blank rows offered under a list of people or positions
@@ -90,8 +90,9 @@ def _field(schema: dict, name: str, prop: dict, required: bool, value: Any, path
 def build_form(matter: str, data: Mapping[str, Any], problems: list[dict] | None = None,
                *, lang: str = "zh") -> list[FormField | FormGroup]:
     """The form of ``matter`` filled with ``data``; ``problems`` (the issuer's field errors)
-    are attached to their fields."""
-    schema = MATTERS[matter].model_json_schema()
+    are attached to their fields. A matter staff may not type (evidence preservation) has
+    no form: MatterNotRequestable (422)."""
+    schema = requestable_matter(matter).model_json_schema()
     required = set(schema.get("required", []))
     items: list[FormField | FormGroup] = []
     for name, prop in schema["properties"].items():
@@ -133,7 +134,7 @@ def parse_form(matter: str, form: Mapping[str, Any]) -> dict[str, Any]:
     """The matter's data from a submitted form: blank fields are left out (the model's
     defaults apply, a required one is reported by validation), blank rows dropped, one
     list item per line, a ticked box true."""
-    schema = MATTERS[matter].model_json_schema()
+    schema = requestable_matter(matter).model_json_schema()
     data: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
         resolved = _resolve(schema, prop)

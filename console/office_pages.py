@@ -18,7 +18,7 @@ from issuer.preview import render_preview
 from issuer.reads import read_certificate, signed_pdf
 from issuer.render import MAX_PAGES
 from records import audit
-from records.matters import MATTERS
+from records.matters import MATTERS, staff_matters
 from records.models import Certificate
 from records.revocation import RevocationReason, reason_words
 from verifier.full_record import page_previews
@@ -32,8 +32,11 @@ PRINT_DPI = 200  # page images of the print view: the QR code keeps modules a sc
 Who = Annotated[Staff, Depends(current_staff)]
 
 
-def _matters(lang: str) -> list[tuple[str, str]]:
-    return [(key, model.title_zh if lang == "zh" else model.title_en) for key, model in MATTERS.items()]
+def _matters(lang: str, *, drafted: bool = False) -> list[tuple[str, str]]:
+    """Matters and their titles: all of them (to search certificates), or (``drafted``)
+    those staff may draft: evidence preservation is issued from the office's own receipt."""
+    matters = staff_matters() if drafted else MATTERS
+    return [(key, model.title_zh if lang == "zh" else model.title_en) for key, model in matters.items()]
 
 
 def router(ctx: ConsoleContext) -> APIRouter:
@@ -72,8 +75,8 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.get("/drafts/new")
     def new_draft(request: Request, staff: Who, matter: Annotated[str, Query(max_length=40)] = "") -> Response:
         issuer(staff)
-        if matter not in MATTERS:
-            return render(request, "draft_choose.html", matters=_matters(language(request)))
+        if matter not in staff_matters():
+            return render(request, "draft_choose.html", matters=_matters(language(request), drafted=True))
         prefill = {"notary": staff.user.name} if staff.role == Role.NOTARY else {}
         return render(request, "draft.html", draft=None, matter=matter, title=_title(matter, language(request)),
                       form=build_form(matter, prefill, lang=language(request)), language="zh", problems=None)
@@ -83,7 +86,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
         p = issuer(staff)
         form = posted(request)
         matter = str(form.get("matter", ""))
-        if matter not in MATTERS:
+        if matter not in staff_matters():
             return RedirectResponse("/console/office/drafts/new", status_code=303)
         language = "zh-en" if form.get("language") == "zh-en" else "zh"
         data = p.name_as_notary(parse_form(matter, form))

@@ -69,7 +69,7 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 @dataclass
 class _Attempt:
     delivery_id: int
-    receiver: FeedReceiver
+    receiver_name: str  # plain values only: the rows are expired once the claim commits
     url: str
     body: bytes
     headers: dict[str, str]
@@ -166,7 +166,7 @@ class FeedWorker:
                                     payloads.message_id(event), body)
         headers["content-type"] = "application/json"
         headers["user-agent"] = "enotary-feed/1"
-        return _Attempt(row.id, receiver, receiver.url, body, headers, event.created_at)
+        return _Attempt(row.id, receiver.name, receiver.url, body, headers, event.created_at)
 
     # ------------------------------------------------------------------ posting
 
@@ -207,7 +207,7 @@ class FeedWorker:
                     row.state, row.dead_at = DeliveryState.DEAD.value, now
                     FEED_DELIVERIES.labels("dead").inc()
                     log.warning("feed delivery %s to %s dead-lettered after %d attempts: %s", row.id,
-                                a.receiver.name, row.attempts, a.error)
+                                a.receiver_name, row.attempts, a.error)
                 else:
                     row.next_attempt_at = now + dt.timedelta(seconds=backoff(row.attempts, a.retry_after))
                     FEED_DELIVERIES.labels("failed").inc()
