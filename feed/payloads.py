@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from anchoring.status import anchor_status
+from records.check_codes import verify_url
 from records.matters import MATTERS
 from records.models import Certificate
 
@@ -40,7 +41,7 @@ def body(s: Session, event: FeedEvent, receiver: FeedReceiver, links: LinkMaker,
         cert = s.get(Certificate, event.certificate_id)
         if cert is not None:
             data["office_name"] = cert.office_name
-            data["verify_url"] = f"{links.base_url.rstrip('/')}/v/{cert.id}"
+            data["verify_url"] = verify_url(links.base_url.rstrip("/"), cert.id, cert.check_code)  # the QR's URL
             if event.kind == EventKind.ISSUED.value:
                 data.update(_issued(s, cert, receiver, links, now))
     message = {"type": event.kind, "timestamp": event.created_at.astimezone(dt.timezone.utc).isoformat(),

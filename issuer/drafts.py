@@ -24,7 +24,7 @@ from issuer.errors import DraftBeingIssued, DraftNotFound, DraftNotYours, Invali
 from issuer.models import CertificateDraft, DraftState
 from records import audit
 from records.errors import InvalidMatterData
-from records.matters import matter_type, parse_matter
+from records.matters import parse_matter, requestable_matter
 from records.models import Owner
 from storage.clock import utcnow
 from storage.sessions import read_session, write_session
@@ -66,7 +66,7 @@ def check_draft(draft: CertificateDraft) -> DraftProblems:
 def create_draft(engine: Engine, office_code: str, matter: str, data: dict, language: str, actor: str, *,
                  holder: uuid.UUID | None = None) -> CertificateDraft:
     """Start a draft; ``holder``: the token holder it belongs to (see ``owner`` below)."""
-    matter_type(matter)  # an unknown matter is refused at once (422)
+    requestable_matter(matter)  # an unknown matter, or one the service records itself, is refused at once (422)
     with write_session(engine) as s:
         draft = CertificateDraft(id=uuid.uuid4(), office_code=office_code, matter=matter, language=language,
                                  data_json=json.dumps(data, ensure_ascii=False), created_by=actor,
@@ -137,6 +137,7 @@ def issue_draft(ctx: IssuerContext, draft_id: uuid.UUID, office_code: str, actor
         # on PostgreSQL): a second click waits here, then finds the draft claimed or issued.
         draft = _load_open(s, draft_id, office_code, for_update=True, owner=owner)
         data = json.loads(draft.data_json)
+        requestable_matter(draft.matter)
         matter = parse_matter(draft.matter, name_notary(data) if name_notary else data)
         matter_key, language = draft.matter, draft.language
         subject = claims.draft_subject(draft_id)

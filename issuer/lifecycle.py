@@ -30,7 +30,7 @@ from feed.models import EventKind
 from issuer.errors import CertificateAlreadyClosed, CertificateBeingChanged
 from records import audit
 from records.errors import CertificateNotFound, InvalidMatterData
-from records.matters import parse_matter
+from records.matters import parse_matter, requestable_matter
 from records.models import Certificate, CertificateDocument, CertificateStatus, Owner
 from records.revocation import RevocationReason
 from signing import text_safety
@@ -112,6 +112,8 @@ def correct_certificate(ctx: IssuerContext, certificate_id: uuid.UUID, data: obj
     applied once the corrector is known to be allowed."""
     with write_session(ctx.engine) as s:
         old = _lock_issued(s, certificate_id, office_code, by, correcting=True)
+        # A preservation certificate states what the office received: typed data cannot correct it.
+        requestable_matter(old.matter)
         matter = parse_matter(old.matter, name_notary(data) if name_notary else data)
         level = level or _kept_level(ctx, s, old)
         subject = claims.certificate_subject(old.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from records.matters import parse_matter
+from records.matters import parse_matter, requestable_matter
 
 from .policy import apply_policies
 from .render import CertificatePage, render_certificate
@@ -19,7 +19,9 @@ PREVIEW_QR = "PREVIEW - NOT A CERTIFICATE / 样稿，不是公证书"
 
 def render_preview(ctx: IssuerContext, matter_key: str, data: object, language: str = "zh") -> bytes:
     """The unsigned PDF of what issuing ``data`` would print today. Raises what issuing
-    would raise for data that cannot be issued (InvalidMatterData, PolicyViolation)."""
+    would raise for data that cannot be issued (InvalidMatterData, PolicyViolation,
+    MatterNotRequestable)."""
+    requestable_matter(matter_key)
     matter = parse_matter(matter_key, data)
     today = dt.date.today()
     apply_policies(matter, today)

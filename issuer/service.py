@@ -24,7 +24,7 @@ from records import audit
 from records.access import hash_access_code, new_access_code
 from records.check_codes import check_code, verify_url
 from records.errors import InvalidMatterData
-from records.matters import MatterInput, parse_matter
+from records.matters import MatterInput, parse_matter, requestable_matter
 from records.models import Certificate, CertificateDocument, Owner
 from records.numbers import format_number
 from signing.pades import LEVELS, LongTermMaterial, SignatureLevel
@@ -131,7 +131,9 @@ def issue_certificate(ctx: IssuerContext, matter_key: str, data: object, *, issu
     """Issue one certificate. The certificate, its PDF, its outbox row and its audit event
     (and what ``on_store`` adds) commit together. ``level``: a PAdES level above the office's
     default (B-LT, B-LTA). ``issued_by``: the person it belongs to (default: named
-    ``actor``), see Principal.check_read."""
+    ``actor``), see Principal.check_read. A matter the service records itself (evidence
+    preservation) is refused: it is issued from its receipt, through ``issue_parsed``."""
+    requestable_matter(matter_key)
     matter = parse_matter(matter_key, data)
     return issue_parsed(ctx, matter_key, matter, issue_date=issue_date, actor=actor, language=language,
                         level=level, issued_by=issued_by, on_store=on_store)
@@ -183,6 +185,8 @@ def issue_batch(ctx: IssuerContext, requests: list[IssueRequest], *, issue_date:
     stored in one transaction or none (numbers given back if signing fails half-way)."""
     if not requests:
         return []
+    for r in requests:
+        requestable_matter(r.matter_key)  # typed data: never a matter the service records itself
     started = time.perf_counter()
     issue_date = issue_date or dt.date.today()
     levels = [ctx.check_level(r.level) for r in requests]

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
                                         description="the largest file accepted for evidence preservation")
     preservation_retention_days: int = Field(default=3650, ge=1, le=36500,
                                              description="how long a preserved file is kept by default")
+    preservation_notary: str | None = Field(default=None, min_length=1, max_length=40,
+                                            description="the notary named on preservation certificates that a "
+                                            "client or an office administrator requests (a notary's own are theirs)")
     lookup_cache_seconds: float = Field(default=1.0, ge=0,
                                         description="public status/fingerprint answers are reused this long")
     signing_processes: int = Field(default=0, ge=0, le=64,

@@ -18,6 +18,14 @@ class UnknownMatter(RecordsError):
     http_status = 422
 
 
+class MatterNotRequestable(RecordsError):
+    """A matter whose data the service records itself (evidence preservation: the office's
+    own receipt of a file), asked for where staff or a client type a certificate's data."""
+
+    code = "MATTER_NOT_REQUESTABLE"
+    http_status = 422
+
+
 class InvalidMatterData(RecordsError):
     code = "INVALID_MATTER_DATA"
     http_status = 422

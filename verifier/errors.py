@@ -83,3 +83,61 @@ class ResultExpired(VerifierError):
 class WrongAccessCode(VerifierError):
     code = "ACCESS_CODE_WRONG"
     http_status = 403
+
+
+class PackageRefused(VerifierError):
+    """An evidence package (ASiC-E) that cannot be read safely: refused before any check,
+    never reported as FAILED (nothing in it was looked at)."""
+
+    code = "PACKAGE_REFUSED"
+    http_status = 422
+
+
+class NotAPackage(PackageRefused):
+    code = "PACKAGE_NOT_A_ZIP"
+    http_status = 415
+
+    def __init__(self, detail: str = "the file is not a ZIP container") -> None:
+        super().__init__(f"not an evidence package (ASiC-E): {detail}", "该文件不是证据包（ASiC-E 容器）")
+
+
+class PackageTooLarge(PackageRefused):
+    """Over the limits on entries, sizes or compression ratio (a zip bomb looks like this)."""
+
+    code = "PACKAGE_TOO_LARGE"
+    http_status = 413
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the evidence package exceeds a limit: {detail}", f"证据包超出限制：{detail}")
+
+
+class PackageUnsafeName(PackageRefused):
+    code = "PACKAGE_UNSAFE_NAME"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the evidence package holds an entry with an unsafe name: {name!r}",
+                         f"证据包中有名称不安全的条目：{name!r}")
+
+
+class PackageDuplicateEntry(PackageRefused):
+    code = "PACKAGE_DUPLICATE_ENTRY"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the evidence package holds two entries named {name!r}",
+                         f"证据包中有两个同名条目：{name!r}")
+
+
+class PackageMimetype(PackageRefused):
+    """ETSI EN 319 162-1: ``mimetype`` first, stored, at offset 0, naming ASiC-E."""
+
+    code = "PACKAGE_MIMETYPE"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"not an ASiC-E container: {detail}", f"不是 ASiC-E 容器：{detail}")
+
+
+class PackageMalformed(PackageRefused):
+    code = "PACKAGE_MALFORMED"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the evidence package is damaged: {detail}", f"证据包已损坏：{detail}")

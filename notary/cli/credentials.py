@@ -79,7 +79,8 @@ def _describe_token(row) -> str:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="whose token, e.g. 王丽")],
-    role: Annotated[str, typer.Option(help="notary, office_admin or registry_admin")] = "notary",
+    role: Annotated[str, typer.Option(help="notary, office_admin, registry_admin or client (a registered client "
+                                           "who submits evidence for preservation)")] = "notary",
     office: Annotated[str | None, typer.Option(help="office code (default: this service's office)")] = None,
     expires: ExpiresOption = None,
     operator: OperatorOption = None,
@@ -98,7 +99,7 @@ def token_create(
     try:
         role_ = Role(role)
     except ValueError:
-        fail(EXIT_BAD_INPUT, "role must be notary, office_admin or registry_admin")
+        fail(EXIT_BAD_INPUT, "role must be notary, office_admin, registry_admin or client")
     expires_at, actor = expiry(expires), operator_actor(operator)
     rt = open_runtime_or_exit(chain=False)
     try:

@@ -43,7 +43,8 @@ def matters(example: Annotated[str | None, typer.Option("--example", help="print
         typer.echo(json.dumps(EXAMPLES[example], ensure_ascii=False, indent=2))
         return
     for key, model in MATTERS.items():
-        typer.echo(f"{key:22} {model.title_zh}  ({model.title_en})")
+        how = "" if model.requested_by_staff else "  [issued only from a receipt: notary preservation submit]"
+        typer.echo(f"{key:22} {model.title_zh}  ({model.title_en}){how}")
 
 
 @app.command()
@@ -60,6 +61,7 @@ def issue(
     from issuer.service import issue_certificate
 
     who = operator_name(operator)
+    _requestable_or_exit(matter)
 
     try:
         if data.stat().st_size > 1024 * 1024:
@@ -90,6 +92,17 @@ def issue(
             typer.echo(f"anchored:   not yet ({deferred}); the worker will retry" if deferred else "anchored:   yes")
     finally:
         rt.close()
+
+
+def _requestable_or_exit(matter: str) -> None:
+    """Exit with the bad-input code for an unknown matter or one the service issues only from
+    its own receipt (evidence preservation), before anything is read or opened."""
+    from records.matters import requestable_matter
+
+    try:
+        requestable_matter(matter)
+    except NotaryError as exc:
+        fail(EXIT_BAD_INPUT, f"{exc.message} [{exc.code}]")
 
 
 BULK_MAX_BYTES = 50 * 1024 * 1024
@@ -141,6 +154,7 @@ def issue_bulk(
     from records.numbers import file_name
 
     who = operator_name(operator)
+    _requestable_or_exit(matter)
     if not input.exists():
         fail(EXIT_BAD_INPUT, f"input file not found: {input}")
     rows = _bulk_rows(input)

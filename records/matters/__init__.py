@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from ..errors import UnknownMatter
+from ..errors import MatterNotRequestable, UnknownMatter
 from .base import MatterInput, en_date, invalid_fields, zh_date, zh_formal_date
 from .civil import BirthInput, KinshipInput, MaritalStatusInput, NationalityInput, NoCriminalRecordInput
 from .education import DegreeInput, EducationInput, ExperienceInput
@@ -114,6 +114,26 @@ def matter_type(key: str) -> type[MatterInput]:
         ) from None
 
 
+def requestable_matter(key: str) -> type[MatterInput]:
+    """The matter type for data that a person types (the issuing API and its batches,
+    drafts, corrections, previews, ``notary issue``, the console's forms). A matter whose
+    data the service records itself is refused (MatterNotRequestable, 422): a preservation
+    certificate states that the office received a file, which only the office's receipt of
+    it may say (preservation/)."""
+    model = matter_type(key)
+    if not model.requested_by_staff:
+        raise MatterNotRequestable(
+            f"a '{key}' certificate is issued only by the service itself, from what it received; "
+            "it cannot be requested, drafted or corrected with typed data",
+            f"“{model.title_zh}”公证书只能由系统根据收到的内容出具，不能以填写的数据申请、起草或更正")
+    return model
+
+
+def staff_matters() -> dict[str, type[MatterInput]]:
+    """The matters that staff may draft and issue from typed data (see requestable_matter)."""
+    return {key: model for key, model in MATTERS.items() if model.requested_by_staff}
+
+
 def parse_matter(key: str, data: object) -> MatterInput:
     """Validate input for a matter; field errors name the field and the rule, and say it in
     English (message) and in Chinese (message_zh, after the field's Chinese label)."""
@@ -133,4 +153,4 @@ def parse_matter(key: str, data: object) -> MatterInput:
 
 
 __all__ = ["EXAMPLES", "MATTERS", "MatterInput", "en_date", "field_label_zh", "invalid_fields", "matter_type",
-           "parse_matter", "zh_date", "zh_formal_date"]
+           "parse_matter", "requestable_matter", "staff_matters", "zh_date", "zh_formal_date"]
