@@ -131,6 +131,10 @@ class FeedWorker:
                                       col(earlier.stream) == col(FeedDelivery.stream),
                                       col(earlier.state) == DeliveryState.PENDING.value,
                                       col(earlier.event_seq) < col(FeedDelivery.event_seq)))
+        with Session(self.engine) as s:  # most passes find nothing due: look before taking the write lock
+            if s.exec(select(FeedDelivery.id).where(FeedDelivery.state == DeliveryState.PENDING.value,
+                                                    col(FeedDelivery.next_attempt_at) <= now).limit(1)).first() is None:
+                return []
         with write_session(self.engine) as s:
             query = (select(FeedDelivery)
                      .where(FeedDelivery.state == DeliveryState.PENDING.value,

@@ -26,6 +26,9 @@ REGISTRY_KINDS = (EventKind.REVOKED.value, EventKind.CORRECTED.value)
 
 def fan_out(engine: Engine, limit: int = 500) -> int:
     """Fan out up to ``limit`` waiting events; returns how many were fanned out."""
+    with Session(engine) as s:  # most passes find nothing: look before taking the write lock
+        if s.exec(select(FeedEvent.seq).where(col(FeedEvent.fanned_out_at).is_(None)).limit(1)).first() is None:
+            return 0
     with write_session(engine) as s:
         if engine.dialect.name == "postgresql":
             s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FANOUT_LOCK})

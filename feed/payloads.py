@@ -35,6 +35,9 @@ def message_id(event: FeedEvent) -> str:
 def body(s: Session, event: FeedEvent, receiver: FeedReceiver, links: LinkMaker, now: dt.datetime) -> bytes:
     """The JSON body of ``event`` for ``receiver``."""
     data = json.loads(event.data_json)
+    if not receiver.personal_data:
+        # A revocation's free-text note may name people: verifiers see it only with the access code.
+        data.pop("note", None)
     data["office_code"] = event.office_code
     if event.certificate_id is not None:
         data["certificate_id"] = str(event.certificate_id)
