@@ -17,12 +17,16 @@ from sqlmodel import Session, select
 from console import staff_sessions
 from console.draw_procedure import verify_published
 from console.models import StaffSession
+from feed.dispatcher import run_until_idle
+from feed.receivers import add_receiver
 from issuer.auth import Role
+from issuer.service import issue_certificate
 from notary.app import create_app
 from records.matters import EXAMPLES
 from records.models import Certificate
 from tests.conftest import LiveServer, free_port
 from tests.console_helpers import make_person
+from tests.loopback_receiver import LoopbackReceiver
 from tests.pdf_tools import decode_qr, render_page
 
 PHONE = {"width": 390, "height": 844}
@@ -287,10 +291,21 @@ def test_an_office_administrator_adds_a_notary_who_then_signs_in(browser, runtim
     from console import totp
 
     port = free_port()
-    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}")
+    rt = runtime_factory(public_base_url=f"http://127.0.0.1:{port}", feed_allow_insecure_receivers=True)
     admin = make_person(rt, "liming", Role.OFFICE_ADMIN, name="李明")
     context = browser.new_context(viewport=DESK)
     page = context.new_page()
+    # The feed page shows a receiver that takes the office's events and one that is away.
+    platform, away = LoopbackReceiver(204), LoopbackReceiver(503)
+    for name, receiver in (("一网通办", platform), ("档案馆", away)):
+        add_receiver(rt.engine, rt.feed_config.sealing_key, name=name, url=receiver.url, actor="test",
+                     office_code=rt.office.code, allow_insecure=True)
+    issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"])
+    rt.worker().run_once(force=True)
+    feed = rt.feed_worker()
+    run_until_idle(feed, 10)
+    feed.close()
+    away.close()
     with LiveServer(create_app(rt), port) as server:
         base = server.url
         _sign_in(page, base, admin)
@@ -313,6 +328,11 @@ def test_an_office_administrator_adds_a_notary_who_then_signs_in(browser, runtim
         secret = page.locator("#made-totp").inner_text()
         assert page.locator("#totp-qr").is_visible()
         _shot(page, artifacts_dir, "admin-staff-created-zh")
+        page.goto(f"{base}/console/office/admin")
+        page.click("#admin-feed")
+        assert page.locator("tr.delivery[data-state='delivered']").count() == 1
+        assert page.locator("tr.delivery[data-state='pending']").count() == 1  # 503: to be retried
+        _shot(page, artifacts_dir, "admin-feed-zh")
         for name in ("credentials", "anchoring", "audit", "key"):
             page.goto(f"{base}/console/office/admin/{name}")
             _shot(page, artifacts_dir, f"admin-{name}-zh")
@@ -339,3 +359,4 @@ def test_an_office_administrator_adds_a_notary_who_then_signs_in(browser, runtim
         assert "/console/signin" in them.url
         other.close()
     context.close()
+    platform.close()

@@ -3,8 +3,6 @@ the receiver's last answer, failures and dead letters, and replay; nobody else's
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 
 import pytest
@@ -21,31 +19,7 @@ from notary.app import create_app
 from records.matters import EXAMPLES
 from storage.clock import utcnow
 from tests.console_helpers import csrf_of, make_person, signed_in_client
-
-
-class _Receiver:
-    """A loopback receiver answering ``status`` to every message."""
-
-    def __init__(self, status: int):
-        self.status, self.bodies = status, []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                outer.bodies.append(self.rfile.read(int(self.headers["content-length"])))
-                self.send_response(outer.status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.loopback_receiver import LoopbackReceiver
 
 
 @pytest.fixture
@@ -54,7 +28,7 @@ def rt(runtime_factory):
 
 
 def test_the_administrator_sees_deliveries_failures_and_replays_a_dead_one(rt):
-    good, bad = _Receiver(204), _Receiver(500)
+    good, bad = LoopbackReceiver(204), LoopbackReceiver(500)
     try:
         key = rt.feed_config.sealing_key
         add_receiver(rt.engine, key, name="一网通办", url=good.url, actor="t", office_code=rt.office.code,
