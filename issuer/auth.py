@@ -216,13 +216,16 @@ class AuthenticateFirst:
     caller gets a 401 whatever it sends and never makes the server parse anything. The
     routes still authenticate (and check the role) themselves."""
 
-    def __init__(self, app, engine: Engine):
+    def __init__(self, app, engine: Engine, prefixes: tuple[str, ...] = ISSUING_PREFIXES):
+        """``prefixes``: the paths whose writing requests need a token (other packages' too:
+        evidence preservation's)."""
         self.app = app
         self.engine = engine
+        self.prefixes = prefixes
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE") \
-                and str(scope.get("path", "")).startswith(ISSUING_PREFIXES):
+                and str(scope.get("path", "")).startswith(self.prefixes):
             from starlette.concurrency import run_in_threadpool
 
             headers = dict(scope.get("headers", []))

@@ -28,7 +28,7 @@ SECURITY_SCHEMES = {
                                       "`Authorization: Bearer …`"},
 }
 ISSUING_TAGS = {"issue", "drafts"}
-REGISTRY_PATHS = {"/api/v1/verify/batch"}
+REGISTRY_PATHS = {"/api/v1/verify/batch", "/api/v1/subscriptions", "/api/v1/subscriptions/{certificate_id}"}
 
 
 def add_api_docs(app: FastAPI) -> None:

@@ -20,14 +20,17 @@ from feed.api import router as feed_router
 from errors import DatabaseUnavailable, NotaryError
 from signing.pades import SignatureLevel
 from issuer.api import router as issuer_router
-from issuer.auth import AuthenticateFirst
+from issuer.auth import ISSUING_PREFIXES, AuthenticateFirst
 from issuer.drafts_api import router as drafts_router
 from keys.tsa import answer_request
 from keys.ocsp import answer_ocsp
 from observability.metrics import RATE_LIMITED, exposition
 from processes.background import stopped_after
 from storage.outages import OUTAGES
+from preservation.api import PREFIX as PRESERVATIONS, UPLOAD_PATH as PRESERVATION_UPLOAD, router as preservation_router
 from verifier.api import router as verifier_api
+from verifier.evidence_routes import UPLOAD_PATHS as EVIDENCE_UPLOADS, router as evidence_router
+from verifier.subscriptions_api import router as subscriptions_api
 from verifier.gate import Gate
 from verifier.pages import STATIC_DIR, router as verifier_pages
 from console.routes import router as console_router
@@ -74,12 +77,15 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
                 uploads_per_minute=rt.settings.upload_rate_per_minute, upload_slots=rt.settings.upload_slots,
                 trusted_proxies=rt.settings.trusted_proxies)
     app.include_router(verifier_api(verifying, gate))
+    app.include_router(subscriptions_api(verifying, gate))  # registries' subscriptions: the same keys and limits
     app.include_router(verifier_pages(verifying, gate))
     app.include_router(console_router(rt.console_context(issuing, verifying)))
     # The feed's download links (feed/links.py).
     app.include_router(feed_router(rt.engine, rt.feed_config.links.key))
     # Evidence preservation (preservation/api.py).
-    # PRESERVATION ROUTER
+    app.include_router(preservation_router(rt.preservation_context(issuing)))
+    # Checking a file against a preservation certificate: public, in the verifier's gate.
+    app.include_router(evidence_router(verifying, gate, max_bytes=rt.settings.preservation_max_bytes))
     app.mount("/console/static", StaticFiles(directory=str(CONSOLE_STATIC)), name="console-static")
 
     # The verification pages' style sheet and script (no inline ones: see response_headers).
@@ -196,7 +202,9 @@ def create_app(rt: Runtime, *, run_worker: bool = False, run_follower: bool = Fa
 
     # Outermost, so the limit holds before any route or form parser reads the body.
     # Multipart framing adds a little to the file itself.
-    limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes)
+    limited = BodySizeLimit(app, rt.settings.max_upload_bytes + 64 * 1024, advertised=rt.settings.max_upload_bytes,
+                            uploads={path: rt.settings.preservation_max_bytes
+                                     for path in (PRESERVATION_UPLOAD, *EVIDENCE_UPLOADS)})
     # Outside that: an anonymous issuing request is refused before its body is read; every
     # answer, refusals included, carries the security headers.
-    return ResponseHeaders(AuthenticateFirst(limited, rt.engine))
+    return ResponseHeaders(AuthenticateFirst(limited, rt.engine, prefixes=(*ISSUING_PREFIXES, PRESERVATIONS)))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -21,6 +23,8 @@ def _too_large_response(limit: int) -> bytes:
 
 # Routes that take a PDF upload (multipart or a raw application/pdf body).
 UPLOAD_PATHS = frozenset({"/api/v1/verify", "/api/v1/verify/report.pdf"})
+# What multipart framing and a form's few text fields add to the file itself.
+FORM_FRAMING = 64 * 1024
 # Deeper than any request of this API needs; far below what a recursive parser survives.
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -53,21 +57,28 @@ class BodySizeLimit:
     take ``limit``; every other route at most ``json_limit``, whatever the content type.
     A JSON-like body nested deeper than MAX_JSON_DEPTH is a 400 before any parser runs."""
 
-    def __init__(self, app: ASGIApp, limit: int, advertised: int | None = None, json_limit: int = 1024 * 1024):
+    def __init__(self, app: ASGIApp, limit: int, advertised: int | None = None, json_limit: int = 1024 * 1024,
+                 uploads: Mapping[str, int] | None = None):
         """``limit`` counts the whole body (multipart framing included); messages name
-        ``advertised``, the file size users are told about."""
+        ``advertised``, the file size users are told about. ``uploads``: more routes that
+        take a file (a form), each with the file size it takes (evidence preservation's)."""
         self.app = app
         self.limit = limit
         self.advertised = advertised or limit
         self.json_limit = json_limit
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
-        if scope.get("path") in UPLOAD_PATHS and not json_like(headers.get(b"content-type", b"")):
+        path = scope.get("path")
+        if path in UPLOAD_PATHS and not json_like(headers.get(b"content-type", b"")):
             limit, advertised = self.limit, self.advertised
+        elif path in self.uploads and not json_like(headers.get(b"content-type", b"")):
+            advertised = self.uploads[path]
+            limit = advertised + FORM_FRAMING
         else:
             limit, advertised = self.json_limit, self.json_limit
         if json_like(headers.get(b"content-type", b"")) and scope.get("method") in ("POST", "PUT", "PATCH"):

@@ -42,6 +42,7 @@ from storage.sessions import write_session
 from issuer.key_guard import SigningKeyGuard, certificate_window_problem
 from signing.pades import LongTermMaterial, SignatureLevel
 from issuer.service import IssuerContext, Office
+from preservation.context import PreservationContext, make_context
 from issuer.signing_pool import SigningPool, SigningSetup
 from keys.tsa import development_tsa, timestamper
 from keys.crl import ensure_crl, ensure_root_crl, revoke_serial, revoked_serials
@@ -249,6 +250,15 @@ class Runtime:
     def totp_sealing_key(self) -> bytes:
         """The key that seals staff TOTP secrets (console.totp), for the CLI's account commands."""
         return totp.sealing_key(self.qr_key)
+
+    def preservation_context(self, issuing: IssuerContext) -> PreservationContext:
+        """Evidence preservation's wiring: ``issuing`` numbers, timestamps, signs and anchors
+        its certificates; files are sealed under a key derived from the installation's QR
+        secret (as staff TOTP secrets are), with the size limit, retention and duty notary
+        of the settings."""
+        s = self.settings
+        return make_context(issuing, self.qr_key, max_bytes=s.preservation_max_bytes,
+                            retention_days=s.preservation_retention_days, duty_notary=s.preservation_notary)
 
     def verifier_context(self, *, sandboxed: bool = False) -> VerifierContext:
         """``sandboxed``: parse in killable worker processes, with a cache (the server's

@@ -119,3 +119,22 @@ class EvidenceDamaged(PreservationError):
     http_status = 500
     public_message = ("the stored file cannot be released; the operator has been told",
                       "保管的文件无法取出，已通知运维人员")
+
+
+class PackageNotAnchored(PreservationError):
+    """An evidence package proves the anchor offline: it waits for the certificate's batch."""
+
+    code = "PACKAGE_NOT_ANCHORED"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__("the certificate is not anchored on the ledger yet; make its evidence package once it is "
+                         "(usually seconds)", "该公证书尚未上链锚定，请在锚定后再生成证据包（通常几秒钟）")
+
+
+class PackageUnavailable(PreservationError):
+    """Something an evidence package must hold cannot be had: the verification service's
+    report key, or the ledger's record of the anchoring transaction."""
+
+    code = "PACKAGE_UNAVAILABLE"
+    http_status = 503

@@ -19,7 +19,7 @@ from records.errors import InvalidMatterData
 from records.matters import EXAMPLES, MATTERS, parse_matter
 from records.models import Certificate
 from issuer.policy import PolicyViolation, apply_policies
-from issuer.service import issue_certificate
+from issuer.service import issue_certificate, issue_parsed
 from notary.app import create_app
 from verifier.report import Indication
 from verifier.service import verify_pdf
@@ -33,15 +33,21 @@ def test_twelve_matters_in_both_languages(sqlite_runtime):
     rt = sqlite_runtime
     assert len(MATTERS) >= 12
     issued = {}
-    for key in MATTERS:
-        issued[key] = issue_certificate(rt.issuer_context(), key, EXAMPLES[key], language="zh-en")
+    for key, model in MATTERS.items():
+        if model.requested_by_staff:
+            issued[key] = issue_certificate(rt.issuer_context(), key, EXAMPLES[key], language="zh-en")
+        else:  # issued from the service's own record (evidence preservation), never from typed data
+            issued[key] = issue_parsed(rt.issuer_context(), key, parse_matter(key, EXAMPLES[key]), language="zh-en")
     rt.worker().run_once(force=True)
     for key, cert in issued.items():
         doc = pdfium.PdfDocument(cert.pdf)
-        assert len(doc) == 2, key
+        # A page in each language; the preservation certificate's statement (a 64-digit
+        # fingerprint, its times, its custody) continues on a numbered page (续页) in each.
+        pages = 4 if key == "evidence-preservation" else 2
+        assert len(doc) == pages, key
         matter = parse_matter(key, EXAMPLES[key])
         assert matter.title_zh in _text(cert.pdf, 0)
-        english = _text(cert.pdf, 1)
+        english = " ".join(_text(cert.pdf, i) for i in range(pages // 2, pages))
         assert "This translation conforms to the Chinese original" in english
         assert matter.statement_en()[0][:30] in english, key
         assert verify_pdf(rt.verifier_context(), cert.pdf).indication is Indication.PASSED, key

@@ -71,6 +71,23 @@ class BatchTooLarge(VerifierError):
                          f"该 API 密钥每分钟最多核验 {per_minute} 项，请每次最多发送 {per_minute} 项")
 
 
+class BadSubscriptionRef(VerifierError):
+    """A subscription's certificate given as neither an id (UUID) nor a SHA-256 fingerprint."""
+
+    code = "SUBSCRIPTION_REF_INVALID"
+    http_status = 422
+
+
+class SubscriptionNotFound(VerifierError):
+    """This API key has no subscription to the certificate (another key's are never seen)."""
+
+    code = "SUBSCRIPTION_NOT_FOUND"
+    http_status = 404
+
+    def __init__(self) -> None:
+        super().__init__("this API key is not subscribed to this certificate", "本密钥未订阅此公证书")
+
+
 class ResultExpired(VerifierError):
     code = "RESULT_EXPIRED"
     http_status = 404
@@ -141,3 +158,14 @@ class PackageMalformed(PackageRefused):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"the evidence package is damaged: {detail}", f"证据包已损坏：{detail}")
+
+
+class NotAPreservationCertificate(VerifierError):
+    """A file or fingerprint checked against a certificate that preserves no evidence."""
+
+    code = "NOT_A_PRESERVATION_CERTIFICATE"
+    http_status = 422
+
+    def __init__(self) -> None:
+        super().__init__("this certificate is not a preservation certificate: it preserves no file",
+                         "该公证书不是电子证据保全证书，未保全任何电子数据")

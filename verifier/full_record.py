@@ -14,6 +14,7 @@ from errors import NotaryError
 from pydantic import BaseModel
 
 from records.matters import MATTERS
+from records.translation import Untranslated
 from records.models import Certificate
 
 from .report import CertificateSummary
@@ -63,5 +64,5 @@ def _translated(matter) -> list[str] | None:
     recorded in Chinese only cannot: then the page shows the Chinese alone)."""
     try:
         return matter.statement_en()
-    except (NotaryError, KeyError, ValueError):
+    except (NotaryError, Untranslated, KeyError, ValueError):
         return None

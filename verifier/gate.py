@@ -66,7 +66,8 @@ class Gate:
         """The key a client's requests are counted under (see client_address, client_bucket)."""
         return client_bucket(client_address(request, self.proxies))
 
-    def _count_upload(self, request: Request) -> None:
+    def count_upload(self, request: Request) -> None:
+        """One upload (or signed report) of this client: 429 past its allowance a minute."""
         self.limiter.take(f"upload:{self.client(request)}", 1, self.uploads_per_minute)
 
     async def _in_slot(self, work: Callable[[], Any]) -> Any:
@@ -84,7 +85,7 @@ class Gate:
     async def verify_uploaded(self, request: Request) -> Report:
         """Rate-limited per client, read within the size limit, verified in an upload slot;
         noted as a forgery lead when it is one (its hash and claimed office, not the file)."""
-        self._count_upload(request)  # before a byte is read
+        self.count_upload(request)  # before a byte is read
         data = await read_pdf_body(request, self.ctx.max_upload_bytes)
         report: Report = await self._in_slot(lambda: verify_pdf(self.ctx, data))
         leads.note_report(self.ctx.engine, "upload", report)
@@ -102,7 +103,7 @@ class Gate:
     async def signed_report_pdf(self, request: Request, make_report: Callable[[], Report]) -> Response:
         """Verify and sign a report PDF for anyone who asks: as costly as an upload, so it is
         counted with the client's uploads and signed in an upload slot."""
-        self._count_upload(request)
+        self.count_upload(request)
         font, signer = self.ctx.font_path, self.ctx.report_signer
         assert font is not None and signer is not None  # a server's context has both (Runtime.verifier_context)
         pdf = await self._in_slot(lambda: signed_report(make_report(), font, signer))

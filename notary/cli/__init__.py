@@ -9,10 +9,12 @@ import sys
 from . import (  # noqa: F401 - registers
     audit_log,
     credentials,
+    evidence_packages,
     feeding,
     inspecting,
     issuing,
     office_keys,
+    preservation,
     schema,
     serving,
     staff_accounts,
