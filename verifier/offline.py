@@ -18,7 +18,7 @@ from anchoring.receipt import AnchorReceipt
 from keys.store import certificate_fingerprint
 
 from . import standalone
-from .analysis import analyse_pdf
+from .analysis import PdfAnalysis, analyse_pdf
 from .checks import anchor_check, ledger_status_check, office_binding_check
 from .report import Check, CheckName, CheckStatus, Indication, Report
 from .report import finish as finish_report
@@ -32,10 +32,11 @@ def bundle_roots(bundle: TrustBundle) -> list[asn1_x509.Certificate]:
 
 def verify_offline(data: bytes, receipt: AnchorReceipt, rpc_urls: list[str], bundle: TrustBundle, *,
                    confirmations: int = 1, quorum: int | None = None, max_bytes: int = 20 * 1024 * 1024,
-                   timeout: float = 10.0) -> Report:
+                   timeout: float = 10.0, analysis: PdfAnalysis | None = None) -> Report:
     """The full report from the file, its receipt and a quorum of nodes of the pinned
-    ledger. ``quorum`` outside 1..distinct nodes raises ValueError."""
-    pdf = analyse_pdf(data, [c.dump() for c in bundle_roots(bundle)], max_bytes)
+    ledger. ``quorum`` outside 1..distinct nodes raises ValueError. ``analysis``: the
+    file's analysis against the bundle's root, when the caller already made it."""
+    pdf = analysis or analyse_pdf(data, [c.dump() for c in bundle_roots(bundle)], max_bytes)
     checks: list[Check] = [pdf.integrity, pdf.trust, pdf.timestamp]
     report = Report(indication=Indication.INDETERMINATE, checks=[], document_sha256=pdf.candidate_digests[0],
                     signer=pdf.signer_name, claimed_signing_time=pdf.claimed_time,
