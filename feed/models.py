@@ -51,6 +51,7 @@ class FeedReceiver(SQLModel, table=True):
     created_by: str = Field(max_length=120)
     created_at: dt.datetime = Field(default_factory=utcnow)
     disabled_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None  # a registry's receiver ends with its API key
 
 
 class FeedEvent(SQLModel, table=True):

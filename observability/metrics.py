@@ -36,6 +36,9 @@ CHAIN_NODE_RESTARTS = Counter("notary_chain_node_restarts_total", "Times the emb
                               "again after it died")
 FEED_DELIVERIES = Counter("notary_feed_deliveries_total", "Feed webhook attempts, by outcome: delivered, "
                           "failed (to be retried) or dead (dead-lettered)", ["outcome"])
+REGISTRY_SUBSCRIPTIONS = Counter("notary_registry_subscriptions_total", "Registries' subscriptions to "
+                                 "certificates, by outcome: added, refused (not verified by the key, or no such "
+                                 "certificate) or removed", ["outcome"])
 FEED_DELIVERY_SECONDS = Histogram("notary_feed_delivery_seconds", "From an event to its delivery (an issued "
                                   "event waits for its anchor)", buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
 

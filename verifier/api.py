@@ -18,7 +18,7 @@ from anchoring.receipt import AnchorReceipt
 from anchoring.status import anchor_status
 from records.lookups import find_by_number
 
-from . import leads
+from . import leads, subscriptions
 from .apikeys import authenticate_api_key
 from records.models import Certificate
 
@@ -87,6 +87,9 @@ class BatchItem(BaseModel):
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[BatchItem] = Field(min_length=1, max_length=BATCH_MAX)
+    subscribe: bool = Field(default=False, description="also subscribe this key to every certificate found in this "
+                                                       "call (its revocation or correction is then sent to the "
+                                                       "registry's receiver): POST /api/v1/subscriptions")
 
 
 class BatchResult(BaseModel):
@@ -98,6 +101,8 @@ class BatchResult(BaseModel):
     record: CertificateRecord | None = Field(default=None,
                                              description="the full record, for a number with its access code")
     error: dict | None = None
+    subscribed: bool | None = Field(default=None, description="with \"subscribe\": whether this key is now "
+                                                              "subscribed to the certificate")
 
 
 class BatchResponse(BaseModel):
@@ -184,7 +189,16 @@ def router(ctx: VerifierContext, gate: Gate) -> APIRouter:
         with Session(ctx.engine) as s:
             s.add_all(log_rows)
             s.commit()
+        if body.subscribe:  # after the log rows: they are what allows the subscription
+            subscribe_found(key, results)
         return BatchResponse(results=results)
+
+    def subscribe_found(key: ApiKey, results: list[BatchResult]) -> None:
+        found = {str(r.certificate["id"]) for r in results if r.certificate}
+        outcomes = subscriptions.subscribe(ctx.engine, key.id, sorted(found), actor=f"apikey:{key.name}")
+        done = {o.ref for o in outcomes if o.refused is None}
+        for r in results:
+            r.subscribed = r.certificate is not None and str(r.certificate["id"]) in done
 
     def batch_record(key: ApiKey, item: BatchItem) -> tuple[Report, CertificateRecord]:
         """A number with its access code, for a registry: counted like the public form (per

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.sessions import write_session
+from feed.receivers import disable_for_api_key
 from records import audit
 from keys import credentials
 from keys.bearer import new_secret
@@ -57,6 +58,7 @@ def revoke_api_key(engine: Engine, ref: str, *, actor: str = "cli", office: str 
     credentials.revoke); the revocation is audited."""
     def record(s: Session, row: ApiKey) -> None:
         audit.append(s, actor, "apikey.revoke", str(row.id), {"name": row.name}, office=office)
+        disable_for_api_key(s, row.id, actor)  # the registry's feed ends with its key
 
     return credentials.revoke(engine, ApiKey, ref, record)
 

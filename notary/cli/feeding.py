@@ -42,6 +42,7 @@ def feed_add(
     from feed.receivers import add_receiver
 
     key_id = _uuid(api_key, "--api-key") if api_key else None
+    key_expires = None
     rt = open_runtime_or_exit(chain=False)
     try:
         if key_id is not None:
@@ -50,12 +51,14 @@ def feed_add(
             from verifier.models import ApiKey
 
             with Session(rt.engine) as s:
-                if s.get(ApiKey, key_id) is None:
-                    fail(EXIT_BAD_INPUT, f"--api-key: no registry API key {key_id} (see notary apikey list)")
+                key_row = s.get(ApiKey, key_id)
+                if key_row is None or key_row.revoked_at is not None:
+                    fail(EXIT_BAD_INPUT, f"--api-key: no registry API key {key_id} in use (see notary apikey list)")
+                key_expires = key_row.expires_at
         receiver, secret = add_receiver(
             rt.engine, rt.feed_config.sealing_key, name=name, url=url, actor=operator_actor(operator),
             office_code=None if key_id else rt.office.code, api_key_id=key_id, personal_data=personal_data,
-            kinds=kind, allow_insecure=rt.settings.feed_allow_insecure_receivers)
+            kinds=kind, allow_insecure=rt.settings.feed_allow_insecure_receivers, expires_at=key_expires)
     except FeedError as exc:
         fail(EXIT_BAD_INPUT, exc.message)
     finally:

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('disabled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id')
         )
         with op.batch_alter_table('feed_receiver', schema=None) as batch_op:
