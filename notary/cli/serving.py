@@ -123,8 +123,33 @@ def demo(
     typer.echo(f"  verify URL: {issued.verify_url}")
     typer.echo(f"  access:     {issued.access_code}  (enter it on the verify page to see the full record)")
     typer.echo(f"  check it:   .venv/bin/notary verify {path}\n")
+    _demo_preservation(rt, who)
     _demo_staff(rt, who)
     _serve(rt, host, port)
+
+
+def _demo_preservation(rt, who: str) -> None:
+    """A preserved demo file and its preservation certificate: the file, and a copy changed by
+    one character, to try on the public check page."""
+    from preservation.submission import Submission, operator_principal, submit
+    from records.matters import EXAMPLES
+
+    folder = rt.settings.data_path / "demo"
+    original, changed = folder / "evidence.txt", folder / "evidence-changed.txt"
+    text = "2026年11月20日聊天记录：对方确认于12月1日前交付货物。\n"
+    original.write_text(text, encoding="utf-8")
+    changed.write_text(text.replace("12月1日", "12月9日"), encoding="utf-8")
+    person = {k: EXAMPLES["evidence-preservation"][k] for k in ("applicant_name", "sex", "birth_date", "id_number")}
+    done = submit(rt.preservation_context(rt.issuer_context()), operator_principal(who, rt.office.code),
+                  Submission(**person, description="微信聊天记录（演示）", content=original.read_bytes(),
+                             file_name=original.name),
+                  notary=EXAMPLES["evidence-preservation"]["notary"], actor=f"operator:{who}")
+    anchor_now(rt)
+    check = done.certificate.verify_url.replace("?", "/evidence?", 1)
+    typer.secho("Demo evidence preserved (电子证据保全).", fg=typer.colors.GREEN, bold=True)
+    typer.echo(f"  number:     {done.certificate.number}")
+    typer.echo(f"  check page: {check}")
+    typer.echo(f"  try:        {original} (matches) and {changed} (does not)\n")
 
 
 def _demo_staff(rt, who: str) -> None:
