@@ -31,8 +31,9 @@ def router(engine: Engine, link_key: bytes, now: Callable = utcnow) -> APIRouter
             receiver = s.get(FeedReceiver, link.receiver_id)
             cert = s.get(Certificate, certificate_id)
             document = s.get(CertificateDocument, certificate_id)
-            if receiver is None or receiver.disabled_at is not None or cert is None or document is None \
-                    or (receiver.office_code is not None and receiver.office_code != cert.office_code):
+            # The PDF names the holder: only a receiver entitled to personal data may have it.
+            if receiver is None or receiver.disabled_at is not None or not receiver.personal_data \
+                    or cert is None or document is None or receiver.office_code != cert.office_code:
                 raise LinkInvalid()
             name, office, pdf = receiver.name, cert.office_code, document.pdf
         # The PDF holds personal data: the read is recorded before it is handed out.

@@ -10,10 +10,9 @@ is dead-lettered and stops holding the others; ``replay`` puts it back in line."
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
-import os
 import random
-import socket
 import threading
 import time
 import urllib.parse
@@ -27,7 +26,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from anchoring.models import AnchorBatch, OutboxEntry
+from processes.holder import holder_gone, new_holder
 from observability.metrics import FEED_DELIVERIES, FEED_DELIVERY_SECONDS
+from records.models import Certificate
 from storage.clock import utcnow
 from storage.sessions import write_session
 from webhooks import signature
@@ -63,6 +65,8 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     base = min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
     if retry_after is not None:
         base = min(max(base, retry_after), MAX_BACKOFF_SECONDS)
+        # The receiver's wait is a floor: jitter adds to it, never retries before it.
+        return base * random.uniform(1.0, 1.2)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -86,7 +90,7 @@ class FeedWorker:
                  client: httpx.Client | None = None):
         self.engine = engine
         self.config = config
-        self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}")[:80]
+        self.name = name or new_holder()  # processes.holder: a claim of a process gone is taken at once
         self.client = client or httpx.Client(timeout=config.timeout_seconds, follow_redirects=False,
                                              limits=httpx.Limits(max_connections=config.concurrency * 2))
         self.pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="feed-post")
@@ -131,36 +135,64 @@ class FeedWorker:
                                       col(earlier.stream) == col(FeedDelivery.stream),
                                       col(earlier.state) == DeliveryState.PENDING.value,
                                       col(earlier.event_seq) < col(FeedDelivery.event_seq)))
+        # A disabled receiver's deliveries wait in the table: left in the query, a backlog of
+        # them as large as a claim filled every claim, and nobody else got anything.
+        live = col(FeedDelivery.receiver_id).in_(select(FeedReceiver.id).where(
+            col(FeedReceiver.disabled_at).is_(None),
+            or_(col(FeedReceiver.expires_at).is_(None), col(FeedReceiver.expires_at) > now)))
+        # A claim is free when its lease ran out, or at once when its holder is a process of
+        # this machine that has ended (killed mid-pass): its deliveries go out in seconds.
+        free = or_(col(FeedDelivery.claimed_until).is_(None), col(FeedDelivery.claimed_until) < now,
+                   col(FeedDelivery.claimed_by).startswith(self.name.split("/", 1)[0] + "/"))
         with Session(self.engine) as s:  # most passes find nothing due: look before taking the write lock
             if s.exec(select(FeedDelivery.id).where(FeedDelivery.state == DeliveryState.PENDING.value,
-                                                    col(FeedDelivery.next_attempt_at) <= now).limit(1)).first() is None:
+                                                    col(FeedDelivery.next_attempt_at) <= now,
+                                                    live).limit(1)).first() is None:
                 return []
         with write_session(self.engine) as s:
             query = (select(FeedDelivery)
                      .where(FeedDelivery.state == DeliveryState.PENDING.value,
-                            col(FeedDelivery.next_attempt_at) <= now,
-                            or_(col(FeedDelivery.claimed_until).is_(None), col(FeedDelivery.claimed_until) < now),
-                            ~blocked)
-                     .order_by(col(FeedDelivery.event_seq)).limit(self.config.claim_size))
+                            col(FeedDelivery.next_attempt_at) <= now, live, free, ~blocked)
+                     # Room for claims of live processes of this machine, skipped below.
+                     .order_by(col(FeedDelivery.event_seq)).limit(self.config.claim_size * 3))
             if self.engine.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=FeedDelivery)  # type: ignore[arg-type]
-            rows = list(s.exec(query))
+            rows = [r for r in s.exec(query) if self._claimable(r, now)][:self.config.claim_size]
             taken: list[tuple[FeedDelivery, FeedEvent, FeedReceiver]] = []
             streams: set[tuple[object, str]] = set()
-            for row in rows:
-                if (row.receiver_id, row.stream) in streams:
-                    continue  # one at a time per stream, even within a claim
-                receiver = s.get(FeedReceiver, row.receiver_id)
-                event = s.get(FeedEvent, row.event_seq)
-                if receiver is None or event is None or receiver.disabled_at is not None:
-                    continue
-                streams.add((row.receiver_id, row.stream))
-                row.claimed_until, row.claimed_by = now + self._lease(), self.name
-                s.add(row)
-                taken.append((row, event, receiver))
-            attempts = [self._prepare(s, row, event, receiver, now) for row, event, receiver in taken]
+            # The claim's events in one query, and its changes written at the commit: one
+            # query and one UPDATE per row (autoflushed before the next read) were most of a pass.
+            found = {e.seq: e for e in s.exec(select(FeedEvent).where(col(FeedEvent.seq).in_({r.event_seq for r in rows})))}
+            # What the bodies read (certificates, their anchor batches), read once for the claim
+            # and kept referenced (the session's identity map holds objects weakly): each body's
+            # reads then find them in the session instead of asking the database again.
+            certificate_ids = {e.certificate_id for e in found.values() if e.certificate_id is not None}
+            kept = [*s.exec(select(Certificate).where(col(Certificate.id).in_(certificate_ids))),
+                    *s.exec(select(AnchorBatch).where(col(AnchorBatch.id).in_(
+                        select(OutboxEntry.batch_id).where(col(OutboxEntry.certificate_id).in_(certificate_ids)))))]
+            with s.no_autoflush:
+                for row in rows:
+                    if (row.receiver_id, row.stream) in streams:
+                        continue  # one at a time per stream, even within a claim
+                    receiver = s.get(FeedReceiver, row.receiver_id)
+                    event = found.get(row.event_seq)
+                    if receiver is None or event is None or receiver.disabled_at is not None:
+                        continue
+                    streams.add((row.receiver_id, row.stream))
+                    row.claimed_until, row.claimed_by = now + self._lease(), self.name
+                    s.add(row)
+                    taken.append((row, event, receiver))
+                attempts = [self._prepare(s, row, event, receiver, now) for row, event, receiver in taken]
             s.commit()
+            del kept
         return attempts
+
+    def _claimable(self, row: FeedDelivery, now: dt.datetime) -> bool:
+        if row.claimed_until is None or row.claimed_until < now:
+            return True
+        lease = self._lease()
+        return row.claimed_by is not None and row.claimed_by != self.name \
+            and holder_gone(row.claimed_by, row.claimed_until - lease, now, stale_after=lease)
 
     def _prepare(self, s: Session, row: FeedDelivery, event: FeedEvent, receiver: FeedReceiver,
                  now: dt.datetime) -> _Attempt:
@@ -179,11 +211,12 @@ class FeedWorker:
             if not self.config.allow_insecure:
                 parts = urllib.parse.urlsplit(attempt.url)
                 check_host(parts.hostname or "", parts.port or 443)  # again: the name may point elsewhere now
-            response = self.client.post(attempt.url, content=attempt.body, headers=attempt.headers)
-            attempt.status = response.status_code
-            if not 200 <= response.status_code < 300:
-                attempt.error = f"HTTP {response.status_code}"
-                attempt.retry_after = _retry_after(response.headers.get("retry-after"))
+            with self.client.stream("POST", attempt.url, content=attempt.body, headers=attempt.headers) as response:
+                attempt.status = response.status_code
+                if not 200 <= response.status_code < 300:
+                    attempt.error = f"HTTP {response.status_code}"
+                    attempt.retry_after = _retry_after(response.headers.get("retry-after"))
+                _skim(response, time.monotonic() + self.config.timeout_seconds)
         except BadReceiver as exc:
             attempt.error = exc.message[:300]
         except httpx.TimeoutException:
@@ -195,9 +228,11 @@ class FeedWorker:
 
     def _record(self, attempts: list[_Attempt]) -> None:
         now = utcnow()
-        with write_session(self.engine) as s:
+        with write_session(self.engine) as s, s.no_autoflush:
+            rows = {r.id: r for r in s.exec(select(FeedDelivery).where(
+                col(FeedDelivery.id).in_([a.delivery_id for a in attempts])))}  # one read, not one per row
             for a in attempts:
-                row = s.get(FeedDelivery, a.delivery_id)
+                row = rows.get(a.delivery_id)
                 if row is None or row.state != DeliveryState.PENDING.value:
                     continue  # replayed or recorded by a worker that took over the claim
                 row.attempts += 1
@@ -219,10 +254,38 @@ class FeedWorker:
             s.commit()
 
 
+ANSWER_BYTES = 64 * 1024
+
+
+def _skim(response: httpx.Response, deadline: float) -> None:
+    """Read the answer's body, so that the connection can be used again, but no more than
+    ANSWER_BYTES and not past ``deadline``: the receiver's answer is its status. Read whole,
+    a body sent a byte at a time (each within the timeout) or without end held the pass, and
+    every other receiver's deliveries with it, for as long as the receiver liked."""
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > ANSWER_BYTES or time.monotonic() > deadline:
+                return  # the connection is closed, not reused
+    except httpx.HTTPError:
+        pass  # the status is in; what follows it does not change the outcome
+
+
 def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
+    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date (RFC 9110);
+    None for anything else. ASCII digits only: "²" is a digit to str.isdigit but not to
+    float(), and raising here lost the records of the whole pass."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max((when - utcnow()).total_seconds(), 0.0)
 
 
 def run_until_idle(worker: FeedWorker, deadline_seconds: float = 30.0,

@@ -36,23 +36,29 @@ def fan_out(engine: Engine, limit: int = 500) -> int:
                               .order_by(col(FeedEvent.seq)).limit(limit)))
         if not waiting:
             return 0
-        receivers = [r for r in s.exec(select(FeedReceiver).where(col(FeedReceiver.disabled_at).is_(None)))]
-        held: set[str] = set()
         now = utcnow()
+        # A disabled receiver's deliveries are made and wait: enabled again, it gets what it
+        # missed, in order. One whose registry key ended gets nothing more.
+        receivers = [r for r in s.exec(select(FeedReceiver)) if r.expires_at is None or r.expires_at > now]
+        held: set[str] = set()
         done = 0
-        for event in waiting:
-            stream = stream_of(event)
-            if stream in held:
-                continue
-            if event.kind == EventKind.ISSUED.value and not _anchored(s, event):
-                held.add(stream)  # and every later event of this certificate
-                continue
-            assert event.seq is not None
-            for receiver in _targets(s, event, receivers):
-                s.add(FeedDelivery(event_seq=event.seq, receiver_id=receiver.id, stream=stream, next_attempt_at=now))
-            event.fanned_out_at = now
-            s.add(event)
-            done += 1
+        # The deliveries are written together at the commit: flushed before each event's
+        # anchor lookup, they were one INSERT at a time (a third of a busy pass's time).
+        with s.no_autoflush:
+            for event in waiting:
+                stream = stream_of(event)
+                if stream in held:
+                    continue
+                if event.kind == EventKind.ISSUED.value and not _anchored(s, event):
+                    held.add(stream)  # and every later event of this certificate
+                    continue
+                assert event.seq is not None
+                for receiver in _targets(s, event, receivers):
+                    s.add(FeedDelivery(event_seq=event.seq, receiver_id=receiver.id, stream=stream,
+                                       next_attempt_at=now))
+                event.fanned_out_at = now
+                s.add(event)
+                done += 1
         s.commit()
         return done
 

@@ -89,7 +89,7 @@ class FeedDelivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)
     claimed_until: dt.datetime | None = None
-    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_by: str | None = Field(default=None, max_length=160)  # processes.holder
     last_status: int | None = None
     last_error: str | None = Field(default=None, max_length=300)
     created_at: dt.datetime = Field(default_factory=utcnow)

@@ -58,12 +58,13 @@ def _issued(s: Session, cert: Certificate, receiver: FeedReceiver, links: LinkMa
     found: dict = {
         "matter_title_zh": matter.title_zh if matter else cert.matter,
         "matter_title_en": matter.title_en if matter else cert.matter,
-        "download": {"url": make_link(links.key, links.base_url, cert.id, receiver.id, expires),
-                     "expires_at": expires.astimezone(dt.timezone.utc).isoformat()},
     }
     anchored = anchor_status(s, cert.id)
     found["receipt"] = anchored.receipt.model_dump(mode="json") if anchored and anchored.receipt else None
     if receiver.personal_data:
         stored = json.loads(cert.data_json)
         found["holder"] = {"name": cert.applicant_name, "id_number": stored.get("id_number")}
+        # The PDF names the holder and their ID number: its link goes where they may go.
+        found["download"] = {"url": make_link(links.key, links.base_url, cert.id, receiver.id, expires),
+                             "expires_at": expires.astimezone(dt.timezone.utc).isoformat()}
     return found

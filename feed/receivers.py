@@ -34,7 +34,8 @@ def sealing_key(installation_secret: bytes) -> bytes:
 
 def add_receiver(engine: Engine, key: bytes, *, name: str, url: str, actor: str, office_code: str | None = None,
                  api_key_id: uuid.UUID | None = None, personal_data: bool = False,
-                 kinds: Sequence[str] | None = None, allow_insecure: bool = False) -> tuple[FeedReceiver, str]:
+                 kinds: Sequence[str] | None = None, allow_insecure: bool = False,
+                 expires_at: dt.datetime | None = None) -> tuple[FeedReceiver, str]:
     """A new receiver and its secret (``whsec_…``, shown once). Either ``office_code`` (the
     office's platform receiver: every event of the office) or ``api_key_id`` (a registry's
     receiver: the revocations and corrections of the certificates that key subscribed to)."""
@@ -53,7 +54,7 @@ def add_receiver(engine: Engine, key: bytes, *, name: str, url: str, actor: str,
     receiver = FeedReceiver(name=name, url=url, office_code=office_code, api_key_id=api_key_id,
                             kind=(ReceiverKind.PLATFORM if office_code else ReceiverKind.REGISTRY).value,
                             personal_data=personal_data, event_kinds=chosen, created_by=actor[:120],
-                            secret_sealed=b"")
+                            secret_sealed=b"", expires_at=expires_at)
     receiver.secret_sealed = sealing.seal(key, secret.encode(), receiver.id.bytes)
     with write_session(engine) as s:
         s.add(receiver)
@@ -98,8 +99,8 @@ def find(s: Session, receiver_id: uuid.UUID, office_code: str | None = None) -> 
 
 
 def disable_receiver(engine: Engine, receiver_id: uuid.UUID, actor: str, office_code: str | None = None) -> None:
-    """No more deliveries to it, and its download links stop working. Deliveries waiting for
-    it stay as they are (replayed if it is enabled again)."""
+    """Nothing more is posted to it, and its download links stop working. Its events keep
+    being queued, and go out in order if it is enabled again."""
     with write_session(engine) as s:
         receiver = find(s, receiver_id, office_code)
         if receiver.disabled_at is None:
@@ -108,6 +109,18 @@ def disable_receiver(engine: Engine, receiver_id: uuid.UUID, actor: str, office_
             audit.append(s, actor, "feed.receiver_disable", str(receiver.id), {"name": receiver.name},
                          office=receiver.office_code)
         s.commit()
+
+
+def disable_for_api_key(s: Session, api_key_id: uuid.UUID, actor: str) -> int:
+    """Disable every receiver of a registry's API key, in the caller's transaction (the key
+    is being revoked: a revoked registry hears nothing more). Returns how many."""
+    found = list(s.exec(select(FeedReceiver).where(FeedReceiver.api_key_id == api_key_id,
+                                                   col(FeedReceiver.disabled_at).is_(None))))
+    for receiver in found:
+        receiver.disabled_at = receiver.expires_at = utcnow()  # expired: never enabled again for this key
+        s.add(receiver)
+        audit.append(s, actor, "feed.receiver_disable", str(receiver.id), {"name": receiver.name, "api_key_revoked": True})
+    return len(found)
 
 
 def enable_receiver(engine: Engine, receiver_id: uuid.UUID, actor: str, office_code: str | None = None) -> None:

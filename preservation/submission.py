@@ -16,10 +16,11 @@ from sqlmodel import Session
 from issuer.auth import Principal, Role
 from issuer.service import AuditEntry, IssuedCertificate, issue_parsed
 from records.errors import InvalidMatterData
-from records.matters import invalid_fields, parse_matter
+from records.matters import MatterInput, invalid_fields, parse_matter
 from records.matters.evidence import EvidencePreservationInput
 from records.models import Owner
 from storage.clock import utcnow
+from verifier.certified_text import statement_phrase_in
 
 from .context import PreservationContext
 from .errors import EvidenceTooLarge, InvalidSubmission, PreservationNotSetUp
@@ -159,10 +160,25 @@ def _validated(ctx: PreservationContext, principal: Principal, submission: Submi
     try:
         matter = parse_matter(MATTER, {k: v for k, v in values.items() if v is not None})
         ctx.issuing.check_printable(matter, submission.language)
+        _no_second_statement(matter)
     except InvalidMatterData as exc:
         raise _as_submitted(exc) from None
     assert isinstance(matter, EvidencePreservationInput)  # the model of MATTER
     return matter
+
+
+def _no_second_statement(matter: MatterInput) -> None:
+    """Refuse free text that repeats the certificate's own fingerprint or timestamp phrase:
+    the certificate would print a second fingerprint (or time) under the office's seal,
+    beside the one it certifies (verifier.certified_text)."""
+    errors = [{"field": name, "rule": "statement_phrase",
+               "message": f"may not contain the certificate's own phrase \"{phrase}\"",
+               "message_zh": f"不得包含公证书自身的表述“{phrase}”"}
+              for name, value in matter.model_dump().items()
+              if isinstance(value, str) and (phrase := statement_phrase_in(value)) is not None]
+    if errors:
+        raise InvalidMatterData("the text repeats the certificate's statement of a fingerprint or time", errors,
+                                "填写的内容不得重复公证书关于数字指纹或时间戳的表述")
 
 
 def _applicant(principal: Principal, named: str | None) -> str | None:

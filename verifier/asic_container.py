@@ -7,11 +7,20 @@ between many entries), unsafe or duplicate names, encryption, and the ``mimetype
 that ETSI EN 319 162-1 puts first, stored, at offset 0. Inflating then stops at each entry's
 declared size and its CRC is checked. A container that fails any of this is refused
 (a PackageRefused with its code), never reported on.
+
+The verifier reads the central directory; a clerk's unzip may read the local headers in
+order (a streaming reader), honour extra fields (Info-ZIP's Unicode Path names a member
+otherwise) or make links and folders from the file attributes. So the container must read
+one way only: entries back to back from byte 0, each local header saying what the
+directory says, no data descriptor, no extra field, regular files only, the directory
+right after the last entry and its end record (no ZIP64, no comment) ending the file. No
+byte is left where another reader could find another file.
 """
 
 from __future__ import annotations
 
 import io
+import stat
 import struct
 import unicodedata
 import zipfile
@@ -25,6 +34,13 @@ from .errors import NotAPackage, PackageDuplicateEntry, PackageMalformed, Packag
 MiB = 1024 * 1024
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature, version .. extra length: 30 bytes
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+_END_RECORD = struct.Struct("<4s4H2LH")  # signature, disks, entries (twice), directory size and offset, comment
+_END_SIGNATURE = b"PK\x05\x06"
+# General-purpose flags an entry may carry: the deflate options (bits 1-2) and UTF-8 names
+# (bit 11). Not encryption (0), nor a data descriptor (3): its sizes come after the data,
+# where a streaming reader and the directory may disagree.
+_ALLOWED_FLAGS = 0x0806
+_DOS_DIRECTORY, _DOS_REPARSE_POINT = 0x10, 0x400  # a folder, a Windows link
 _CHUNK = 1024 * 1024
 
 
@@ -61,7 +77,7 @@ def read_container(data: bytes, limits: ContainerLimits = ContainerLimits()) -> 
         raise NotAPackage(f"its ZIP directory cannot be read ({exc})") from None
     _check_directory(infos, limits)
     _check_mimetype(data, infos)
-    _check_layout(data, infos, getattr(archive, "start_dir", len(data)))
+    _check_layout(data, infos)
     members: dict[str, bytes] = {}
     for info in infos[1:]:
         members[info.filename] = _inflate(archive, info)
@@ -119,17 +135,50 @@ def _local_header(data: bytes, info: zipfile.ZipInfo) -> tuple:
     return header
 
 
-def _check_layout(data: bytes, infos: list[zipfile.ZipInfo], directory_start: int) -> None:
-    """Each entry's local header and data lie before the next entry's, and all before the
-    central directory: no two entries share bytes."""
+def _check_layout(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+    """Entries back to back from byte 0, each read the same from its local header as from
+    the directory; the directory right after the last and its end record ending the file:
+    no two entries share bytes, and no byte lies outside an entry for another reader."""
     end = 0
     for info in sorted(infos, key=lambda i: i.header_offset):
         if info.header_offset < end:
             raise PackageMalformed(f"{info.filename!r} overlaps another entry")
+        if info.header_offset > end:
+            raise PackageMalformed(f"bytes before {info.filename!r} belong to no entry")
         header = _local_header(data, info)
-        end = info.header_offset + _LOCAL_HEADER.size + header[-2] + header[-1] + info.compress_size
-    if end > directory_start:
-        raise PackageMalformed("an entry overlaps the ZIP directory")
+        _check_entry(info, header)
+        end = info.header_offset + _LOCAL_HEADER.size + header[-2] + info.compress_size
+    _check_end(data, len(infos), end)
+
+
+def _check_entry(info: zipfile.ZipInfo, header: tuple) -> None:
+    """The local header says what the directory says (zipfile itself compares only the
+    name), with no data descriptor and no extra field; the entry is a regular file."""
+    _, _, flags, method, _, _, crc, compressed, size, _, extra = header
+    if flags & ~_ALLOWED_FLAGS or info.flag_bits & ~_ALLOWED_FLAGS:
+        raise PackageMalformed(f"{info.filename!r} has a data descriptor or other unsupported flags")
+    if (flags, method, crc, compressed, size) != (info.flag_bits, info.compress_type, info.CRC, info.compress_size,
+                                                  info.file_size):
+        raise PackageMalformed(f"{info.filename!r}: its local header and the directory disagree")
+    if extra or info.extra or info.comment:
+        raise PackageMalformed(f"{info.filename!r} has an extra field or a comment")
+    unix_type = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
+    if unix_type not in (0, stat.S_IFREG) or info.external_attr & (_DOS_DIRECTORY | _DOS_REPARSE_POINT):
+        raise PackageMalformed(f"{info.filename!r} is not a regular file (a link or a folder)")
+
+
+def _check_end(data: bytes, entries: int, directory_start: int) -> None:
+    """The end record is the file's last bytes (no comment, no ZIP64) and names the one
+    directory that starts at ``directory_start`` and ends where the record begins."""
+    at = len(data) - _END_RECORD.size
+    try:
+        signature, disk, start_disk, here, total, size, offset, comment = _END_RECORD.unpack_from(data, at)
+    except struct.error:
+        raise PackageMalformed("the ZIP end record is missing") from None
+    if signature != _END_SIGNATURE or comment:
+        raise PackageMalformed("bytes follow the ZIP end record, or it has a comment")
+    if (disk, start_disk, here, total, offset, offset + size) != (0, 0, entries, entries, directory_start, at):
+        raise PackageMalformed("the ZIP directory is not where its end record says, or not all of it is read")
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -65,6 +66,17 @@ def document_text(pdf: bytes, max_pages: int = MAX_TEXT_PAGES) -> tuple[str, str
     finally:
         doc.close()
     return subject, "".join(ch for ch in "".join(parts) if not ch.isspace() and ch.isprintable())
+
+
+def statement_phrase_in(text: str) -> str | None:
+    """The statement phrase (fingerprint or timestamp) that ``text`` holds, read as this
+    module reads a page (spaces and unprintable characters dropped) and after NFKC, so
+    that full-width or spaced look-alikes count too; None when it holds neither. Free text
+    that holds one would make the certificate state a second fingerprint or time: for a
+    reader, and for the evidence package, which is then ambiguous and never passes."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace() and ch.isprintable())
+    return next((phrase for phrase in (FINGERPRINT_PHRASE, TIMESTAMP_PHRASE)
+                 if unicodedata.normalize("NFKC", phrase) in folded), None)
 
 
 def evidence_claims(pdf: bytes) -> EvidenceClaims:

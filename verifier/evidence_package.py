@@ -59,6 +59,7 @@ MAX_PDF_BYTES = 20 * 1024 * 1024  # as for an upload
 MAX_SMALL_BYTES = 64 * 1024  # receipt, transaction, fingerprint file
 _HASH_LINE = re.compile(r"^([0-9a-f]{64})(?:  [^\r\n]+)?\n?$")
 VERDICT_LABEL = "结论Verdict:"  # verifier/report_pdf.py's verdict line, spaces removed
+KNOWN_OBJECTS = frozenset({CERTIFICATE_NAME, RECEIPT_NAME, TRANSACTION_NAME, TIMESTAMP_NAME, HASH_NAME, REPORT_NAME})
 
 
 @dataclass
@@ -108,8 +109,8 @@ def verify_package(data: bytes, bundle: TrustBundle, rpc_urls: list[str], *, quo
 
 
 def _manifest_check(members: dict[str, bytes]) -> PackageCheck:
-    """Every data object listed with a matching SHA-256, every listed one present, and
-    nothing else but the manifest and its signature."""
+    """Every data object listed with a matching SHA-256, every listed one present, nothing
+    else but the manifest and its signature, and no object a package does not hold."""
     raw = members.get(MANIFEST_NAME)
     if raw is None:
         return PackageCheck.of(N.MANIFEST, I, "MANIFEST_MISSING")
@@ -128,10 +129,24 @@ def _manifest_check(members: dict[str, bytes]) -> PackageCheck:
     unlisted = sorted(name for name in members if name not in listed and name not in (MANIFEST_NAME, SIGNATURE_NAME))
     if unlisted:
         return PackageCheck.of(N.MANIFEST, I, "MANIFEST_UNLISTED_OBJECT", names=unlisted)
+    unexpected = sorted(name for name in listed if not _expected_object(name))
+    if unexpected:
+        return PackageCheck.of(N.MANIFEST, I, "MANIFEST_UNEXPECTED_OBJECT", names=unexpected)
     changed = sorted(name for name, entry in listed.items() if hashlib.sha256(members[name]).digest() != entry.sha256)
     if changed:
         return PackageCheck.of(N.MANIFEST, I, "MANIFEST_DIGEST_MISMATCH", names=changed)
     return PackageCheck.of(N.MANIFEST, V, "MANIFEST_MATCHES", objects=sorted(listed))
+
+
+def _expected_object(name: str) -> bool:
+    """A data object the office's packages hold (preservation.evidence_package): one of the
+    known names, or a file directly under ``evidence/``. Anything else, even listed and
+    signed, is refused: ``Evidence/x`` or ``EVIDENCE/x`` lands in the same folder as the
+    evidence on a case-blind disk, a file at the top sits beside it, and the evidence check
+    reads ``evidence/`` only, so such a file would travel with a PASSED report unchecked."""
+    if name in KNOWN_OBJECTS:
+        return True
+    return name.startswith(EVIDENCE_DIR) and "/" not in name[len(EVIDENCE_DIR):]
 
 
 def _certificate_check(members: dict[str, bytes], bundle: TrustBundle, rpc_urls: list[str],

@@ -48,6 +48,9 @@ PACKAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "MANIFEST_OBJECT_MISSING": ("清单所列的文件不在证据包中（被删除或改名）。",
                                 "A file the manifest lists is not in the package (removed or renamed)."),
     "MANIFEST_UNLISTED_OBJECT": ("证据包中有清单未列明的文件（被添加）。", "The package holds a file the manifest does not list (added)."),
+    "MANIFEST_UNEXPECTED_OBJECT": ("清单列明了证据包格式以外的文件（如大小写不同的 evidence 目录、其他目录或顶层的文件）。",
+                                   "The manifest lists a file that is not part of an evidence package (another folder, "
+                                   "evidence/ spelled in another case, or a file at the top)."),
     "MANIFEST_SIGNATURE_REFERENCE": ("清单指向的签名文件不是本证据包的签名。", "The manifest refers to a signature other than the package's."),
     # package_signature
     "PACKAGE_SIGNED_BY_OFFICE": ("清单由签发公证书的同一公证处密钥以 CAdES 签名，签名完好、可信。",
