@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('claimed_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=True),
         sa.Column('last_status', sa.Integer(), nullable=True),
         sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
