@@ -30,7 +30,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session
-from typer.testing import CliRunner
 
 from anchoring.status import anchor_status
 from issuer.service import IssuedCertificate, issue_certificate, issue_parsed
@@ -44,6 +43,7 @@ from preservation.models import PreservedEvidence
 from preservation.sealed_files import file_key, seal_file
 from records.matters import EXAMPLES, parse_matter
 from storage.sessions import write_session
+from tests.cli_runner import in_process_cli
 from tests.conftest import make_settings
 from tests.pdf_tools import flip_byte_in_signed_range
 from verifier.asic import ASIC_NS, DS_NS, MANIFEST_NAME, MIMETYPE, SIGNATURE_NAME, ManifestEntry, \
@@ -564,21 +564,11 @@ def test_a_certificate_not_yet_anchored_has_no_package(office):
 # ------------------------------------------------------------------------------ the command line
 
 def test_the_commands(office, tmp_path, monkeypatch):
-    from notary.cli import app
 
     rt = office.rt
     env = {"NOTARY_DATA_DIR": str(rt.settings.data_path), "NOTARY_RPC_URL": office.url,
            "NOTARY_KEY_PASSPHRASE": "test-passphrase", "NOTARY_OPERATOR": "clerk"}
-    runner = CliRunner()
-    import signal
-
-    monkeypatch.setattr(signal, "signal", lambda *_a: None)
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
+    run = in_process_cli(env, monkeypatch)
 
     out = tmp_path / "kept.asice"
     refused_file = run("evidence-package", office.kept.number, "--out", str(out), "--with-file")

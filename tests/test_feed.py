@@ -38,7 +38,6 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from prometheus_client.registry import REGISTRY
 from sqlmodel import Session, col, select, update
-from typer.testing import CliRunner
 
 from anchoring.accounts import fund_on_dev_node
 from anchoring.receipt import AnchorReceipt
@@ -58,6 +57,7 @@ from records.models import CertificateDocument
 from records.revocation import RevocationReason
 from storage.clock import utcnow
 from storage.sessions import write_session
+from tests.cli_runner import in_process_cli
 from tests.conftest import free_port, stop_process_group
 from tests.process_watch import wait_for
 from webhooks import signature
@@ -855,23 +855,12 @@ def test_back_off_doubles_to_an_hour_with_jitter():
 
 def _cli(rt, anvil_url: str, monkeypatch):
     """`notary ARGS` in this process on the runtime's data directory and database."""
-    from notary.cli import app
-
     env = {"NOTARY_DATA_DIR": str(rt.settings.data_dir), "NOTARY_RPC_URL": anvil_url,
            "NOTARY_KEY_PASSPHRASE": "test-passphrase", "NOTARY_OFFICE_CODE": rt.office.code,
            "NOTARY_FEED_ALLOW_INSECURE_RECEIVERS": "true" if rt.settings.feed_allow_insecure_receivers else "false"}
     if rt.settings.database_url:
         env["NOTARY_DATABASE_URL"] = rt.settings.database_url
-    monkeypatch.setattr(signal, "signal", lambda *_a: None)
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    return run
+    return in_process_cli(env, monkeypatch)
 
 
 def test_a_delivery_failing_too_long_is_dead_lettered_and_replayed_from_the_cli(runtime_factory, database_url,

@@ -46,6 +46,7 @@ from records import audit
 from records.matters import EXAMPLES
 from records.models import Certificate
 from storage.sessions import read_session, write_session
+from tests.cli_runner import in_process_cli
 from tests.conftest import make_settings
 
 OFFICE_B = Office("上海市徐汇公证处", "SH-XUHUI", "沪徐")
@@ -331,7 +332,6 @@ def test_verify_draw_re_derives_and_catches_every_tampering(sqlite_runtime, veri
 
 def test_the_draw_commands_end_to_end(tmp_path, anvil_url, monkeypatch):
     """`notary inspect draw`, `show --json`, `finding`, `list` and `verify-draw` on one data directory."""
-    from notary.cli import app
     from notary.runtime import open_runtime
 
     rt = open_runtime(make_settings(tmp_path / "data", anvil_url, key_passphrase="cli-test", signature_level="B-B"))
@@ -339,16 +339,8 @@ def test_the_draw_commands_end_to_end(tmp_path, anvil_url, monkeypatch):
         numbers = [issue_certificate(rt.issuer_context(), "birth", EXAMPLES["birth"]).number for _ in range(3)]
     finally:
         rt.close()
-    monkeypatch.setattr(signal, "signal", lambda *_a: None)
-    env = {"NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url, "NOTARY_KEY_PASSPHRASE": "cli-test",
-           "NOTARY_SIGNATURE_LEVEL": "B-B"}
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
+    run = in_process_cli({"NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url,
+                          "NOTARY_KEY_PASSPHRASE": "cli-test", "NOTARY_SIGNATURE_LEVEL": "B-B"}, monkeypatch)
 
     start, end = _today()
     drawn = run("inspect", "draw", "--from", start.isoformat(), "--to", end.isoformat(), "--size", "2",

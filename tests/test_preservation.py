@@ -30,6 +30,7 @@ from records.matters import EXAMPLES
 from records.models import Certificate
 from verifier.report import Indication
 from verifier.service import verify_pdf
+from tests.cli_runner import in_process_cli
 
 OFFICE, OTHER_OFFICE = "SH-DONGFANG", "SH-XUHUI"
 PERSON = {"sex": "男", "birth_date": "1982-05-05", "id_number": "310104198205050037"}
@@ -403,22 +404,12 @@ def test_ordinary_issuing_refuses_the_matter(runtime_factory, tmp_path):
 
 
 def test_command_line(tmp_path, anvil_url, monkeypatch):
-    import signal
 
-    from typer.testing import CliRunner
 
-    from notary.cli import app
 
     env = {"NOTARY_DATA_DIR": str(tmp_path / "data"), "NOTARY_RPC_URL": anvil_url, "NOTARY_KEY_PASSPHRASE": "cli-test",
            "NOTARY_PRESERVATION_NOTARY": "王丽", "NOTARY_OPERATOR": "陈"}
-    monkeypatch.setattr(signal, "signal", lambda *_a: None)
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
+    run = in_process_cli(env, monkeypatch)
 
     token = run("token", "create", CLIENT_NAME, "--role", "client")
     assert token.exit_code == 0 and "role:  client SH-DONGFANG" in token.stdout
