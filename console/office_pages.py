@@ -150,7 +150,10 @@ def router(ctx: ConsoleContext) -> APIRouter:
         return render(request, "certificate.html", cert=cert, particulars=matter.particulars(),
                       title=_title(cert.matter, language(request)), reason=reason,
                       reasons=[(int(r_), reason_words(int(r_))) for r_ in RevocationReason],
-                      may_change=_may_change(p, cert))
+                      may_change=_may_change(p, cert),
+                      # A preservation certificate states what the office received: it is
+                      # revoked, never corrected by typing new data.
+                      correctable=MATTERS[cert.matter].requested_by_staff)
 
     @r.get("/certificates/{certificate_id}/pdf")
     def download(staff: Who, certificate_id: uuid.UUID) -> Response:
