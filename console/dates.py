@@ -19,3 +19,12 @@ def parse_day(text: str | None, default: dt.date | None = None) -> dt.date | Non
     except ValueError:
         return default
     return day if day is not None and in_calendar(day) else default
+
+
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def china_today() -> dt.date:
+    """Today in China Standard Time, the calendar statistics and draws count in: from 16:00
+    UTC the server's own date is still yesterday there."""
+    return dt.datetime.now(CHINA_STANDARD_TIME).date()

@@ -21,7 +21,7 @@ from verifier.leads import counts_by_claimed_office, list_leads
 
 from . import charts, inspection, statistics
 from .csv_export import statistics_csv
-from .dates import parse_day
+from .dates import china_today, parse_day
 from .errors import LedgerUnavailable
 from .models import FindingOutcome
 from .web import REGULATORS, ConsoleContext, Staff, current_staff, language, posted, render, staff_route
@@ -39,7 +39,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     r = APIRouter(prefix="/console/regulator", route_class=staff_route(ctx, REGULATORS), include_in_schema=False)
 
     def period(since: str, until: str) -> tuple[dt.date, dt.date]:
-        today = dt.date.today()
+        today = china_today()
         start = parse_day(since, today.replace(day=1) - dt.timedelta(days=365)) or today
         end = parse_day(until, today + dt.timedelta(days=1)) or today
         return start, max(end, start)
@@ -80,7 +80,7 @@ def router(ctx: ConsoleContext) -> APIRouter:
     @r.get("/inspections")
     def inspections(request: Request, staff: Who, page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
         draws = inspection.list_draws(ctx.engine, 50, (page - 1) * 50)
-        today = dt.date.today()
+        today = china_today()
         return render(request, "inspections.html", draws=draws, offices=_offices(ctx.engine),
                       matters=[(k, m.title_zh if language(request) == "zh" else m.title_en) for k, m in MATTERS.items()],
                       default_from=today.replace(day=1) - dt.timedelta(days=90), default_to=today,
