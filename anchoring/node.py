@@ -63,6 +63,12 @@ def rpc_alive(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _port_of(url: object) -> int | None:
+    if isinstance(url, str) and url.rsplit(":", 1)[-1].isdigit():
+        return int(url.rsplit(":", 1)[1])
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,9 +133,12 @@ class EmbeddedNode:
                 if self.owned:
                     self.info_file.write_text(json.dumps({**info, "owner": os.getpid()}))
                 return self.rpc_url
-            # After a restart keep the same URL, so clients holding it reconnect unchanged.
+            # After a restart keep the same URL, so clients holding it reconnect unchanged:
+            # this process's, else the one recorded (a process that starts while the node is
+            # down must not move it to a new port, away from every other process's clients).
             previous = int(self.rpc_url.rsplit(":", 1)[1]) if self.rpc_url else None
-            self._start(port or previous or free_port(), timeout)
+            recorded = _port_of(info.get("rpc_url")) if info else None
+            self._start(port or previous or recorded or free_port(), timeout)
             return self.rpc_url
 
     def _read_info(self) -> dict | None:
