@@ -3,14 +3,13 @@ office's time-stamping authority (the same one that timestamps its signatures)."
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from asn1crypto import cms, tsp
 from pyhanko.sign.timestamps import TimeStamper
+
+from verifier.cades import run_sync
 
 from .errors import TimestampUnavailable
 
@@ -25,25 +24,15 @@ def timestamp_digest(stamper: TimeStamper | None, digest: bytes) -> Timestamp:
     """A timestamp token over ``digest`` (SHA-256, 32 bytes). TimestampUnavailable (503) when
     the office has no TSA, the TSA does not answer, or its token is not over ``digest``.
 
-    Runs the stamper's coroutine to completion here, in a loop of its own; called where a
-    loop is already running (async code, a test driving a browser), in a helper thread, as
-    signing.pades does."""
+    Runs the stamper's coroutine to completion here (verifier.cades.run_sync: in a helper
+    thread where a loop is already running)."""
     if stamper is None:
         raise TimestampUnavailable("this office signs without timestamps (PAdES B-B) and has no time-stamping service")
     try:
-        token = _run(lambda: asyncio.run(stamper.async_timestamp(digest, "sha256")))
+        token = run_sync(stamper.async_timestamp(digest, "sha256"))
     except OSError as exc:  # pyHanko's TimestampRequestError and requests' errors are OSErrors
         raise TimestampUnavailable(type(exc).__name__) from exc
     return Timestamp(token.dump(), _checked_time(token, digest))
-
-
-def _run(call: Callable[[], cms.ContentInfo]) -> cms.ContentInfo:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return call()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
 
 
 def _checked_time(token: cms.ContentInfo, digest: bytes) -> dt.datetime:
